@@ -1,0 +1,37 @@
+// Package root assembles the kubectl-konnect command tree.
+package root
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	versioncmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/version"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
+)
+
+// NewCommand builds the root command. The factory is created here and handed to verbs, which fill their
+// options from it in PreRunE/RunE only: help, version and completion never touch the cluster.
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "konnect",
+		Short: "Connect Kong Gateway Operator to Kong Konnect, and keep the connection honest",
+		Long: `kubectl konnect connects a cluster running Kong Gateway Operator (KGO) to Kong Konnect:
+auth, control plane, data-plane certificates, the KonnectExtension with the endpoint resolved
+from the Konnect API, and a DataPlane, in one idempotent command. It also checks that a data
+plane really reached Konnect.`,
+		Annotations: map[string]string{
+			// Help and usage say "kubectl konnect", the way users run the plugin.
+			cobra.CommandDisplayNameAnnotation: "kubectl konnect",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	configFlags := genericclioptions.NewConfigFlags(true)
+	configFlags.AddFlags(cmd.PersistentFlags())
+	factory := kube.NewFactory(configFlags)
+	_ = factory // handed to the verbs that talk to the cluster
+
+	cmd.AddCommand(versioncmd.NewCommand(streams))
+	return cmd
+}
