@@ -1,0 +1,352 @@
+package kgostandin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Kong/sdk-konnect-go/models/components"
+	"github.com/Kong/sdk-konnect-go/models/operations"
+	"github.com/Kong/sdk-konnect-go/models/sdkerrors"
+	"github.com/google/uuid"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+func requeueSoon() (reconcile.Result, error) {
+	return reconcile.Result{RequeueAfter: retryAfterMissingTargets}, nil
+}
+
+func (s *StandIn) reconcileAuth(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
+	before := u.DeepCopy()
+	ka, err := s.konnectAuthFor(ctx, u)
+	if err == nil {
+		var res *operations.GetOrganizationsMeResponse
+		res, err = ka.sdk.Me.GetOrganizationsMe(ctx)
+		if err == nil {
+			org := res.GetMeOrganization()
+			setStatus(u, ptr.Deref(org.GetID(), ""), "organizationID")
+			setStatus(u, ka.serverURL, "serverURL")
+			setCondition(u, condAPIAuthValid, true, reasonValid,
+				fmt.Sprintf("Token is valid for Konnect organization %q", ptr.Deref(org.GetName(), "")))
+			return reconcile.Result{}, s.writeStatus(ctx, before, u)
+		}
+	}
+	setCondition(u, condAPIAuthValid, false, reasonInvalid, err.Error())
+	if werr := s.writeStatus(ctx, before, u); werr != nil {
+		return reconcile.Result{}, werr
+	}
+	return reconcile.Result{RequeueAfter: retryAfterKonnectFailures}, nil
+}
+
+func (s *StandIn) reconcileControlPlane(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
+	if u.GetDeletionTimestamp() != nil {
+		return reconcile.Result{}, s.deleteControlPlane(ctx, u)
+	}
+	before := u.DeepCopy()
+	authName := str(u, "spec", "konnect", "authRef", "name")
+	auth, err := s.get(ctx, gvkAuth, u.GetNamespace(), authName)
+	if err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return reconcile.Result{}, err
+		}
+		setCondition(u, condAPIAuthResolvedRef, false, reasonRefNotFound,
+			fmt.Sprintf("Referenced KonnectAPIAuthConfiguration %s/%s does not exist", u.GetNamespace(), authName))
+		setCondition(u, condProgrammed, false, reasonFalseExists, "Some conditions have status set to False")
+		if err := s.writeStatus(ctx, before, u); err != nil {
+			return reconcile.Result{}, err
+		}
+		return requeueSoon()
+	}
+	setCondition(u, condAPIAuthResolvedRef, true, reasonResolvedRef, "")
+	if conditionStatus(auth, condAPIAuthValid) != "True" {
+		setCondition(u, condAPIAuthValid, false, reasonInvalid,
+			fmt.Sprintf("Referenced KonnectAPIAuthConfiguration %s/%s is invalid", u.GetNamespace(), authName))
+		if err := s.writeStatus(ctx, before, u); err != nil {
+			return reconcile.Result{}, err
+		}
+		return requeueSoon()
+	}
+	setCondition(u, condAPIAuthValid, true, reasonValid, "")
+	if added, err := s.addFinalizer(ctx, before, u); added || err != nil {
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
+	}
+	ka, err := s.konnectAuthFor(ctx, auth)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+
+	var cp *components.ControlPlane
+	if str(u, "spec", "source") == "Mirror" {
+		cp, err = getControlPlane(ctx, ka, str(u, "spec", "mirror", "konnect", "id"))
+	} else if id := str(u, "status", "id"); id != "" {
+		cp, err = getControlPlane(ctx, ka, id)
+	} else {
+		cp, err = s.createControlPlane(ctx, ka, u)
+	}
+	if err != nil {
+		setCondition(u, condProgrammed, false, reasonAPIOpFailed, err.Error())
+		if werr := s.writeStatus(ctx, before, u); werr != nil {
+			return reconcile.Result{}, werr
+		}
+		return reconcile.Result{RequeueAfter: retryAfterKonnectFailures}, nil
+	}
+	setStatus(u, cp.ID, "id")
+	setStatus(u, str(auth, "status", "organizationID"), "organizationID")
+	setStatus(u, ka.serverURL, "serverURL")
+	setStatus(u, map[string]any{
+		"controlPlane": cp.Config.ControlPlaneEndpoint,
+		"telemetry":    cp.Config.TelemetryEndpoint,
+	}, "konnectEndpoints")
+	setCondition(u, condProgrammed, true, reasonProgrammed, "")
+	return reconcile.Result{}, s.writeStatus(ctx, before, u)
+}
+
+func getControlPlane(ctx context.Context, ka konnectAuth, id string) (*components.ControlPlane, error) {
+	res, err := ka.sdk.ControlPlanes.GetControlPlane(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("failed to get control plane %s: %w", id, err)
+	}
+	return res.GetControlPlane(), nil
+}
+
+// createControlPlane creates the control plane with the k8s-* labels KGO
+// uses; on a name conflict it adopts the control plane only if those labels
+// say it is this object's, as KGO does.
+func (s *StandIn) createControlPlane(ctx context.Context, ka konnectAuth, u *unstructured.Unstructured) (*components.ControlPlane, error) {
+	labels := map[string]string{}
+	if m, ok, _ := unstructured.NestedStringMap(u.Object, "spec", "labels"); ok {
+		for k, v := range m {
+			labels[k] = v
+		}
+	}
+	labels["k8s-uid"] = string(u.GetUID())
+	labels["k8s-name"] = u.GetName()
+	labels["k8s-namespace"] = u.GetNamespace()
+	labels["k8s-kind"] = "KonnectGatewayControlPlane"
+	name := str(u, "spec", "name")
+	req := components.CreateControlPlaneRequest{Name: name, Labels: labels}
+	if d := str(u, "spec", "description"); d != "" {
+		req.Description = &d
+	}
+	if ct := str(u, "spec", "cluster_type"); ct != "" {
+		req.ClusterType = components.CreateControlPlaneRequestClusterType(ct).ToPointer()
+	}
+	if at := str(u, "spec", "auth_type"); at != "" {
+		req.AuthType = components.AuthType(at).ToPointer()
+	}
+	if cg, ok, _ := unstructured.NestedBool(u.Object, "spec", "cloud_gateway"); ok {
+		req.CloudGateway = &cg
+	}
+	res, err := ka.sdk.ControlPlanes.CreateControlPlane(ctx, req)
+	if err == nil {
+		return res.GetControlPlane(), nil
+	}
+	var conflict *sdkerrors.ConflictError
+	if !errors.As(err, &conflict) {
+		return nil, fmt.Errorf("failed to create control plane %q: %w", name, err)
+	}
+	list, lerr := ka.sdk.ControlPlanes.ListControlPlanes(ctx, operations.ListControlPlanesRequest{
+		Filter: &components.ControlPlaneFilterParameters{Name: &components.ControlPlaneFilterParametersName{Eq: &name}},
+	})
+	if lerr != nil {
+		return nil, fmt.Errorf("failed to create control plane %q: %w; and to list it: %v", name, err, lerr)
+	}
+	for _, cp := range list.GetListControlPlanesResponse().GetData() {
+		if cp.Labels["k8s-uid"] == string(u.GetUID()) {
+			return &cp, nil
+		}
+	}
+	return nil, fmt.Errorf("failed to create control plane %q: %w", name, err)
+}
+
+func (s *StandIn) deleteControlPlane(ctx context.Context, u *unstructured.Unstructured) error {
+	if id := str(u, "status", "id"); id != "" && str(u, "spec", "source") != "Mirror" {
+		ka, err := s.controlPlaneAuth(ctx, u)
+		if err == nil {
+			_, err = ka.sdk.ControlPlanes.DeleteControlPlane(ctx, id)
+		}
+		var nf *sdkerrors.NotFoundError
+		if err != nil && !errors.As(err, &nf) {
+			return fmt.Errorf("deleting control plane %s in Konnect: %w", id, err)
+		}
+	}
+	return s.removeFinalizer(ctx, u)
+}
+
+func normalizePEM(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")) }
+
+func (s *StandIn) reconcileDPCert(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
+	if u.GetDeletionTimestamp() != nil {
+		return reconcile.Result{}, s.deleteDPCert(ctx, u)
+	}
+	before := u.DeepCopy()
+	cp, err := s.resolveControlPlane(ctx, u, "spec", "controlPlaneRef")
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if cp == nil {
+		if err := s.writeStatus(ctx, before, u); err != nil {
+			return reconcile.Result{}, err
+		}
+		return requeueSoon()
+	}
+	setCondition(u, condControlPlaneRefValid, true, reasonValid, "")
+	if added, err := s.addFinalizer(ctx, before, u); added || err != nil {
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
+	}
+	ka, err := s.controlPlaneAuth(ctx, cp)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	cpID := str(cp, "status", "id")
+	want := normalizePEM(str(u, "spec", "cert"))
+	// List and compare before creating: a blind POST after a lost response
+	// would register the certificate twice.
+	id := ""
+	list, err := ka.sdk.DPCertificates.ListDpClientCertificates(ctx, cpID)
+	if err == nil {
+		for _, c := range list.GetListDataPlaneCertificatesResponse().GetItems() {
+			if normalizePEM(ptr.Deref(c.GetCert(), "")) == want {
+				id = ptr.Deref(c.GetID(), "")
+			}
+		}
+		if id == "" {
+			var created *operations.CreateDataplaneCertificateResponse
+			created, err = ka.sdk.DPCertificates.CreateDataplaneCertificate(ctx, cpID, &components.DataPlaneClientCertificateRequest{Cert: str(u, "spec", "cert")})
+			if err == nil {
+				id = ptr.Deref(created.GetDataPlaneClientCertificateResponse().GetItem().GetID(), "")
+			}
+		}
+	}
+	if err != nil {
+		setCondition(u, condProgrammed, false, reasonAPIOpFailed, fmt.Sprintf("failed to register the certificate in Konnect: %v", err))
+		if werr := s.writeStatus(ctx, before, u); werr != nil {
+			return reconcile.Result{}, werr
+		}
+		return reconcile.Result{RequeueAfter: retryAfterKonnectFailures}, nil
+	}
+	s.setEntityStatus(u, cp, ka, id)
+	setCondition(u, condProgrammed, true, reasonProgrammed, "")
+	return reconcile.Result{}, s.writeStatus(ctx, before, u)
+}
+
+func (s *StandIn) deleteDPCert(ctx context.Context, u *unstructured.Unstructured) error {
+	id, cpID := str(u, "status", "konnect", "id"), str(u, "status", "konnect", "controlPlaneID")
+	if id != "" && cpID != "" {
+		cp, err := s.resolveControlPlane(ctx, u, "spec", "controlPlaneRef")
+		if err == nil && cp != nil {
+			ka, err := s.controlPlaneAuth(ctx, cp)
+			if err == nil {
+				_, err = ka.sdk.DPCertificates.DeleteDataplaneCertificate(ctx, cpID, id)
+			}
+			var nf *sdkerrors.KonnectCPLegacyNotFoundError
+			if err != nil && !errors.As(err, &nf) {
+				return fmt.Errorf("deleting certificate %s in Konnect: %w", id, err)
+			}
+		}
+	}
+	return s.removeFinalizer(ctx, u)
+}
+
+func (s *StandIn) setEntityStatus(u, cp *unstructured.Unstructured, ka konnectAuth, id string) {
+	if id == "" {
+		id = str(u, "status", "konnect", "id")
+	}
+	if id == "" {
+		id = uuid.NewString()
+	}
+	setStatus(u, id, "konnect", "id")
+	setStatus(u, str(cp, "status", "id"), "konnect", "controlPlaneID")
+	setStatus(u, str(cp, "status", "organizationID"), "konnect", "organizationID")
+	setStatus(u, ka.serverURL, "konnect", "serverURL")
+}
+
+// reconcileService programs a KongService. Konnect's core-entity API is not
+// part of the fake, so the entity ID is made up; what matters for our tests is
+// the control plane checks KGO makes.
+func (s *StandIn) reconcileService(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
+	before := u.DeepCopy()
+	cp, err := s.resolveControlPlane(ctx, u, "spec", "controlPlaneRef")
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if cp == nil {
+		if err := s.writeStatus(ctx, before, u); err != nil {
+			return reconcile.Result{}, err
+		}
+		return requeueSoon()
+	}
+	ka, err := s.controlPlaneAuth(ctx, cp)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	kcp, err := getControlPlane(ctx, ka, str(cp, "status", "id"))
+	if err != nil {
+		return reconcile.Result{RequeueAfter: retryAfterKonnectFailures}, nil
+	}
+	ref := u.GetNamespace() + "/" + cp.GetName()
+	switch ct := string(kcp.Config.ClusterType); {
+	case ct == clusterTypeGroup || (ct == clusterTypeKIC && s.gen == KGO14):
+		setCondition(u, condControlPlaneRefValid, false, reasonInvalid,
+			fmt.Sprintf("Attaching to ControlPlane %s with cluster type %s is not supported", ref, ct))
+		setCondition(u, condProgrammed, false, reasonFalseExists, "Some conditions have status set to False")
+		return reconcile.Result{}, s.writeStatus(ctx, before, u)
+	case ct == clusterTypeKIC:
+		// KGO >= 1.5 does not check; Konnect refuses, and KGO does not retry.
+		setCondition(u, condControlPlaneRefValid, true, reasonValid, "")
+		setCondition(u, condProgrammed, false, reasonAPIOpFailed,
+			fmt.Sprintf("failed to create KongService %s/%s: {\"status\":403,\"title\":\"Forbidden\",\"detail\":\"operation not permitted on KIC cluster\"}", u.GetNamespace(), u.GetName()))
+		return reconcile.Result{}, s.writeStatus(ctx, before, u)
+	}
+	setCondition(u, condControlPlaneRefValid, true, reasonValid, "")
+	s.setEntityStatus(u, cp, ka, "")
+	setCondition(u, condProgrammed, true, reasonProgrammed, "")
+	return reconcile.Result{}, s.writeStatus(ctx, before, u)
+}
+
+func (s *StandIn) reconcileRoute(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
+	before := u.DeepCopy()
+	svcName := str(u, "spec", "serviceRef", "namespacedRef", "name")
+	if svcName == "" {
+		// A route bound to a control plane directly.
+		return s.reconcileService(ctx, u)
+	}
+	svc, err := s.get(ctx, gvkService, u.GetNamespace(), svcName)
+	if client.IgnoreNotFound(err) != nil {
+		return reconcile.Result{}, err
+	}
+	if err != nil || conditionStatus(svc, condProgrammed) != "True" {
+		msg := fmt.Sprintf("Referenced KongService %s/%s does not exist", u.GetNamespace(), svcName)
+		if err == nil {
+			msg = fmt.Sprintf("Referenced KongService %s/%s is not programmed yet", u.GetNamespace(), svcName)
+		}
+		setCondition(u, condKongServiceRefValid, false, reasonInvalid, msg)
+		if err := s.writeStatus(ctx, before, u); err != nil {
+			return reconcile.Result{}, err
+		}
+		return requeueSoon()
+	}
+	setCondition(u, condKongServiceRefValid, true, reasonValid, "")
+	id := str(u, "status", "konnect", "id")
+	if id == "" {
+		id = uuid.NewString()
+	}
+	setStatus(u, id, "konnect", "id")
+	setStatus(u, str(svc, "status", "konnect", "id"), "konnect", "serviceID")
+	setStatus(u, str(svc, "status", "konnect", "controlPlaneID"), "konnect", "controlPlaneID")
+	setStatus(u, str(svc, "status", "konnect", "organizationID"), "konnect", "organizationID")
+	setStatus(u, str(svc, "status", "konnect", "serverURL"), "konnect", "serverURL")
+	setCondition(u, condProgrammed, true, reasonProgrammed, "")
+	return reconcile.Result{}, s.writeStatus(ctx, before, u)
+}
