@@ -1,0 +1,296 @@
+// Package testenv is the local test ground: a real kube-apiserver and etcd
+// (envtest, binaries built from Go modules by hack/envtest-binaries.sh) with
+// the KGO CRDs of one generation, the fake Konnect of pkg/konnect/konnecttest,
+// the KGO stand-in of test/kgostandin, and the machine's real kubectl.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
+	"github.com/kubectl-konnect/kubectl-konnect/test/kgostandin"
+)
+
+// Profile names a set of CRDs, i.e. a KGO generation.
+type Profile string
+
+const (
+	// KGO14 is kubernetes-configuration v1.0.0 plus KGO v1.4.2's own
+	// gateway-operator.konghq.com CRDs (KonnectExtension v1alpha1 with
+	// konnectID = endpoint prefix).
+	KGO14 Profile = "kgo-1.4"
+	// KGO16 is kubernetes-configuration v1.5.3, which ships the
+	// gateway-operator.konghq.com CRDs and konnect.konghq.com KonnectExtension.
+	KGO16 Profile = "kgo-1.6"
+)
+
+// Profiles lists every profile, oldest first.
+var Profiles = []Profile{KGO14, KGO16}
+
+const kubernetesConfigurationModule = "github.com/kong/kubernetes-configuration"
+
+// RepoRoot is the repository's root folder.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var moduleDirs sync.Map // version -> dir
+
+// moduleDir returns the folder of kubernetes-configuration@version in the
+// module cache, downloading it through the Go proxy if needed. v1.0.0 is not
+// a dependency of ours, so `go list -m` cannot find it.
+func moduleDir(version string) (string, error) {
+	if d, ok := moduleDirs.Load(version); ok {
+		return d.(string), nil
+	}
+	cmd := exec.Command("go", "mod", "download", "-json", kubernetesConfigurationModule+"@"+version)
+	cmd.Dir = RepoRoot()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
+		err = errors.New(info.Error)
+	}
+	if err != nil || info.Dir == "" {
+		return "", fmt.Errorf("finding %s@%s in the module cache: %v %s", kubernetesConfigurationModule, version, err, stderr.String())
+	}
+	moduleDirs.Store(version, info.Dir)
+	return info.Dir, nil
+}
+
+// CRDDirs returns the CRD folders of a profile.
+func CRDDirs(p Profile) ([]string, error) {
+	switch p {
+	case KGO14:
+		d, err := moduleDir("v1.0.0")
+		if err != nil {
+			return nil, err
+		}
+		return []string{filepath.Join(d, "config", "crd", "gateway-operator"), filepath.Join(RepoRoot(), "test", "crds", "kgo-v1.4.2")}, nil
+	case KGO16:
+		d, err := moduleDir("v1.5.3")
+		if err != nil {
+			return nil, err
+		}
+		return []string{filepath.Join(d, "config", "crd", "gateway-operator")}, nil
+	}
+	return nil, fmt.Errorf("unknown CRD profile %q (known: %s, %s)", p, KGO14, KGO16)
+}
+
+// BinaryAssets returns the folder with kube-apiserver and etcd: the
+// KUBEBUILDER_ASSETS folder if set, else the one hack/envtest-binaries.sh
+// builds (once; it is cached by version under bin/).
+func BinaryAssets() (string, error) {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "kube-apiserver")); err == nil {
+			return d, nil
+		}
+	}
+	cmd := exec.Command(filepath.Join(RepoRoot(), "hack", "envtest-binaries.sh"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("building envtest binaries with hack/envtest-binaries.sh: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Options tune New.
+type Options struct {
+	// NoStandIn leaves the KGO stand-in off.
+	NoStandIn bool
+	// NoConnect keeps the stand-in's data planes from connecting to Konnect.
+	NoConnect bool
+	// Dir holds the kubeconfig; a temporary folder when empty.
+	Dir string
+	// KonnectListenAddr fixes the fake Konnect's address (e.g. 127.0.0.1:8443).
+	KonnectListenAddr string
+	// KonnectOptions are passed to konnecttest.NewServer.
+	KonnectOptions []konnecttest.Option
+	// Webhook, when set, is installed in the API server (envtest's local
+	// serving host/port/cert folder are filled in it).
+	Webhook *envtest.WebhookInstallOptions
+}
+
+// Env is a running test ground.
+type Env struct {
+	Profile Profile
+	// Config is an admin REST config for the API server.
+	Config *rest.Config
+	// Kubeconfig is the path of an admin kubeconfig for kubectl.
+	Kubeconfig string
+	// Client is an uncached controller-runtime client.
+	Client client.Client
+	// Konnect is the fake Konnect.
+	Konnect *konnecttest.Server
+	// Token is a valid Konnect token of the fake's default organization.
+	Token string
+	// StandIn is the KGO stand-in (nil with NoStandIn).
+	StandIn *kgostandin.StandIn
+	// ServerVersion is the API server's git version.
+	ServerVersion string
+
+	env     *envtest.Environment
+	tempDir string
+}
+
+// New starts a test ground for profile p.
+func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
+	dirs, err := CRDDirs(p)
+	if err != nil {
+		return nil, err
+	}
+	assets, err := BinaryAssets()
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Profile: p}
+	e.env = &envtest.Environment{
+		CRDDirectoryPaths:        dirs,
+		ErrorIfCRDPathMissing:    true,
+		BinaryAssetsDirectory:    assets,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	if opts.Webhook != nil {
+		e.env.WebhookInstallOptions = *opts.Webhook
+	}
+	e.Config, err = e.env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
+	}
+	if opts.Webhook != nil {
+		*opts.Webhook = e.env.WebhookInstallOptions
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = e.Stop()
+		}
+	}()
+	e.Client, err = client.New(e.Config, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.writeKubeconfig(opts.Dir); err != nil {
+		return nil, err
+	}
+	kopts := opts.KonnectOptions
+	if opts.KonnectListenAddr != "" {
+		kopts = append(kopts, konnecttest.WithListenAddr(opts.KonnectListenAddr))
+	}
+	e.Konnect, err = konnecttest.NewServer(kopts...)
+	if err != nil {
+		return nil, err
+	}
+	e.Token = e.Konnect.IssueToken()
+	if !opts.NoStandIn {
+		e.StandIn, err = kgostandin.Start(ctx, e.Config, kgostandin.Options{Konnect: e.Konnect, ConnectDataPlanes: !opts.NoConnect})
+		if err != nil {
+			return nil, err
+		}
+	}
+	e.ServerVersion = e.serverVersion()
+	ok = true
+	return e, nil
+}
+
+func (e *Env) writeKubeconfig(dir string) error {
+	user, err := e.env.AddUser(envtest.User{Name: "kubectl-konnect-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		if e.tempDir, err = os.MkdirTemp("", "kubectl-konnect-env-"); err != nil {
+			return err
+		}
+		dir = e.tempDir
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	e.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	return os.WriteFile(e.Kubeconfig, kc, 0o600)
+}
+
+func (e *Env) serverVersion() string {
+	out, _, err := e.Kubectl(context.Background(), "", "version", "-o", "json")
+	if err != nil {
+		return ""
+	}
+	var v struct {
+		ServerVersion struct{ GitVersion string } `json:"serverVersion"`
+	}
+	_ = json.Unmarshal([]byte(out), &v)
+	return v.ServerVersion.GitVersion
+}
+
+// Stop stops everything New started.
+func (e *Env) Stop() error {
+	var errs []error
+	if e.StandIn != nil {
+		errs = append(errs, e.StandIn.Stop())
+	}
+	if e.Konnect != nil {
+		e.Konnect.Close()
+	}
+	if e.env != nil {
+		errs = append(errs, e.env.Stop())
+	}
+	if e.tempDir != "" {
+		errs = append(errs, os.RemoveAll(e.tempDir))
+	}
+	return errors.Join(errs...)
+}
+
+// Kubectl runs the machine's kubectl against the API server, with stdin as
+// its input. KUBECONFIG and kubectl's own config are ignored so that a
+// developer's cluster is never touched.
+func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
+	cmd.Env = append(cleanEnv(), "KUBECONFIG="+e.Kubeconfig)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KUBECONFIG=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// CreateNamespace creates a namespace.
+func (e *Env) CreateNamespace(ctx context.Context, name string) error {
+	return e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+}

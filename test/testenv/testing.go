@@ -1,0 +1,144 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/rand"
+)
+
+var (
+	sharedMu sync.Mutex
+	shared   = map[Profile]*Env{}
+)
+
+// Shared returns the test ground of profile p for this test binary, starting
+// it on first use; StopAll (from TestMain) stops it. Tests get their own
+// namespace from Namespace and must not run in parallel with tests that
+// inject Konnect faults.
+func Shared(t testing.TB, p Profile) *Env {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if e, ok := shared[p]; ok {
+		return e
+	}
+	start := time.Now()
+	e, err := New(context.Background(), p, Options{})
+	if err != nil {
+		t.Fatalf("starting the %s test ground: %v", p, err)
+	}
+	t.Logf("%s test ground (kube-apiserver %s) up in %s", p, e.ServerVersion, time.Since(start).Round(time.Millisecond))
+	shared[p] = e
+	return e
+}
+
+// StopAll stops the shared test grounds. Call it from TestMain.
+func StopAll() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	for p, e := range shared {
+		if err := e.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stopping the %s test ground: %v\n", p, err)
+		}
+		delete(shared, p)
+	}
+}
+
+// RunMain runs a test binary's tests and stops the shared test grounds.
+func RunMain(m *testing.M) int {
+	defer StopAll()
+	return m.Run()
+}
+
+var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// Namespace creates a namespace for t and fails t, when it ends, if the fake
+// Konnect saw a request or response the OpenAPI spec forbids meanwhile.
+func (e *Env) Namespace(t testing.TB) string {
+	t.Helper()
+	base := strings.Trim(nonDNS.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(base) > 40 {
+		base = strings.Trim(base[len(base)-40:], "-")
+	}
+	ns := base + "-" + rand.String(5)
+	if err := e.CreateNamespace(context.Background(), ns); err != nil {
+		t.Fatalf("creating namespace %s: %v", ns, err)
+	}
+	seen := len(e.Konnect.Violations())
+	t.Cleanup(func() {
+		for _, v := range e.Konnect.Violations()[seen:] {
+			t.Errorf("fake Konnect: OpenAPI violation: %v", v)
+		}
+	})
+	return ns
+}
+
+// MustKubectl runs kubectl and fails t on error.
+func (e *Env) MustKubectl(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, err := e.Kubectl(context.Background(), stdin, args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// Get reads an object.
+func (e *Env) Get(ctx context.Context, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u, e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, u)
+}
+
+// WaitFor polls an object until cond holds or timeout, and returns it.
+func (e *Env) WaitFor(t testing.TB, gvk schema.GroupVersionKind, ns, name string, timeout time.Duration, cond func(*unstructured.Unstructured) bool) *unstructured.Unstructured {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last *unstructured.Unstructured
+	var lastErr error
+	for time.Now().Before(deadline) {
+		last, lastErr = e.Get(context.Background(), gvk, ns, name)
+		if lastErr == nil && cond(last) {
+			return last
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if lastErr != nil {
+		t.Fatalf("waiting for %s %s/%s: %v", gvk.Kind, ns, name, lastErr)
+	}
+	t.Fatalf("waiting for %s %s/%s: condition not met in %s; status: %v", gvk.Kind, ns, name, timeout, last.Object["status"])
+	return nil
+}
+
+// Condition returns the status, reason and message of a condition.
+func Condition(u *unstructured.Unstructured, typ string) (status, reason, message string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == typ {
+			status, _ = m["status"].(string)
+			reason, _ = m["reason"].(string)
+			message, _ = m["message"].(string)
+			return
+		}
+	}
+	return "", "", ""
+}
+
+// HasCondition reports whether condition typ has status.
+func HasCondition(typ, status string) func(*unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		s, _, _ := Condition(u, typ)
+		return s == status
+	}
+}
