@@ -1,0 +1,268 @@
+package rules
+
+import "k8s.io/apimachinery/pkg/runtime/schema"
+
+// kinds of KON1005: the CRDs allow controlPlaneRef type kic here, and KGO
+// then skips the object.
+var kicAllowedKinds = []schema.GroupKind{GKKongConsumer, GKKongConsumerGroup, GKKongPluginBinding, GKKongVault}
+
+// kinds that reference a KonnectGatewayControlPlane by name.
+var cpRefKinds = append(append([]schema.GroupKind{}, EntityKinds...), GKKonnectExtension, GKKonnectGatewayControlPlane)
+
+func entityKindsExcept(gk schema.GroupKind) []schema.GroupKind {
+	var out []schema.GroupKind
+	for _, e := range EntityKinds {
+		if e != gk {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// catalogue is every rule, in code order. Codes are stable: never renumber,
+// never reuse a retired code.
+var catalogue = []Rule{
+	// KON10xx: control-plane references of entities.
+	{
+		Code: "KON1001", Severity: SeverityDeny, Kinds: EntityKinds,
+		Title: "Entity attached to a Kong Ingress Controller (KIC) control plane",
+		Hint: "Point spec.controlPlaneRef at a KonnectGatewayControlPlane of cluster type CLUSTER_TYPE_CONTROL_PLANE (the default when spec.cluster_type is unset); " +
+			"Kong Ingress Controller owns the configuration of a KIC control plane and Konnect refuses entities created through its API",
+		Check: checkClusterType(ClusterTypeKIC),
+	},
+	{
+		Code: "KON1002", Severity: SeverityDeny, Kinds: entityKindsExcept(GKKongDataPlaneClientCertificate),
+		Title: "Entity attached to a control plane group",
+		Hint: "Attach the entity to a member of the group (a KonnectGatewayControlPlane listed in the group's spec.members); " +
+			"the configuration of a control plane group is read-only (a KongDataPlaneClientCertificate may reference a group)",
+		Check: checkClusterType(ClusterTypeControlPlaneGroup),
+	},
+	{
+		Code: "KON1003", Severity: SeverityDeny, Kinds: cpRefKinds,
+		Title: "Control-plane reference names the Konnect name (spec.name) instead of the resource name",
+		Hint:  "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name)",
+		Check: checkCPKonnectName,
+	},
+	{
+		Code: "KON1004", Severity: SeverityWarn, Strict: true, Kinds: cpRefKinds,
+		Title: "Referenced KonnectGatewayControlPlane not found",
+		Hint: "Create the KonnectGatewayControlPlane or correct the reference (its metadata.name, in the same namespace); " +
+			"until it exists KGO sets ControlPlaneRefValid=False and creates nothing in Konnect",
+		Check: checkCPMissing,
+	},
+	{
+		Code: "KON1005", Severity: SeverityWarn, Kinds: kicAllowedKinds,
+		Title: "controlPlaneRef type kic: KGO ignores the object",
+		Hint: "To manage the object in Konnect use type konnectNamespacedRef with the KonnectGatewayControlPlane's name; " +
+			"if Kong Ingress Controller in this cluster is meant to own it, this warning needs no action",
+		Check: checkKICRefIgnored,
+	},
+
+	// KON11xx: KongRoute.
+	{
+		Code: "KON1101", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongRoute},
+		Title: "KongRoute controlPlaneRef differs from its KongService's control plane",
+		Hint:  "Remove spec.controlPlaneRef (a KongRoute with serviceRef inherits the service's control plane) or make both reference the same KonnectGatewayControlPlane",
+		Check: checkRouteCPMismatch,
+	},
+	{
+		Code: "KON1102", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKongRoute},
+		Title: "KongRoute serviceRef names a KongService that does not exist",
+		Hint:  "Create the KongService in the KongRoute's namespace or correct spec.serviceRef.namespacedRef.name",
+		Check: checkRouteServiceMissing,
+	},
+
+	// KON12xx: KongPluginBinding.
+	{
+		Code: "KON1201", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongPluginBinding},
+		Title: "KongPluginBinding target on another control plane",
+		Hint:  "Bind only entities of one control plane: make spec.controlPlaneRef and every target reference the same KonnectGatewayControlPlane, or split the binding",
+		Check: checkBindingTargetCP,
+	},
+	{
+		Code: "KON1202", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongPluginBinding},
+		Title: "KongPluginBinding targets Ingress, HTTPRoute, GRPCRoute or core Service in Konnect mode",
+		Hint: "Target a KongRoute (routeRef) or KongService (serviceRef) of group configuration.konghq.com; " +
+			"plugins on Ingress, HTTPRoute, GRPCRoute and Service go through the konghq.com/plugins annotation of Kong Ingress Controller",
+		Check: checkBindingTargetKind,
+	},
+	{
+		Code: "KON1203", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongPluginBinding},
+		Title: "KongPluginBinding references a KongClusterPlugin in Konnect mode",
+		Hint:  "Reference a KongPlugin in the binding's namespace (spec.pluginRef.kind: KongPlugin)",
+		Check: checkBindingClusterPlugin,
+	},
+	{
+		Code: "KON1204", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKongPluginBinding},
+		Title: "KongPluginBinding plugin or target not found",
+		Hint:  "Create the referenced KongPlugin or entity in the binding's namespace, or correct the name",
+		Check: checkBindingRefsMissing,
+	},
+
+	// KON13xx: KongConsumer.
+	{
+		Code: "KON1301", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongConsumer},
+		Title: "KongConsumer in a consumer group of another control plane",
+		Hint:  "List only KongConsumerGroups attached to the consumer's control plane in consumerGroups, or move the consumer or the group",
+		Check: checkConsumerGroupCP,
+	},
+	{
+		Code: "KON1302", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKongConsumer},
+		Title: "KongConsumer consumerGroups names a KongConsumerGroup that does not exist",
+		Hint:  "Create the KongConsumerGroup in the consumer's namespace or correct the name in consumerGroups",
+		Check: checkConsumerGroupMissing,
+	},
+
+	// KON14xx: KongKey.
+	{
+		Code: "KON1401", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongKey},
+		Title: "KongKey in a KongKeySet of another control plane",
+		Hint:  "Reference a KongKeySet attached to the key's control plane, or make spec.controlPlaneRef match the key set's",
+		Check: checkKeySetCP,
+	},
+	{
+		Code: "KON1402", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKongKey},
+		Title: "KongKey keySetRef names a KongKeySet that does not exist",
+		Hint:  "Create the KongKeySet in the key's namespace or correct spec.keySetRef.namespacedRef.name",
+		Check: checkKeySetMissing,
+	},
+	{
+		Code: "KON1403", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongKey},
+		Title: "KongKey with keySetRef but without controlPlaneRef",
+		Hint:  "Add spec.controlPlaneRef naming the control plane of the key set",
+		Check: checkKeyWithoutCP,
+	},
+	{
+		Code: "KON1404", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKongKey},
+		Title: "KongKey without controlPlaneRef is reconciled by nothing",
+		Hint:  "Add spec.controlPlaneRef {type: konnectNamespacedRef, konnectNamespacedRef: {name: <KonnectGatewayControlPlane>}}",
+		Check: checkKeyUnmanaged,
+	},
+
+	// KON15xx: KonnectAPIAuthConfiguration.
+	{
+		Code: "KON1501", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Title: "serverURL without a Konnect region",
+		Hint:  "Use the regional API host of your organization, <region>.api.konghq.com (us, eu, au, me, in, global), e.g. us.api.konghq.com",
+		Check: checkServerURLRegion,
+	},
+	{
+		Code: "KON1502", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Title: "secretRef Secret lacks the label konghq.com/credential=konnect",
+		Hint:  "Label the Secret: kubectl label secret <name> konghq.com/credential=konnect",
+		Check: checkAuthSecretLabel,
+	},
+	{
+		Code: "KON1503", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Title: "secretRef Secret has no key token",
+		Hint:  "Store the Konnect token (kpat_... or spat_...) under the key token: kubectl create secret generic <name> --from-literal=token=<token>",
+		Check: checkAuthSecretKey,
+	},
+	{
+		Code: "KON1504", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Title: "secretRef Secret not found",
+		Hint:  "Create the Secret with the key token and the label konghq.com/credential=konnect, or correct spec.secretRef",
+		Check: checkAuthSecretMissing,
+	},
+	{
+		Code: "KON1505", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Title: "secretRef in another namespace",
+		Hint:  "Keep the token Secret in the KonnectAPIAuthConfiguration's namespace and omit spec.secretRef.namespace",
+		Check: checkAuthSecretNamespace,
+	},
+
+	// KON16xx: KonnectExtension.
+	{
+		Code: "KON1601", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtensionLegacy},
+		Generations: []Generation{GenerationKGO15Plus},
+		Title:       "KonnectExtension of group gateway-operator.konghq.com on KGO >= 1.5",
+		Hint: "Use apiVersion konnect.konghq.com/v1alpha1 (spec.konnect.controlPlane.ref, spec.konnect.configuration.authRef, spec.clientAuth.certificateSecret) " +
+			"and reference it from the DataPlane with group konnect.konghq.com",
+		Check: checkLegacyExtensionIgnored,
+	},
+	{
+		Code: "KON1602", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKonnectExtension},
+		Title: "KonnectExtension on a KIC control plane serves only a ControlPlane",
+		Hint:  "For DataPlanes, reference a KonnectGatewayControlPlane of cluster type CLUSTER_TYPE_CONTROL_PLANE; keep this extension for a gateway-operator ControlPlane only",
+		Check: checkExtensionKIC,
+	},
+	{
+		Code: "KON1603", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtension},
+		Title: "KonnectExtension on a control plane group",
+		Hint: "KGO 1.5/1.6 cannot connect data planes to a control plane group through a KonnectExtension (fixed in kong-operator, Kong/kong-operator#3710); " +
+			"reference a standalone control plane, or upgrade to a kong-operator release with group support",
+		Check: checkExtensionGroup,
+	},
+	{
+		Code: "KON1604", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKonnectExtension, GKKonnectExtensionLegacy},
+		Title: "KonnectExtension client certificate Secret not found",
+		Hint:  "Create the kubernetes.io/tls Secret with the data plane certificate (kubectl create secret tls <name> --cert=... --key=...) in the extension's namespace, or use provisioning: Automatic",
+		Check: checkExtensionSecretMissing,
+	},
+	{
+		Code: "KON1605", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtension, GKKonnectExtensionLegacy},
+		Title: "KonnectExtension client certificate Secret without tls.crt or tls.key",
+		Hint:  "Store the certificate and key under tls.crt and tls.key (kubectl create secret tls <name> --cert=... --key=...)",
+		Check: checkExtensionSecretKeys,
+	},
+	{
+		Code: "KON1606", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtensionLegacy},
+		Generations: []Generation{GenerationKGO14},
+		Title:       "KGO 1.4 KonnectExtension konnectID holds a control-plane ID instead of the endpoint prefix",
+		Hint: "Set spec.controlPlaneRef.konnectID to the first DNS label of the control plane's endpoint (config.control_plane_endpoint of GET /v2/control-planes/{id}): " +
+			"b89939e7f0 for https://b89939e7f0.us.cp0.konghq.com",
+		Check: checkLegacyKonnectIDIsUUID,
+	},
+
+	// KON17xx: KonnectGatewayControlPlane and auth references.
+	{
+		Code: "KON1701", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKonnectGatewayControlPlane, GKKonnectExtension},
+		Title: "Referenced KonnectAPIAuthConfiguration not found",
+		Hint:  "Create the KonnectAPIAuthConfiguration in the same namespace or correct authRef.name",
+		Check: checkAuthRefMissing,
+	},
+	{
+		Code: "KON1702", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKonnectGatewayControlPlane},
+		Title: "Two KonnectGatewayControlPlanes create the same Konnect control plane name",
+		Hint:  "Give each control plane a unique spec.name in the organization, or reference the existing one (source: Mirror) instead of creating it twice",
+		Check: checkDuplicateKonnectName,
+	},
+
+	// KON18xx: DataPlane and other users of KonnectExtension.
+	{
+		Code: "KON1801", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKDataPlane, GKControlPlane, GKGatewayConfiguration},
+		Title: "spec.extensions names a KonnectExtension that does not exist",
+		Hint:  "Create the KonnectExtension (kind, group and namespace as in spec.extensions) or correct the reference",
+		Check: checkExtensionRefMissing,
+	},
+	{
+		Code: "KON1802", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKDataPlane},
+		Generations: []Generation{GenerationKGO15Plus},
+		Title:       "DataPlane uses a gateway-operator.konghq.com KonnectExtension on KGO >= 1.5",
+		Hint:        "Reference a KonnectExtension of group konnect.konghq.com (set group: konnect.konghq.com and migrate the extension)",
+		Check:       checkDataPlaneLegacyExtension,
+	},
+	{
+		Code: "KON1803", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKDataPlane},
+		Title: "DataPlane uses a KonnectExtension of a KIC control plane",
+		Hint:  "Reference a KonnectExtension whose control plane has cluster type CLUSTER_TYPE_CONTROL_PLANE",
+		Check: checkDataPlaneKICExtension,
+	},
+}
+
+// Catalogue returns every rule, in code order.
+func Catalogue() []Rule {
+	out := make([]Rule, len(catalogue))
+	copy(out, catalogue)
+	return out
+}
+
+// RuleByCode returns the rule with the code.
+func RuleByCode(code string) (Rule, bool) {
+	for _, r := range catalogue {
+		if r.Code == code {
+			return r, true
+		}
+	}
+	return Rule{}, false
+}

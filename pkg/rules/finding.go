@@ -1,0 +1,126 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Severity of a finding.
+type Severity string
+
+const (
+	// SeverityDeny rejects the object at admission.
+	SeverityDeny Severity = "deny"
+	// SeverityWarn admits the object with a warning.
+	SeverityWarn Severity = "warn"
+)
+
+// Options change how findings are reported.
+type Options struct {
+	// Strict denies what is otherwise only a warning because the referenced
+	// object may still be on its way (rules with Rule.Strict set).
+	Strict bool
+}
+
+// CheckFunc is a rule: a pure function of the object under review and a
+// read-only lookup of other objects. It fills Field, Value, Message and, to
+// be more specific than the rule's hint, Hint; Evaluate fills the rest.
+type CheckFunc func(obj *unstructured.Unstructured, l Lookup) []Finding
+
+// Rule is one entry of the catalogue.
+type Rule struct {
+	// Code is stable: a retired code is never reused.
+	Code     string
+	Severity Severity
+	// Strict: a warning of this rule is a denial with Options.Strict (the
+	// rule reports a referenced object that does not exist yet).
+	Strict bool
+	// Kinds the rule validates.
+	Kinds []schema.GroupKind
+	// Generations the rule applies to; empty means all, including unknown.
+	Generations []Generation
+	Title       string
+	// Hint names the fix, in general terms.
+	Hint  string
+	Check CheckFunc
+}
+
+// SeverityText describes the severity for documentation.
+func (r Rule) SeverityText() string {
+	if r.Strict {
+		return "warn (deny with --strict)"
+	}
+	return string(r.Severity)
+}
+
+// Finding is one problem a rule found.
+type Finding struct {
+	Code     string
+	Severity Severity
+	// Field is the path of the offending field; Value its value.
+	Field *field.Path
+	Value any
+	// Type is the field error type of a denial; default field.ErrorTypeInvalid
+	// (field.ErrorTypeRequired for a missing field).
+	Type    field.ErrorType
+	Message string
+	// Hint names the fix.
+	Hint string
+}
+
+// Detail is the message with code and hint:
+// "[KON1001] <message>. Fix: <hint>".
+func (f Finding) Detail() string {
+	var b strings.Builder
+	b.WriteString("[")
+	b.WriteString(f.Code)
+	b.WriteString("] ")
+	b.WriteString(sentence(f.Message))
+	if f.Hint != "" {
+		b.WriteString(" Fix: ")
+		b.WriteString(sentence(f.Hint))
+	}
+	return b.String()
+}
+
+// FieldError is the finding as a field error for apierrors.NewInvalid.
+func (f Finding) FieldError() *field.Error {
+	path := f.Field
+	if path == nil {
+		path = field.NewPath("spec")
+	}
+	switch f.Type {
+	case field.ErrorTypeRequired:
+		return field.Required(path, f.Detail())
+	case field.ErrorTypeForbidden:
+		return field.Forbidden(path, f.Detail())
+	default:
+		return field.Invalid(path, f.Value, f.Detail())
+	}
+}
+
+// Warning is the finding as an admission warning:
+// "<field>: [KON1004] <message>. Fix: <hint>".
+func (f Finding) Warning() string {
+	if f.Field == nil {
+		return f.Detail()
+	}
+	return fmt.Sprintf("%s: %s", f.Field.String(), f.Detail())
+}
+
+// sentence ends s with a full stop unless it already ends a sentence.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	switch s[len(s)-1] {
+	case '.', '?', '!':
+		return s
+	}
+	return s + "."
+}

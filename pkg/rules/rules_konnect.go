@@ -1,0 +1,431 @@
+package rules
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Regions are the first DNS labels of Konnect API hosts
+// (<region>.api.konghq.com).
+var Regions = []string{"us", "eu", "au", "me", "in", "global"}
+
+// konnectHostSuffixes are the domains of Kong-hosted Konnect APIs; the
+// region rule leaves other hosts (proxies, fakes) alone.
+var konnectHostSuffixes = []string{".konghq.com", ".konghq.tech"}
+
+func isRegion(s string) bool {
+	for _, r := range Regions {
+		if s == r {
+			return true
+		}
+	}
+	return false
+}
+
+// serverHost extracts the host of a serverURL, which is a URL or a bare
+// hostname.
+func serverHost(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "://") {
+		if u, err := url.Parse(s); err == nil {
+			return strings.ToLower(u.Hostname())
+		}
+		return ""
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	return strings.ToLower(s)
+}
+
+// --- KonnectAPIAuthConfiguration ---
+
+func checkServerURLRegion(obj *unstructured.Unstructured, _ Lookup) []Finding {
+	raw := nestedString(obj.Object, "spec", "serverURL")
+	host := serverHost(raw)
+	domain := ""
+	for _, s := range konnectHostSuffixes {
+		if strings.HasSuffix(host, s) || host == s[1:] {
+			domain = s[1:]
+		}
+	}
+	if domain == "" {
+		return nil
+	}
+	label, _, _ := strings.Cut(host, ".")
+	if isRegion(label) {
+		return nil
+	}
+	example := "us.api." + domain
+	return []Finding{{
+		Field: field.NewPath("spec", "serverURL"),
+		Value: raw,
+		Message: fmt.Sprintf("serverURL host %s names no Konnect region: its first DNS label %q is not one of %s",
+			host, label, strings.Join(Regions, ", ")),
+		Hint: fmt.Sprintf("Use the regional API host of your organization, e.g. %s (%s)", example, strings.Join(Regions, ", ")),
+	}}
+}
+
+// authSecret returns the Secret of a secretRef auth configuration.
+func authSecret(obj *unstructured.Unstructured, l Lookup) (secret *unstructured.Unstructured, ns, name string, path *field.Path, found bool) {
+	if t := nestedString(obj.Object, "spec", "type"); t != "" && t != "secretRef" {
+		return nil, "", "", nil, false
+	}
+	ns, name, path = secretName(obj, "spec", "secretRef")
+	if name == "" || !l.Tracks(GKSecret) {
+		return nil, ns, name, path, false
+	}
+	secret, found = l.Get(GKSecret, ns, name)
+	return secret, ns, name, path, found
+}
+
+func checkAuthSecretLabel(obj *unstructured.Unstructured, l Lookup) []Finding {
+	secret, ns, name, path, ok := authSecret(obj, l)
+	if !ok || secret.GetLabels()[CredentialLabel] == CredentialLabelValue {
+		return nil
+	}
+	return []Finding{{
+		Field:   path,
+		Value:   name,
+		Message: fmt.Sprintf("Secret %s lacks the label %s=%s, without which Kong Gateway Operator does not use it", nsName(ns, name), CredentialLabel, CredentialLabelValue),
+		Hint:    fmt.Sprintf("kubectl label secret %s -n %s %s=%s", name, ns, CredentialLabel, CredentialLabelValue),
+	}}
+}
+
+func checkAuthSecretKey(obj *unstructured.Unstructured, l Lookup) []Finding {
+	secret, ns, name, path, ok := authSecret(obj, l)
+	if !ok {
+		return nil
+	}
+	keys, known := secretKeys(secret)
+	if !known {
+		return nil
+	}
+	if _, ok := keys["token"]; ok {
+		return nil
+	}
+	return []Finding{{
+		Field:   path,
+		Value:   name,
+		Message: fmt.Sprintf("Secret %s has no key \"token\"", nsName(ns, name)),
+	}}
+}
+
+func checkAuthSecretMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
+	_, ns, name, path, ok := authSecret(obj, l)
+	if ok || name == "" || !l.Tracks(GKSecret) {
+		return nil
+	}
+	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("Secret %s not found", nsName(ns, name))}}
+}
+
+func checkAuthSecretNamespace(obj *unstructured.Unstructured, _ Lookup) []Finding {
+	ns := nestedString(obj.Object, "spec", "secretRef", "namespace")
+	if ns == "" || ns == obj.GetNamespace() {
+		return nil
+	}
+	return []Finding{{
+		Field: field.NewPath("spec", "secretRef", "namespace"),
+		Value: ns,
+		Message: fmt.Sprintf("secretRef reads a token from namespace %s; Kong Gateway Operator honours it without any grant, so whoever may create a KonnectAPIAuthConfiguration in %s uses that token",
+			ns, obj.GetNamespace()),
+	}}
+}
+
+// --- authRef (KonnectGatewayControlPlane, KonnectExtension) ---
+
+func authRefName(obj *unstructured.Unstructured) (string, *field.Path) {
+	switch obj.GroupVersionKind().GroupKind() {
+	case GKKonnectGatewayControlPlane:
+		return nestedString(obj.Object, "spec", "konnect", "authRef", "name"), field.NewPath("spec", "konnect", "authRef", "name")
+	case GKKonnectExtension:
+		return nestedString(obj.Object, "spec", "konnect", "configuration", "authRef", "name"), field.NewPath("spec", "konnect", "configuration", "authRef", "name")
+	}
+	return "", nil
+}
+
+func checkAuthRefMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
+	name, path := authRefName(obj)
+	if name == "" || !l.Tracks(GKKonnectAPIAuthConfiguration) {
+		return nil
+	}
+	if _, ok := l.Get(GKKonnectAPIAuthConfiguration, obj.GetNamespace(), name); ok {
+		return nil
+	}
+	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("KonnectAPIAuthConfiguration %s not found", nsName(obj.GetNamespace(), name))}}
+}
+
+// --- KonnectGatewayControlPlane ---
+
+func checkDuplicateKonnectName(obj *unstructured.Unstructured, l Lookup) []Finding {
+	name := konnectName(obj)
+	if name == "" || nestedString(obj.Object, "spec", "source") == "Mirror" {
+		return nil
+	}
+	auth := nestedString(obj.Object, "spec", "konnect", "authRef", "name")
+	path := field.NewPath("spec", "name")
+	if nestedString(obj.Object, "spec", "name") == "" {
+		path = field.NewPath("spec", "createControlPlaneRequest", "name")
+	}
+	var out []Finding
+	for _, other := range l.ByIndex(GKKonnectGatewayControlPlane, IndexKonnectName, obj.GetNamespace()+"/"+name) {
+		if other.GetName() == obj.GetName() || nestedString(other.Object, "spec", "konnect", "authRef", "name") != auth {
+			continue
+		}
+		out = append(out, Finding{
+			Field: path,
+			Value: name,
+			Message: fmt.Sprintf("KonnectGatewayControlPlane %s already creates a control plane named %q with the same authRef; Konnect answers 409 Conflict to the second one",
+				objName(other), name),
+		})
+	}
+	return out
+}
+
+// --- KonnectExtension ---
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func extensionCPRef(obj *unstructured.Unstructured) cpRef {
+	return readCPRef(obj.Object, obj.GetNamespace(), "spec", "konnect", "controlPlane", "ref")
+}
+
+// extensionClusterType is the cluster type of the control plane a
+// konnect.konghq.com KonnectExtension (full or stripped) points at.
+func extensionClusterType(ext *unstructured.Unstructured, l Lookup) (ct string, cp *unstructured.Unstructured) {
+	if cp, ok := resolveCP(l, extensionCPRef(ext)); ok {
+		if ct := clusterType(cp); ct != "" {
+			return ct, cp
+		}
+	}
+	if nestedString(ext.Object, "status", "konnect", "clusterType") == "K8SIngressController" {
+		return ClusterTypeKIC, nil
+	}
+	return "", nil
+}
+
+func checkLegacyExtensionIgnored(obj *unstructured.Unstructured, l Lookup) []Finding {
+	if active, known := l.Generation().LegacyKonnectExtensionActive(); !known || active {
+		return nil
+	}
+	return []Finding{{
+		Field:   field.NewPath("apiVersion"),
+		Value:   obj.GetAPIVersion(),
+		Message: "Kong Gateway Operator >= 1.5 runs in this cluster and ignores KonnectExtension of group gateway-operator.konghq.com: a DataPlane using it does not connect to Konnect",
+	}}
+}
+
+func checkExtensionKIC(obj *unstructured.Unstructured, l Lookup) []Finding {
+	ct, cp := extensionClusterType(obj, l)
+	if ct != ClusterTypeKIC {
+		return nil
+	}
+	r := extensionCPRef(obj)
+	where := describeCP(l, r)
+	if cp != nil {
+		where = objName(cp)
+	}
+	return []Finding{{
+		Field: r.valuePath(),
+		Value: r.value(),
+		Message: fmt.Sprintf("ControlPlane %s has cluster type %s: only a gateway-operator ControlPlane (Kong Ingress Controller) can use this KonnectExtension; a DataPlane using it runs with KONG_ROLE=traditional",
+			where, ClusterTypeKIC),
+	}}
+}
+
+func checkExtensionGroup(obj *unstructured.Unstructured, l Lookup) []Finding {
+	// kong-operator's v1alpha2 supports groups (Kong/kong-operator#3710).
+	if obj.GroupVersionKind().Version != "v1alpha1" {
+		return nil
+	}
+	ct, cp := extensionClusterType(obj, l)
+	if ct != ClusterTypeControlPlaneGroup {
+		return nil
+	}
+	r := extensionCPRef(obj)
+	return []Finding{{
+		Field: r.valuePath(),
+		Value: r.value(),
+		Message: fmt.Sprintf("ControlPlane %s has cluster type %s, which Kong Gateway Operator cannot record in this KonnectExtension (status.konnect.clusterType accepts ControlPlane or K8SIngressController only), so the extension never becomes ready",
+			objName(cp), ClusterTypeControlPlaneGroup),
+	}}
+}
+
+// extensionCertSecret is the manually provisioned client certificate
+// Secret of either KonnectExtension.
+func extensionCertSecret(obj *unstructured.Unstructured) (name string, path *field.Path) {
+	if obj.GroupVersionKind().GroupKind() == GKKonnectExtensionLegacy {
+		p := []string{"spec", "konnectControlPlaneAPIAuthConfiguration", "clusterCertificateSecretRef", "name"}
+		return nestedString(obj.Object, p...), field.NewPath(p[0], p[1:]...)
+	}
+	if nestedString(obj.Object, "spec", "clientAuth", "certificateSecret", "provisioning") != "Manual" {
+		return "", nil
+	}
+	p := []string{"spec", "clientAuth", "certificateSecret", "secretRef", "name"}
+	return nestedString(obj.Object, p...), field.NewPath(p[0], p[1:]...)
+}
+
+func checkExtensionSecretMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
+	name, path := extensionCertSecret(obj)
+	if name == "" || !l.Tracks(GKSecret) {
+		return nil
+	}
+	if _, ok := l.Get(GKSecret, obj.GetNamespace(), name); ok {
+		return nil
+	}
+	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("Secret %s not found", nsName(obj.GetNamespace(), name))}}
+}
+
+func checkExtensionSecretKeys(obj *unstructured.Unstructured, l Lookup) []Finding {
+	name, path := extensionCertSecret(obj)
+	if name == "" || !l.Tracks(GKSecret) {
+		return nil
+	}
+	secret, ok := l.Get(GKSecret, obj.GetNamespace(), name)
+	if !ok {
+		return nil
+	}
+	keys, known := secretKeys(secret)
+	if !known {
+		return nil
+	}
+	var missing []string
+	for _, k := range []string{"tls.crt", "tls.key"} {
+		if _, ok := keys[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return []Finding{{
+		Field:   path,
+		Value:   name,
+		Message: fmt.Sprintf("Secret %s has no key %s", nsName(obj.GetNamespace(), name), strings.Join(missing, " and no key ")),
+	}}
+}
+
+func checkLegacyKonnectIDIsUUID(obj *unstructured.Unstructured, l Lookup) []Finding {
+	id := nestedString(obj.Object, "spec", "controlPlaneRef", "konnectID")
+	if id == "" {
+		return nil
+	}
+	cps := l.ByIndex(GKKonnectGatewayControlPlane, IndexKonnectID, strings.ToLower(id))
+	if !uuidRE.MatchString(id) && len(cps) == 0 {
+		return nil
+	}
+	what := "a control-plane ID"
+	if len(cps) > 0 {
+		what = "the ID of KonnectGatewayControlPlane " + objName(cps[0])
+	}
+	return []Finding{{
+		Field: field.NewPath("spec", "controlPlaneRef", "konnectID"),
+		Value: id,
+		Message: fmt.Sprintf("konnectID %q is %s, but Kong Gateway Operator 1.4 expects the control-plane endpoint prefix: the data plane would dial %s.<region>.cp0.<serverHostname>",
+			id, what, id),
+	}}
+}
+
+// --- DataPlane, ControlPlane, GatewayConfiguration ---
+
+// extensionRef is one spec.extensions entry naming a KonnectExtension.
+type extensionRef struct {
+	gk       extensionGK
+	ns, name string
+	path     *field.Path
+}
+
+type extensionGK = struct{ Group, Kind string }
+
+func konnectExtensionRefs(obj *unstructured.Unstructured) []extensionRef {
+	var out []extensionRef
+	for i, e := range nestedSlice(obj.Object, "spec", "extensions") {
+		m, _ := e.(map[string]any)
+		if nestedString(m, "kind") != "KonnectExtension" {
+			continue
+		}
+		ns := nestedString(m, "namespace")
+		if ns == "" {
+			ns = obj.GetNamespace()
+		}
+		out = append(out, extensionRef{
+			gk:   extensionGK{Group: nestedString(m, "group"), Kind: "KonnectExtension"},
+			ns:   ns,
+			name: nestedString(m, "name"),
+			path: field.NewPath("spec", "extensions").Index(i),
+		})
+	}
+	return out
+}
+
+func checkExtensionRefMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
+	var out []Finding
+	for _, e := range konnectExtensionRefs(obj) {
+		gk := GKKonnectExtension
+		if e.gk.Group == GroupGatewayOperator {
+			gk = GKKonnectExtensionLegacy
+		}
+		if e.name == "" || !l.Tracks(gk) {
+			continue
+		}
+		if _, ok := l.Get(gk, e.ns, e.name); ok {
+			continue
+		}
+		out = append(out, Finding{
+			Field:   e.path.Child("name"),
+			Value:   e.name,
+			Message: fmt.Sprintf("KonnectExtension %s (group %s) not found; Kong Gateway Operator stops reconciling with KonnectExtensionApplied=False until it exists", nsName(e.ns, e.name), gk.Group),
+		})
+	}
+	return out
+}
+
+func checkDataPlaneLegacyExtension(obj *unstructured.Unstructured, l Lookup) []Finding {
+	if active, known := l.Generation().LegacyKonnectExtensionActive(); !known || active {
+		return nil
+	}
+	var out []Finding
+	for _, e := range konnectExtensionRefs(obj) {
+		if e.gk.Group != GroupGatewayOperator {
+			continue
+		}
+		out = append(out, Finding{
+			Field:   e.path.Child("group"),
+			Value:   e.gk.Group,
+			Message: "Kong Gateway Operator >= 1.5 runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com",
+		})
+	}
+	return out
+}
+
+func checkDataPlaneKICExtension(obj *unstructured.Unstructured, l Lookup) []Finding {
+	var out []Finding
+	for _, e := range konnectExtensionRefs(obj) {
+		if e.gk.Group != GroupKonnect {
+			continue
+		}
+		ext, ok := l.Get(GKKonnectExtension, e.ns, e.name)
+		if !ok {
+			continue
+		}
+		if ct, _ := extensionClusterType(ext, l); ct != ClusterTypeKIC {
+			continue
+		}
+		out = append(out, Finding{
+			Field: e.path.Child("name"),
+			Value: e.name,
+			Message: fmt.Sprintf("KonnectExtension %s points at a control plane of cluster type %s: the DataPlane would run with KONG_ROLE=traditional instead of as a Konnect data plane",
+				objName(ext), ClusterTypeKIC),
+		})
+	}
+	return out
+}

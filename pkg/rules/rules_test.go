@@ -1,0 +1,431 @@
+package rules
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// ruleCase evaluates obj against a cluster holding the cluster objects.
+type ruleCase struct {
+	name    string
+	gen     Generation // "" means GenerationKGO15Plus
+	strict  bool
+	cluster []string
+	obj     string
+	// want are the codes expected, in order; nil means no finding.
+	want []string
+	// wantField and wantMessage are checked on the first finding.
+	wantField   string
+	wantMessage string
+}
+
+func runCases(t *testing.T, cases []ruleCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			gen := c.gen
+			if gen == "" {
+				gen = GenerationKGO15Plus
+			}
+			store := NewStore(gen, parse(t, c.cluster...)...)
+			got := Findings(parseOne(t, c.obj), store, Options{Strict: c.strict})
+			want := c.want
+			if want == nil {
+				want = []string{}
+			}
+			if !reflect.DeepEqual(codes(got), want) {
+				t.Fatalf("codes: want %v, got %v\nfindings: %+v", want, codes(got), got)
+			}
+			if len(got) == 0 {
+				return
+			}
+			if c.wantField != "" && got[0].Field.String() != c.wantField {
+				t.Errorf("field: want %s, got %s", c.wantField, got[0].Field)
+			}
+			if c.wantMessage != "" && !strings.Contains(got[0].Message, c.wantMessage) {
+				t.Errorf("message: want it to contain %q, got %q", c.wantMessage, got[0].Message)
+			}
+			for _, f := range got {
+				if f.Hint == "" {
+					t.Errorf("%s has no hint", f.Code)
+				}
+			}
+		})
+	}
+}
+
+func cluster(extra ...string) []string {
+	return append([]string{
+		auth("konnect-auth", "us.api.konghq.com"),
+		kgcp("demo-cp", "demo", "", cpUUID),
+		kgcp("other-cp", "other", ClusterTypeControlPlane, ""),
+		kgcp("kic-cp", "kic", ClusterTypeKIC, kicUUID),
+		kgcp("group-cp", "group", ClusterTypeControlPlaneGroup, groupUUID),
+	}, extra...)
+}
+
+func TestEntityOnKICControlPlaneIsDenied_KON1001(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "KongService on a KIC control plane", cluster: cluster(),
+			obj: service("echo", "kic-cp"), want: []string{"KON1001"},
+			wantField:   "spec.controlPlaneRef.konnectNamespacedRef.name",
+			wantMessage: "Attaching to ControlPlane default/kic-cp with cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is not supported",
+		},
+		{
+			name: "KongDataPlaneClientCertificate on a KIC control plane", cluster: cluster(),
+			obj:  entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "kic-cp"),
+			want: []string{"KON1001"},
+		},
+		{
+			name: "KongRoute inheriting a KIC control plane from its service", cluster: cluster(service("echo", "kic-cp")),
+			obj: route("echo", "", "echo"), want: []string{"KON1001"},
+			wantField: "spec.serviceRef.namespacedRef.name", wantMessage: "inherits it from KongService default/echo",
+		},
+		{name: "KongService on a plain control plane passes", cluster: cluster(), obj: service("echo", "demo-cp")},
+		{name: "explicit CLUSTER_TYPE_CONTROL_PLANE passes", cluster: cluster(), obj: service("echo", "other-cp")},
+		{name: "KongService without controlPlaneRef passes", cluster: cluster(), obj: service("echo", "")},
+	})
+}
+
+func TestEntityOnControlPlaneGroupIsDenied_KON1002(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "KongService on a group", cluster: cluster(), obj: service("echo", "group-cp"), want: []string{"KON1002"},
+			wantMessage: "Attaching to ControlPlane default/group-cp with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP is not supported",
+		},
+		{name: "KongConsumer on a group", cluster: cluster(), obj: consumer("alice", "group-cp"), want: []string{"KON1002"}},
+		{
+			name: "KongDataPlaneClientCertificate on a group passes", cluster: cluster(),
+			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp"),
+		},
+	})
+}
+
+func TestRefToKonnectNameSuggestsResourceName_KON1003(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "KongService naming the Konnect name", cluster: cluster(), obj: service("echo", "demo"),
+			want: []string{"KON1003"}, wantField: "spec.controlPlaneRef.konnectNamespacedRef.name",
+			wantMessage: "did you mean demo-cp?",
+		},
+		{
+			name: "KongDataPlaneClientCertificate naming the Konnect name (the walkthrough slip)", cluster: cluster(),
+			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "demo"), want: []string{"KON1003"},
+		},
+		{name: "KonnectExtension naming the Konnect name", cluster: cluster(tlsSecret("dp-tls", "tls.crt", "tls.key")), obj: extension("ext", "demo", "dp-tls"), want: []string{"KON1003"}},
+		{name: "denied in strict mode too, never KON1004", strict: true, cluster: cluster(), obj: service("echo", "demo"), want: []string{"KON1003"}},
+		{name: "resource name passes", cluster: cluster(), obj: service("echo", "demo-cp")},
+	})
+}
+
+func TestMissingControlPlaneWarnsOrDeniesInStrictMode_KON1004(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "missing control plane warns", cluster: cluster(), obj: service("echo", "nope"), want: []string{"KON1004"},
+			wantMessage: "KonnectGatewayControlPlane default/nope not found",
+		},
+		{name: "group member missing warns", cluster: cluster(), obj: kgcp("g", "g", ClusterTypeControlPlaneGroup, "") + "  members: [{name: nope}]", want: []string{"KON1004"}, wantField: "spec.members[0].name"},
+		{name: "KonnectExtension on a missing control plane warns", cluster: cluster(tlsSecret("dp-tls", "tls.crt", "tls.key")), obj: extension("ext", "nope", "dp-tls"), want: []string{"KON1004"}},
+		{name: "existing control plane passes", cluster: cluster(), obj: service("echo", "demo-cp")},
+	})
+	// Severity: warn by default, deny with Strict.
+	store := NewStore(GenerationKGO15Plus, parse(t, cluster()...)...)
+	obj := parseOne(t, service("echo", "nope"))
+	if denies, warnings := Evaluate(obj, store, Options{}); len(denies) != 0 || len(warnings) != 1 {
+		t.Errorf("default: want 0 denials and 1 warning, got %v and %v", denies, warnings)
+	}
+	if denies, warnings := Evaluate(obj, store, Options{Strict: true}); len(denies) != 1 || len(warnings) != 0 {
+		t.Errorf("strict: want 1 denial and 0 warnings, got %v and %v", denies, warnings)
+	}
+}
+
+func TestKICRefOnKindsKGOIgnoresWarns_KON1005(t *testing.T) {
+	runCases(t, []ruleCase{
+		{name: "KongConsumer type kic", cluster: cluster(), obj: consumer("alice", "kic"), want: []string{"KON1005"}, wantField: "spec.controlPlaneRef.type"},
+		{name: "KongConsumerGroup type kic", cluster: cluster(), obj: consumerGroup("gold", "kic"), want: []string{"KON1005"}},
+		{name: "KongPluginBinding type kic", cluster: cluster(plugin("rate-limit")), obj: binding("b", "kic", "KongPlugin", "{consumerRef: {name: alice}}"), want: []string{"KON1005"}},
+		{name: "KongConsumer in Konnect passes", cluster: cluster(), obj: consumer("alice", "demo-cp")},
+		{name: "KongConsumer without controlPlaneRef (KIC) passes", cluster: cluster(), obj: consumer("alice", "")},
+	})
+}
+
+func TestKongRouteRules_KON1101_KON1102(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "controlPlaneRef differs from the service's", cluster: cluster(service("echo", "demo-cp")),
+			obj: route("echo", "other-cp", "echo"), want: []string{"KON1101"},
+			wantField:   "spec.controlPlaneRef.konnectNamespacedRef.name",
+			wantMessage: "its KongService default/echo is attached to ControlPlane default/demo-cp",
+		},
+		{name: "same control plane passes", cluster: cluster(service("echo", "demo-cp")), obj: route("echo", "demo-cp", "echo")},
+		{name: "serviceRef only passes", cluster: cluster(service("echo", "demo-cp")), obj: route("echo", "", "echo")},
+		{
+			name: "missing service warns", cluster: cluster(), obj: route("echo", "", "echo"), want: []string{"KON1102"},
+			wantField: "spec.serviceRef.namespacedRef.name", wantMessage: "stays without status",
+		},
+		{name: "missing service denies in strict mode", strict: true, cluster: cluster(), obj: route("echo", "", "echo"), want: []string{"KON1102"}},
+	})
+}
+
+func TestKongPluginBindingRules_KON1201_to_KON1204(t *testing.T) {
+	entities := cluster(plugin("rate-limit"), service("echo", "demo-cp"), route("echo", "", "echo"),
+		service("other", "other-cp"), route("other", "", "other"), consumer("alice", "demo-cp"),
+		consumer("bob", "other-cp"), consumerGroup("gold", "other-cp"))
+	runCases(t, []ruleCase{
+		{
+			name: "service target on another control plane", cluster: entities,
+			obj:  binding("b", "demo-cp", "KongPlugin", "{serviceRef: {kind: KongService, group: configuration.konghq.com, name: other}}"),
+			want: []string{"KON1201"}, wantField: "spec.targets.serviceRef.name",
+			wantMessage: "target KongService default/other is attached to ControlPlane default/other-cp, but the KongPluginBinding is attached to ControlPlane default/demo-cp",
+		},
+		{
+			name: "route target inheriting another control plane", cluster: entities,
+			obj:  binding("b", "demo-cp", "KongPlugin", "{routeRef: {kind: KongRoute, group: configuration.konghq.com, name: other}}"),
+			want: []string{"KON1201"}, wantField: "spec.targets.routeRef.name",
+		},
+		{
+			name: "consumer group target on another control plane", cluster: entities,
+			obj:  binding("b", "demo-cp", "KongPlugin", "{consumerGroupRef: {name: gold}}"),
+			want: []string{"KON1201"},
+		},
+		{
+			name: "targets on different control planes without controlPlaneRef", cluster: entities,
+			obj:  binding("b", "", "KongPlugin", "{serviceRef: {kind: KongService, group: configuration.konghq.com, name: echo}, consumerRef: {name: bob}}"),
+			want: []string{"KON1201"}, wantField: "spec.targets.consumerRef.name",
+		},
+		{
+			name: "all targets on the binding's control plane pass", cluster: entities,
+			obj: binding("b", "demo-cp", "KongPlugin", "{routeRef: {kind: KongRoute, group: configuration.konghq.com, name: echo}, serviceRef: {kind: KongService, group: configuration.konghq.com, name: echo}, consumerRef: {name: alice}}"),
+		},
+		{
+			name: "HTTPRoute target in Konnect mode", cluster: entities,
+			obj:  binding("b", "demo-cp", "KongPlugin", "{routeRef: {kind: HTTPRoute, group: gateway.networking.k8s.io, name: web}}"),
+			want: []string{"KON1202"}, wantField: "spec.targets.routeRef.kind",
+		},
+		{
+			name: "Ingress and core Service targets in Konnect mode", cluster: entities,
+			obj:  binding("b", "demo-cp", "KongPlugin", "{routeRef: {kind: Ingress, group: networking.k8s.io, name: web}, serviceRef: {kind: Service, group: core, name: web}}"),
+			want: []string{"KON1202", "KON1202"},
+		},
+		{
+			name: "KongClusterPlugin in Konnect mode", cluster: entities,
+			obj:  binding("b", "demo-cp", "KongClusterPlugin", "{serviceRef: {kind: KongService, group: configuration.konghq.com, name: echo}}"),
+			want: []string{"KON1203"}, wantField: "spec.pluginRef.kind",
+		},
+		{
+			name: "missing plugin and targets warn", cluster: cluster(),
+			obj:  binding("b", "demo-cp", "KongPlugin", "{serviceRef: {kind: KongService, group: configuration.konghq.com, name: echo}, consumerGroupRef: {name: gold}}"),
+			want: []string{"KON1204", "KON1204", "KON1204"}, wantField: "spec.pluginRef.name",
+		},
+		{
+			name: "global binding on an existing control plane passes", cluster: entities,
+			obj: `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongPluginBinding
+metadata: {name: global, namespace: default}
+spec:
+  scope: GlobalInControlPlane
+  pluginRef: {name: rate-limit}
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: demo-cp}}
+`,
+		},
+	})
+}
+
+func TestKongConsumerGroupRules_KON1301_KON1302(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "group on another control plane", cluster: cluster(consumerGroup("gold", "other-cp")),
+			obj: consumer("alice", "demo-cp", "gold"), want: []string{"KON1301"}, wantField: "consumerGroups[0]",
+		},
+		{name: "group on the same control plane passes", cluster: cluster(consumerGroup("gold", "demo-cp")), obj: consumer("alice", "demo-cp", "gold")},
+		{name: "missing group warns", cluster: cluster(consumerGroup("gold", "demo-cp")), obj: consumer("alice", "demo-cp", "gold", "silver"), want: []string{"KON1302"}, wantField: "consumerGroups[1]"},
+		{name: "KIC consumer's groups are not checked", cluster: cluster(), obj: consumer("alice", "", "silver")},
+	})
+}
+
+func TestKongKeyRules_KON1401_to_KON1404(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "key set on another control plane", cluster: cluster(keySet("keys", "other-cp")),
+			obj: key("k", "demo-cp", "keys"), want: []string{"KON1401"}, wantField: "spec.keySetRef.namespacedRef.name",
+		},
+		{name: "key set on the same control plane passes", cluster: cluster(keySet("keys", "demo-cp")), obj: key("k", "demo-cp", "keys")},
+		{name: "missing key set warns", cluster: cluster(), obj: key("k", "demo-cp", "keys"), want: []string{"KON1402"}},
+		{
+			name: "keySetRef without controlPlaneRef", cluster: cluster(keySet("keys", "demo-cp")),
+			obj: key("k", "", "keys"), want: []string{"KON1403"}, wantField: "spec.controlPlaneRef",
+		},
+		{name: "key without controlPlaneRef or keySetRef warns", cluster: cluster(), obj: key("k", "", ""), want: []string{"KON1404"}},
+		{name: "key without key set passes", cluster: cluster(), obj: key("k", "demo-cp", "")},
+	})
+}
+
+func TestKeyWithoutControlPlaneNamesTheKeySetsControlPlane_KON1403(t *testing.T) {
+	store := NewStore(GenerationKGO15Plus, parse(t, cluster(keySet("keys", "demo-cp"))...)...)
+	denies, _ := Evaluate(parseOne(t, key("k", "", "keys")), store, Options{})
+	if len(denies) != 1 || !strings.Contains(denies[0].Error(), "Required value") || !strings.Contains(denies[0].Error(), "name: demo-cp") {
+		t.Fatalf("want a Required error whose fix names demo-cp, got %v", denies)
+	}
+}
+
+func TestKonnectAPIAuthConfigurationRules_KON1501_to_KON1505(t *testing.T) {
+	labelled := map[string]string{CredentialLabel: CredentialLabelValue}
+	runCases(t, []ruleCase{
+		{
+			name: "serverURL api.konghq.com has no region", obj: auth("a", "api.konghq.com"), want: []string{"KON1501"},
+			wantField: "spec.serverURL", wantMessage: `first DNS label "api"`,
+		},
+		{name: "serverURL https://api.konghq.com has no region", obj: auth("a", "https://api.konghq.com"), want: []string{"KON1501"}},
+		{name: "serverURL konghq.com has no region", obj: auth("a", "konghq.com"), want: []string{"KON1501"}},
+		{name: "us.api.konghq.com passes", obj: auth("a", "us.api.konghq.com")},
+		{name: "https://eu.api.konghq.com passes", obj: auth("a", "https://eu.api.konghq.com")},
+		{name: "global.api.konghq.com passes", obj: auth("a", "global.api.konghq.com")},
+		{name: "Kong's dev host us.api.konghq.tech passes", obj: auth("a", "us.api.konghq.tech")},
+		{name: "a non-Kong host (proxy, fake) is not checked", obj: auth("a", "https://127.0.0.1:8443")},
+		{
+			name: "Secret without the credential label", cluster: []string{secret("tok", nil, "token")},
+			obj: authSecretRef("a", "tok", ""), want: []string{"KON1502"}, wantField: "spec.secretRef.name",
+		},
+		{
+			name: "Secret without key token", cluster: []string{secret("tok", labelled, "password")},
+			obj: authSecretRef("a", "tok", ""), want: []string{"KON1503"}, wantMessage: `no key "token"`,
+		},
+		{name: "labelled Secret with token passes", cluster: []string{secret("tok", labelled, "token")}, obj: authSecretRef("a", "tok", "")},
+		{name: "missing Secret warns", obj: authSecretRef("a", "tok", ""), want: []string{"KON1504"}},
+		{
+			name: "Secret in another namespace warns", cluster: []string{strings.Replace(secret("tok", labelled, "token"), "namespace: default", "namespace: team-b", 1)},
+			obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1505"}, wantField: "spec.secretRef.namespace",
+		},
+	})
+}
+
+func TestAuthSecretKeysAreOnlyCheckedWhenKnown_KON1503(t *testing.T) {
+	// A metadata-only Secret (from a metadata informer) has no type and no
+	// data: its keys are unknown, so KON1503 must not fire.
+	metaOnly := `
+apiVersion: v1
+kind: Secret
+metadata: {name: tok, namespace: default, labels: {konghq.com/credential: konnect}}
+`
+	store := NewStore(GenerationKGO15Plus, parse(t, metaOnly)...)
+	if got := Findings(parseOne(t, authSecretRef("a", "tok", "")), store, Options{Strict: true}); len(got) != 0 {
+		t.Fatalf("want no findings for a metadata-only Secret, got %v", codes(got))
+	}
+}
+
+func TestKonnectExtensionRules_KON1601_to_KON1606(t *testing.T) {
+	certs := tlsSecret("dp-tls", "tls.crt", "tls.key")
+	runCases(t, []ruleCase{
+		{
+			name: "old group on KGO >= 1.5", gen: GenerationKGO15Plus, cluster: cluster(certs),
+			obj: legacyExtension("ext", "b89939e7f0", "dp-tls"), want: []string{"KON1601"}, wantField: "apiVersion",
+		},
+		{name: "old group on KGO 1.4 passes", gen: GenerationKGO14, cluster: cluster(certs), obj: legacyExtension("ext", "b89939e7f0", "dp-tls")},
+		{name: "old group with unknown generation passes", gen: Generation("not-detected"), cluster: cluster(certs), obj: legacyExtension("ext", "b89939e7f0", "dp-tls")},
+		{
+			name: "KIC control plane warns", cluster: cluster(certs), obj: extension("ext", "kic-cp", "dp-tls"),
+			want: []string{"KON1602"}, wantMessage: "KONG_ROLE=traditional",
+		},
+		{
+			name: "control plane group", cluster: cluster(certs), obj: extension("ext", "group-cp", "dp-tls"),
+			want: []string{"KON1603"}, wantField: "spec.konnect.controlPlane.ref.konnectNamespacedRef.name",
+		},
+		{
+			name: "control plane group by konnectID", cluster: cluster(auth("konnect-auth-2", "us.api.konghq.com")),
+			obj: `
+apiVersion: konnect.konghq.com/v1alpha1
+kind: KonnectExtension
+metadata: {name: ext, namespace: default}
+spec:
+  konnect:
+    controlPlane: {ref: {type: konnectID, konnectID: ` + groupUUID + `}}
+    configuration: {authRef: {name: konnect-auth}}
+  clientAuth: {certificateSecret: {provisioning: Automatic}}
+`,
+			want: []string{"KON1603"}, wantField: "spec.konnect.controlPlane.ref.konnectID",
+		},
+		{name: "missing certificate Secret warns", cluster: cluster(), obj: extension("ext", "demo-cp", "dp-tls"), want: []string{"KON1604"}},
+		{name: "old group: missing certificate Secret warns", gen: GenerationKGO14, cluster: cluster(), obj: legacyExtension("ext", "b89939e7f0", "dp-tls"), want: []string{"KON1604"}},
+		{
+			name: "certificate Secret without tls.key", cluster: cluster(tlsSecret("dp-tls", "tls.crt")), obj: extension("ext", "demo-cp", "dp-tls"),
+			want: []string{"KON1605"}, wantField: "spec.clientAuth.certificateSecret.secretRef.name", wantMessage: "no key tls.key",
+		},
+		{
+			name: "old group: certificate Secret without keys", gen: GenerationKGO14, cluster: cluster(secret("dp-tls", nil, "ca.crt")),
+			obj: legacyExtension("ext", "b89939e7f0", "dp-tls"), want: []string{"KON1605"}, wantMessage: "no key tls.crt and no key tls.key",
+		},
+		{
+			name: "KGO 1.4: konnectID holds the control-plane UUID", gen: GenerationKGO14, cluster: cluster(certs),
+			obj: legacyExtension("ext", cpUUID, "dp-tls"), want: []string{"KON1606"}, wantField: "spec.controlPlaneRef.konnectID",
+			wantMessage: "the ID of KonnectGatewayControlPlane default/demo-cp",
+		},
+		{name: "valid extension passes", cluster: cluster(certs), obj: extension("ext", "demo-cp", "dp-tls")},
+		{
+			name: "automatic provisioning needs no Secret", cluster: cluster(),
+			obj: strings.Replace(strings.Replace(extension("ext", "demo-cp", "x"), "provisioning: Manual", "provisioning: Automatic", 1), "      secretRef: {name: x}\n", "", 1),
+		},
+	})
+}
+
+func TestAuthRefRules_KON1701_KON1702(t *testing.T) {
+	runCases(t, []ruleCase{
+		{name: "control plane with a missing auth configuration warns", obj: kgcp("cp", "cp", "", ""), want: []string{"KON1701"}, wantField: "spec.konnect.authRef.name"},
+		{name: "control plane with its auth configuration passes", cluster: []string{auth("konnect-auth", "us.api.konghq.com")}, obj: kgcp("cp", "cp", "", "")},
+		{
+			name: "KonnectExtension by konnectID with a missing auth configuration warns", cluster: cluster(),
+			obj: `
+apiVersion: konnect.konghq.com/v1alpha1
+kind: KonnectExtension
+metadata: {name: ext, namespace: default}
+spec:
+  konnect:
+    controlPlane: {ref: {type: konnectID, konnectID: ` + cpUUID + `}}
+    configuration: {authRef: {name: nope}}
+  clientAuth: {certificateSecret: {provisioning: Automatic}}
+`,
+			want: []string{"KON1701"}, wantField: "spec.konnect.configuration.authRef.name",
+		},
+		{
+			name: "second control plane with the same Konnect name and auth warns", cluster: cluster(),
+			obj: kgcp("demo-cp-2", "demo", "", ""), want: []string{"KON1702"}, wantField: "spec.name",
+		},
+		{name: "updating the same control plane passes", cluster: cluster(), obj: kgcp("demo-cp", "demo", "", cpUUID)},
+	})
+}
+
+func TestDataPlaneExtensionRules_KON1801_to_KON1803(t *testing.T) {
+	certs := tlsSecret("dp-tls", "tls.crt", "tls.key")
+	exts := cluster(certs, extension("konnect-ext", "demo-cp", "dp-tls"), extension("kic-ext", "kic-cp", "dp-tls"),
+		legacyExtension("legacy-ext", "b89939e7f0", "dp-tls"))
+	runCases(t, []ruleCase{
+		{
+			name: "missing KonnectExtension warns", cluster: exts, obj: dataPlane("dp", GroupKonnect, "nope"),
+			want: []string{"KON1801"}, wantField: "spec.extensions[0].name",
+		},
+		{
+			name: "ControlPlane naming a missing KonnectExtension warns", cluster: exts,
+			obj: `
+apiVersion: gateway-operator.konghq.com/v1beta1
+kind: ControlPlane
+metadata: {name: kic, namespace: default}
+spec:
+  extensions: [{kind: KonnectExtension, group: konnect.konghq.com, name: nope}]
+`,
+			want: []string{"KON1801"},
+		},
+		{name: "missing KonnectExtension denies in strict mode", strict: true, cluster: exts, obj: dataPlane("dp", GroupKonnect, "nope"), want: []string{"KON1801"}},
+		{
+			name: "old-group extension on KGO >= 1.5", cluster: exts, obj: dataPlane("dp", GroupGatewayOperator, "legacy-ext"),
+			want: []string{"KON1802"}, wantField: "spec.extensions[0].group",
+		},
+		{name: "old-group extension on KGO 1.4 passes", gen: GenerationKGO14, cluster: exts, obj: dataPlane("dp", GroupGatewayOperator, "legacy-ext")},
+		{
+			name: "extension of a KIC control plane", cluster: exts, obj: dataPlane("dp", GroupKonnect, "kic-ext"),
+			want: []string{"KON1803"}, wantMessage: "KONG_ROLE=traditional",
+		},
+		{name: "valid extension passes", cluster: exts, obj: dataPlane("dp", GroupKonnect, "konnect-ext")},
+	})
+}

@@ -1,0 +1,177 @@
+package rules
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// CredentialLabel marks a Secret that holds a Konnect token for a
+// KonnectAPIAuthConfiguration of type secretRef; its value must be
+// CredentialLabelValue.
+const (
+	CredentialLabel      = "konghq.com/credential"
+	CredentialLabelValue = "konnect"
+)
+
+// keptFields lists, per kind, the fields besides the common metadata that
+// Strip keeps because a rule reads them from a looked-up object.
+var keptFields = map[schema.GroupKind][][]string{
+	GKKonnectGatewayControlPlane: {
+		{"spec", "name"},
+		{"spec", "cluster_type"},
+		{"spec", "source"},
+		{"spec", "mirror", "konnect", "id"},
+		{"spec", "konnect", "authRef", "name"},
+		{"spec", "createControlPlaneRequest", "name"},
+		{"spec", "createControlPlaneRequest", "cluster_type"},
+		{"status", "id"},
+	},
+	GKKongService:       {{"spec", "controlPlaneRef"}},
+	GKKongRoute:         {{"spec", "controlPlaneRef"}, {"spec", "serviceRef"}},
+	GKKongConsumer:      {{"spec", "controlPlaneRef"}},
+	GKKongConsumerGroup: {{"spec", "controlPlaneRef"}},
+	GKKongKeySet:        {{"spec", "controlPlaneRef"}},
+	GKKonnectExtension: {
+		{"spec", "konnect", "controlPlane", "ref"},
+		{"status", "konnect", "clusterType"},
+		{"status", "konnect", "controlPlaneID"},
+	},
+	GKSecret: {{"type"}},
+}
+
+// commonMetadata is kept for every kind.
+var commonMetadata = []string{"name", "namespace", "uid", "resourceVersion"}
+
+// KeptFields describes, per kind, what Strip keeps (for documentation).
+func KeptFields() map[schema.GroupKind][]string {
+	out := map[schema.GroupKind][]string{}
+	for _, gk := range LookupKinds() {
+		var fs []string
+		for _, m := range commonMetadata {
+			fs = append(fs, "metadata."+m)
+		}
+		if gk == GKSecret {
+			fs = append(fs, "metadata.labels["+CredentialLabel+"]")
+		}
+		for _, p := range keptFields[gk] {
+			fs = append(fs, joinPath(p))
+		}
+		if gk == GKSecret {
+			fs = append(fs, "data (key names only, values dropped)")
+		}
+		out[gk] = fs
+	}
+	return out
+}
+
+func joinPath(p []string) string {
+	s := ""
+	for i, e := range p {
+		if i > 0 {
+			s += "."
+		}
+		s += e
+	}
+	return s
+}
+
+// Strip returns a copy of obj with only what rules read from looked-up
+// objects, to keep a cache of many objects small. It keeps apiVersion,
+// kind, metadata name/namespace/uid/resourceVersion and, per kind:
+//
+//   - KonnectGatewayControlPlane: spec.name, spec.cluster_type, spec.source,
+//     spec.mirror.konnect.id, spec.konnect.authRef.name,
+//     spec.createControlPlaneRequest.{name,cluster_type} (v1alpha2), status.id
+//   - KongService, KongConsumer, KongConsumerGroup, KongKeySet: spec.controlPlaneRef
+//   - KongRoute: spec.controlPlaneRef, spec.serviceRef
+//   - KonnectExtension (konnect.konghq.com): spec.konnect.controlPlane.ref,
+//     status.konnect.{clusterType,controlPlaneID}
+//   - Secret: type, the label konghq.com/credential, and the key names of
+//     data with empty values. Values are never kept: rules may read only
+//     metadata and key names. A stripped full Secret always has a data map,
+//     so rules can tell "no keys" from a metadata-only object (from a
+//     metadata informer: no type, no data), whose keys are unknown and not
+//     checked.
+//
+// Other kinds (KonnectAPIAuthConfiguration, KongPlugin, the
+// gateway-operator.konghq.com KonnectExtension, ...) keep metadata only:
+// rules only test that they exist. Labels, annotations, managed fields,
+// owner references, conditions and the rest are dropped.
+//
+// Strip of an already stripped object returns an equal object, so it is
+// safe as an informer transform.
+func Strip(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	if obj == nil {
+		return nil
+	}
+	gk := obj.GroupVersionKind().GroupKind()
+	out := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": obj.GetAPIVersion(),
+		"kind":       obj.GetKind(),
+	}}
+	md := map[string]any{}
+	for _, k := range commonMetadata {
+		if v, ok := nested(obj.Object, "metadata", k).(string); ok && v != "" {
+			md[k] = v
+		}
+	}
+	if gk == GKSecret {
+		if v, ok := obj.GetLabels()[CredentialLabel]; ok {
+			md["labels"] = map[string]any{CredentialLabel: v}
+		}
+	}
+	out.Object["metadata"] = md
+	for _, p := range keptFields[gk] {
+		if v := nested(obj.Object, p...); v != nil {
+			_ = unstructured.SetNestedField(out.Object, runtime.DeepCopyJSONValue(v), p...)
+		}
+	}
+	if gk == GKSecret && secretKeysKnown(obj) {
+		keys := map[string]any{}
+		for k := range nestedMap(obj.Object, "data") {
+			keys[k] = ""
+		}
+		// stringData only appears in objects that were never stored (files
+		// for lint); the API server merges it into data.
+		for k := range nestedMap(obj.Object, "stringData") {
+			keys[k] = ""
+		}
+		out.Object["data"] = keys
+	}
+	return out
+}
+
+// secretKeysKnown: an object read from the API server always has type
+// (defaulted to Opaque); a metadata-only object has neither type nor data.
+func secretKeysKnown(obj *unstructured.Unstructured) bool {
+	for _, f := range []string{"type", "data", "stringData"} {
+		if _, ok := obj.Object[f]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// secretKeys returns the key names of a (stripped or full) Secret and
+// whether they are known.
+func secretKeys(secret *unstructured.Unstructured) (map[string]any, bool) {
+	data, ok := secret.Object["data"].(map[string]any)
+	if !ok {
+		if !secretKeysKnown(secret) {
+			return nil, false
+		}
+		data = map[string]any{}
+	}
+	if sd, ok := secret.Object["stringData"].(map[string]any); ok {
+		merged := make(map[string]any, len(data)+len(sd))
+		for k, v := range data {
+			merged[k] = v
+		}
+		for k, v := range sd {
+			merged[k] = v
+		}
+		data = merged
+	}
+	return data, true
+}
