@@ -4,6 +4,7 @@ package version
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -68,7 +69,11 @@ func (o *Options) Run() error {
 	if commit == "" {
 		commit = "unknown"
 	}
-	_, err := fmt.Fprintf(o.Out, "kubectl-konnect %s (commit %s, %s, %s)\nKonnect SDK: %s\nKGO API types: kubernetes-configuration %s (generations: %v)\n",
-		info.Version, commit, info.GoVersion, info.Platform, info.KonnectSDK, info.KubernetesConfiguration, info.KGOGenerations)
+	kc := "kubernetes-configuration " + info.KubernetesConfiguration + ", "
+	if info.KubernetesConfiguration == "" {
+		kc = "" // not linked into this build
+	}
+	_, err := fmt.Fprintf(o.Out, "kubectl-konnect %s (commit %s, %s, %s)\nKonnect SDK: %s\nKGO API: %sgenerations %s\n",
+		info.Version, commit, info.GoVersion, info.Platform, info.KonnectSDK, kc, strings.Join(info.KGOGenerations, ", "))
 	return err
 }
