@@ -6,6 +6,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
 	versioncmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/version"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
@@ -30,8 +31,8 @@ plane really reached Konnect.`,
 	configFlags := genericclioptions.NewConfigFlags(true)
 	configFlags.AddFlags(cmd.PersistentFlags())
 	factory := kube.NewFactory(configFlags)
-	_ = factory // handed to the verbs that talk to the cluster
 
 	cmd.AddCommand(versioncmd.NewCommand(streams))
+	cmd.AddCommand(certcmd.NewCommand(factory, streams))
 	return cmd
 }

@@ -1,0 +1,307 @@
+package cert
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+)
+
+// FieldManager is the server-side apply field manager of every write.
+const FieldManager = "kubectl-konnect"
+
+// Labels and annotations on the objects we write. The managed-by label is how we tell our Secrets from
+// foreign ones; the others tie a KongDataPlaneClientCertificate and a CA Secret to the data plane Secret.
+const (
+	LabelManagedBy     = "app.kubernetes.io/managed-by"
+	LabelSecret        = "cert.kubectl-konnect.io/secret"
+	LabelControlPlane  = "cert.kubectl-konnect.io/control-plane"
+	LabelRole          = "cert.kubectl-konnect.io/role"
+	AnnoFingerprint    = "cert.kubectl-konnect.io/fingerprint"
+	AnnoCASecret       = "cert.kubectl-konnect.io/ca-secret"
+	managedByValue     = "kubectl-konnect"
+	roleDataPlane      = "dataplane"
+	roleCA             = "ca"
+	secretTypeTLS      = "kubernetes.io/tls"
+	keyTLSCert         = "tls.crt"
+	keyTLSKey          = "tls.key"
+	keyCACert          = "ca.crt"
+	kindDPCert         = "KongDataPlaneClientCertificate"
+	kindControlPlane   = "KonnectGatewayControlPlane"
+	kindAuthConfig     = "KonnectAPIAuthConfiguration"
+	programmedType     = "Programmed"
+	clusterTypeKIC     = "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER"
+	authTypePinned     = "pinned_client_certs"
+	authTypePKI        = "pki_client_certs"
+	dryRunNone         = "none"
+	dryRunClient       = "client"
+	dryRunServer       = "server"
+	defaultRenewBefore = 30 * 24 * time.Hour
+)
+
+// GVRs of the kinds we read and write. The same group/versions serve KGO 1.4 (kubernetes-configuration
+// v1.0.x) and KGO 1.5/1.6 (v1.2-v1.4).
+var (
+	gvrSecret       = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	gvrDPCert       = schema.GroupVersionResource{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongdataplaneclientcertificates"}
+	gvrControlPlane = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectgatewaycontrolplanes"}
+	gvrAuthConfig   = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectapiauthconfigurations"}
+)
+
+// Factory is what the cert commands need from pkg/kube.Factory; tests substitute a fake. A factory that
+// also has a KonnectHTTPClient() *http.Client method supplies the client for Konnect API calls.
+type Factory interface {
+	Dynamic() (dynamic.Interface, error)
+	Namespace() (string, bool, error)
+}
+
+// Clients are the cluster and Konnect access shared by the cert verbs. Complete fills what is not set
+// yet, so tests can preset a fake dynamic client and namespace.
+type Clients struct {
+	genericiooptions.IOStreams
+
+	Namespace string
+	Dynamic   dynamic.Interface
+	// KonnectHTTPClient, when set, carries every Konnect API call (tests use the fake's client).
+	KonnectHTTPClient *http.Client
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Complete fills the namespace and the dynamic client from the factory. It is called from RunE only,
+// so --help never reads the kubeconfig.
+func (c *Clients) Complete(f Factory) error {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Namespace == "" {
+		ns, _, err := f.Namespace()
+		if err != nil {
+			return fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
+		}
+		c.Namespace = ns
+	}
+	if hc, ok := f.(interface{ KonnectHTTPClient() *http.Client }); ok && c.KonnectHTTPClient == nil {
+		c.KonnectHTTPClient = hc.KonnectHTTPClient()
+	}
+	if c.Dynamic == nil {
+		d, err := f.Dynamic()
+		if err != nil {
+			return err
+		}
+		c.Dynamic = d
+	}
+	return nil
+}
+
+func (c *Clients) res(gvr schema.GroupVersionResource) dynamic.ResourceInterface {
+	return c.Dynamic.Resource(gvr).Namespace(c.Namespace)
+}
+
+// get returns the object, nil when it does not exist, or an error that says which CRD is missing.
+func (c *Clients) get(ctx context.Context, gvr schema.GroupVersionResource, name string) (*unstructured.Unstructured, error) {
+	u, err := c.res(gvr).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if crdMissing(err) {
+			return nil, crdMissingError(gvr)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s/%s: %w", gvr.Resource, c.Namespace, name, err)
+	}
+	return u, nil
+}
+
+func (c *Clients) list(ctx context.Context, gvr schema.GroupVersionResource, selector string) ([]unstructured.Unstructured, error) {
+	l, err := c.res(gvr).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, crdMissingError(gvr)
+		}
+		return nil, fmt.Errorf("listing %s in namespace %s: %w", gvr.Resource, c.Namespace, err)
+	}
+	return l.Items, nil
+}
+
+// crdMissing tells a 404 for a missing resource type from a 404 for a missing object: the former has
+// no object name in its details.
+func crdMissing(err error) bool {
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) {
+		return false
+	}
+	d := se.Status().Details
+	return d == nil || d.Name == ""
+}
+
+func crdMissingError(gvr schema.GroupVersionResource) error {
+	return fmt.Errorf("the cluster does not serve %s.%s/%s: install the Kong Gateway Operator CRDs (kubernetes-configuration) first",
+		gvr.Resource, gvr.Group, gvr.Version)
+}
+
+// applyOpts are the server-side apply options: our field manager, forcing conflicts because the caller
+// has already refused to take over foreign objects unless --force was given.
+func applyOpts(serverDryRun bool) metav1.ApplyOptions {
+	o := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	if serverDryRun {
+		o.DryRun = []string{metav1.DryRunAll}
+	}
+	return o
+}
+
+func (c *Clients) apply(ctx context.Context, gvr schema.GroupVersionResource, u *unstructured.Unstructured, serverDryRun bool) (*unstructured.Unstructured, error) {
+	out, err := c.res(gvr).Apply(ctx, u.GetName(), u, applyOpts(serverDryRun))
+	if err != nil {
+		return nil, fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), c.Namespace, u.GetName(), err)
+	}
+	return out, nil
+}
+
+func (c *Clients) delete(ctx context.Context, gvr schema.GroupVersionResource, name string, serverDryRun bool) error {
+	o := metav1.DeleteOptions{}
+	if serverDryRun {
+		o.DryRun = []string{metav1.DryRunAll}
+	}
+	err := c.res(gvr).Delete(ctx, name, o)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting %s %s/%s: %w", gvr.Resource, c.Namespace, name, err)
+	}
+	return nil
+}
+
+func (c *Clients) progress(format string, args ...any) {
+	if c.ErrOut != nil {
+		fmt.Fprintf(c.ErrOut, format+"\n", args...)
+	}
+}
+
+func (c *Clients) out() io.Writer {
+	if c.Out == nil {
+		return io.Discard
+	}
+	return c.Out
+}
+
+// secretData decodes the base64 data of an unstructured Secret.
+func secretData(u *unstructured.Unstructured) (map[string][]byte, error) {
+	raw, _, err := unstructured.NestedStringMap(u.Object, "data")
+	if err != nil {
+		return nil, fmt.Errorf("Secret %s/%s: data: %w", u.GetNamespace(), u.GetName(), err)
+	}
+	out := make(map[string][]byte, len(raw))
+	for k, v := range raw {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, fmt.Errorf("Secret %s/%s: data.%s is not base64: %w", u.GetNamespace(), u.GetName(), k, err)
+		}
+		out[k] = b
+	}
+	return out, nil
+}
+
+func secretType(u *unstructured.Unstructured) string {
+	t, _, _ := unstructured.NestedString(u.Object, "type")
+	if t == "" {
+		return "Opaque"
+	}
+	return t
+}
+
+// newSecret builds the desired kubernetes.io/tls Secret.
+func newSecret(ns, name string, labels, annotations map[string]string, data map[string][]byte) *unstructured.Unstructured {
+	enc := map[string]any{}
+	for k, v := range data {
+		enc[k] = base64.StdEncoding.EncodeToString(v)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Secret",
+		"metadata":   map[string]any{"name": name, "namespace": ns},
+		"type":       secretTypeTLS,
+		"data":       enc,
+	}}
+	u.SetLabels(labels)
+	if len(annotations) > 0 {
+		u.SetAnnotations(annotations)
+	}
+	return u
+}
+
+// newDPCert builds the desired KongDataPlaneClientCertificate; controlPlaneRef names the
+// KonnectGatewayControlPlane *resource*, never its Konnect name.
+func newDPCert(ns, name, controlPlane, certPEM string, labels map[string]string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "configuration.konghq.com/v1alpha1",
+		"kind":       kindDPCert,
+		"metadata":   map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{
+			"controlPlaneRef": map[string]any{
+				"type":                 "konnectNamespacedRef",
+				"konnectNamespacedRef": map[string]any{"name": controlPlane},
+			},
+			"cert": certPEM,
+		},
+	}}
+	u.SetLabels(labels)
+	return u
+}
+
+// upToDate says whether live already has everything desired has (labels, annotations, type, data,
+// spec), so applying desired would change nothing. Extra labels or annotations on live are fine (other
+// managers may own them); data and spec must be equal.
+func upToDate(live, desired *unstructured.Unstructured) bool {
+	if live == nil {
+		return false
+	}
+	if !subset(desired.GetLabels(), live.GetLabels()) || !subset(desired.GetAnnotations(), live.GetAnnotations()) {
+		return false
+	}
+	for _, f := range []string{"type", "data", "spec"} {
+		if want, ok := desired.Object[f]; ok && !reflect.DeepEqual(want, live.Object[f]) {
+			return false
+		}
+	}
+	return true
+}
+
+func subset(want, have map[string]string) bool {
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || hv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// conditionStatus returns the status, reason and message of condition t in status.conditions.
+func conditionStatus(u *unstructured.Unstructured, t string) (status, reason, message string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != t {
+			continue
+		}
+		s, _ := m["status"].(string)
+		r, _ := m["reason"].(string)
+		msg, _ := m["message"].(string)
+		return s, r, msg
+	}
+	return "", "", ""
+}
+
+func str(u *unstructured.Unstructured, fields ...string) string {
+	s, _, _ := unstructured.NestedString(u.Object, fields...)
+	return s
+}
