@@ -55,10 +55,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	tokenFile := filepath.Join(absDir, "konnect-token")
-	caFile := filepath.Join(absDir, "konnect-ca.pem")
+	envFile := filepath.Join(absDir, "env")
+	var exports strings.Builder
+	for _, kv := range env.PluginEnv() {
+		fmt.Fprintf(&exports, "export %s\n", kv)
+	}
 	if err := errors.Join(
 		os.WriteFile(tokenFile, []byte(env.Token+"\n"), 0o600),
-		os.WriteFile(caFile, env.Konnect.CACertPEM(), 0o644),
+		os.WriteFile(envFile, []byte(exports.String()), 0o644),
 	); err != nil {
 		return err
 	}
@@ -69,14 +73,14 @@ Local stack up in %s:
   fake Konnect (held to the Konnect OpenAPI spec) at %s, region %s
   KGO stand-in: a test double that programs KGO objects against the fake Konnect
 
-Point kubectl at it:
-  export KUBECONFIG=%s
+Point kubectl (and kubectl konnect) at it, in another shell:
+  source %s
   kubectl get crds | grep konghq.com
 
+%s sets KUBECONFIG=%s and sends Konnect API calls to the fake Konnect.
 The demo Konnect token is in %s (0600; never printed).
-The fake Konnect's CA is %s.
 `, time.Since(start).Round(100*time.Millisecond), env.ServerVersion, *profile, env.Konnect.URL(), env.Konnect.Region(),
-		env.Kubeconfig, tokenFile, caFile)
+		envFile, envFile, env.Kubeconfig, tokenFile)
 
 	if *smoke {
 		out, errOut, err := env.Kubectl(ctx, "", "get", "crds", "-o", "name")

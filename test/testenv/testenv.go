@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 	"github.com/kubectl-konnect/kubectl-konnect/test/kgostandin"
 )
@@ -149,6 +150,8 @@ type Env struct {
 	StandIn *kgostandin.StandIn
 	// ServerVersion is the API server's git version.
 	ServerVersion string
+	// KonnectCAFile is the fake Konnect's CA, for konnect.EnvCAFile.
+	KonnectCAFile string
 
 	env     *envtest.Environment
 	tempDir string
@@ -204,6 +207,10 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 		return nil, err
 	}
 	e.Token = e.Konnect.IssueToken()
+	e.KonnectCAFile = filepath.Join(filepath.Dir(e.Kubeconfig), "konnect-ca.pem")
+	if err := os.WriteFile(e.KonnectCAFile, e.Konnect.CACertPEM(), 0o644); err != nil {
+		return nil, err
+	}
 	if !opts.NoStandIn {
 		e.StandIn, err = kgostandin.Start(ctx, e.Config, kgostandin.Options{Konnect: e.Konnect, ConnectDataPlanes: !opts.NoConnect})
 		if err != nil {
@@ -267,12 +274,23 @@ func (e *Env) Stop() error {
 	return errors.Join(errs...)
 }
 
+// PluginEnv is the environment that points kubectl and kubectl-konnect at
+// this stack: the kubeconfig, and Konnect connections dialled to the fake
+// while URLs keep Konnect's real host names.
+func (e *Env) PluginEnv() []string {
+	return []string{
+		"KUBECONFIG=" + e.Kubeconfig,
+		konnect.EnvConnectTo + "=" + strings.TrimPrefix(e.Konnect.URL(), "https://"),
+		konnect.EnvCAFile + "=" + e.KonnectCAFile,
+	}
+}
+
 // Kubectl runs the machine's kubectl against the API server, with stdin as
 // its input. KUBECONFIG and kubectl's own config are ignored so that a
 // developer's cluster is never touched.
 func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) (stdout, stderr string, err error) {
 	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
-	cmd.Env = append(cleanEnv(), "KUBECONFIG="+e.Kubeconfig)
+	cmd.Env = append(cleanEnv(), e.PluginEnv()...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -283,7 +301,7 @@ func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) (stdout
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KUBECONFIG=") {
+		if !strings.HasPrefix(kv, "KUBECONFIG=") && !strings.HasPrefix(kv, "KUBECTL_KONNECT_") && !strings.HasPrefix(kv, "KONNECT_") {
 			env = append(env, kv)
 		}
 	}

@@ -110,7 +110,7 @@ func NewServer(opts ...Option) (*Server, error) {
 	if err := checkHandlersCoverSpec(v); err != nil {
 		return nil, err
 	}
-	cert, caPEM, err := selfSignedCert()
+	cert, caPEM, err := selfSignedCert(cfg.domain)
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,13 @@ import (
 	"time"
 )
 
-// selfSignedCert makes a fresh certificate for 127.0.0.1, ::1 and localhost.
+// selfSignedCert makes a fresh certificate for 127.0.0.1, ::1, localhost and
+// the Konnect API hosts (<region>.api.<domain>, *.api.konghq.com where the SDK
+// sends /v3/*/me), so that a client dialling the fake in place of Konnect
+// (konnect.EnvConnectTo) verifies it by the real host name.
 // httptest's built-in certificate is not used because its private key is
 // public, and the fake may serve a demo outside tests.
-func selfSignedCert() (tls.Certificate, []byte, error) {
+func selfSignedCert(domain string) (tls.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, fmt.Errorf("konnecttest: generating key: %w", err)
@@ -37,7 +40,7 @@ func selfSignedCert() (tls.Certificate, []byte, error) {
 		BasicConstraintsValid: true,
 		IsCA:                  true, // so it can be handed to clients as their CA bundle
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
+		DNSNames:              []string{"localhost", "*.api.konghq.com", "*.api.konghq.tech", "*.api." + domain},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
