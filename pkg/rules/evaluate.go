@@ -32,7 +32,7 @@ func Findings(obj *unstructured.Unstructured, l Lookup, opts Options) []Finding 
 	var out []Finding
 	gen := l.Generation()
 	for _, r := range rulesByKind[obj.GroupVersionKind().GroupKind()] {
-		if !appliesTo(r, gen) {
+		if !appliesTo(r, gen) || opts.disabled(r.Code) {
 			continue
 		}
 		found := r.Check(obj, l)

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -199,4 +200,44 @@ func TestRulesNeverListObjects(t *testing.T) {
 	for _, o := range objs {
 		Findings(o, l, Options{})
 	}
+}
+
+func TestDisabledCodesAreNotEvaluated(t *testing.T) {
+	store := NewStore(GenerationKGO15Plus, parse(t, cluster()...)...)
+	obj := parseOne(t, service("echo", "kic-cp"))
+	if got := Findings(obj, store, Options{Disabled: []string{"KON1001"}}); len(got) != 0 {
+		t.Fatalf("want no findings with KON1001 disabled, got %v", codes(got))
+	}
+}
+
+// FuzzFindings feeds arbitrary JSON objects of every validated kind to the
+// rules: admission requests are untrusted input, and no shape may panic.
+func FuzzFindings(f *testing.F) {
+	docs := append(cluster(), seedKGO15()...)
+	docs = append(docs, seedKGO14()...)
+	for _, o := range parse(f, docs...) {
+		b, err := o.MarshalJSON()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0))
+	}
+	f.Add([]byte(`{"spec":{"controlPlaneRef":"x","targets":[1],"extensions":{"a":1},"members":"m"},"consumerGroups":{"a":1},"metadata":{"name":5}}`), uint8(3))
+	store := NewStore(GenerationKGO15Plus, parse(f, docs...)...)
+	kinds := ValidatedKinds()
+	f.Fuzz(func(t *testing.T, data []byte, kind uint8) {
+		m := map[string]any{}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return
+		}
+		obj := &unstructured.Unstructured{Object: m}
+		gk := kinds[int(kind)%len(kinds)]
+		obj.SetAPIVersion(gk.Group + "/v1alpha1")
+		obj.SetKind(gk.Kind)
+		for _, strict := range []bool{false, true} {
+			denies, _ := Evaluate(obj, store, Options{Strict: strict})
+			_ = Invalid(obj, denies)
+		}
+		store.Add(obj) // Strip and the indexes must cope too.
+	})
 }

@@ -24,6 +24,18 @@ type Options struct {
 	// Strict denies what is otherwise only a warning because the referenced
 	// object may still be on its way (rules with Rule.Strict set).
 	Strict bool
+	// Disabled lists codes not to evaluate (an operator's escape hatch for
+	// a rule that misfires in their cluster).
+	Disabled []string
+}
+
+func (o Options) disabled(code string) bool {
+	for _, c := range o.Disabled {
+		if c == code {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckFunc is a rule: a pure function of the object under review and a

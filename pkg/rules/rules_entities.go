@@ -62,10 +62,18 @@ func checkRouteServiceMissing(obj *unstructured.Unstructured, l Lookup) []Findin
 // --- KongPluginBinding ---
 
 // bindingKonnectMode: the binding is for Konnect, where only Kong entities
-// can be targets (type kic is reported by KON1005).
+// can be targets: it references a Konnect control plane, or it references
+// none and KGO takes the control plane from a Kong entity target. (Type kic
+// is reported by KON1005.)
 func bindingKonnectMode(obj *unstructured.Unstructured) bool {
-	t := entityCPRef(obj).Type
-	return t == "" || t == refTypeNamespaced || t == refTypeKonnectID
+	switch entityCPRef(obj).Type {
+	case refTypeNamespaced, refTypeKonnectID:
+		return true
+	case "":
+		return len(bindingTargets(obj)) > 0
+	default:
+		return false
+	}
 }
 
 // bindingTarget is one target of a KongPluginBinding.

@@ -83,6 +83,16 @@ func TestEntityOnKICControlPlaneIsDenied_KON1001(t *testing.T) {
 			obj: route("echo", "", "echo"), want: []string{"KON1001"},
 			wantField: "spec.serviceRef.namespacedRef.name", wantMessage: "inherits it from KongService default/echo",
 		},
+		{
+			name: "KGO 1.4 KongService by konnectID of a KIC control plane", gen: GenerationKGO14, cluster: cluster(),
+			obj: `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongService
+metadata: {name: echo, namespace: default}
+spec: {host: echo, controlPlaneRef: {type: konnectID, konnectID: ` + kicUUID + `}}
+`,
+			want: []string{"KON1001"}, wantField: "spec.controlPlaneRef.konnectID",
+		},
 		{name: "KongService on a plain control plane passes", cluster: cluster(), obj: service("echo", "demo-cp")},
 		{name: "explicit CLUSTER_TYPE_CONTROL_PLANE passes", cluster: cluster(), obj: service("echo", "other-cp")},
 		{name: "KongService without controlPlaneRef passes", cluster: cluster(), obj: service("echo", "")},
@@ -208,6 +218,15 @@ func TestKongPluginBindingRules_KON1201_to_KON1204(t *testing.T) {
 			name: "Ingress and core Service targets in Konnect mode", cluster: entities,
 			obj:  binding("b", "demo-cp", "KongPlugin", "{routeRef: {kind: Ingress, group: networking.k8s.io, name: web}, serviceRef: {kind: Service, group: core, name: web}}"),
 			want: []string{"KON1202", "KON1202"},
+		},
+		{
+			name: "Ingress target without controlPlaneRef or Kong entity target is not Konnect mode", cluster: entities,
+			obj: binding("b", "", "KongPlugin", "{routeRef: {kind: Ingress, group: networking.k8s.io, name: web}}"),
+		},
+		{
+			name: "Ingress target next to a KongConsumer target without controlPlaneRef", cluster: entities,
+			obj:  binding("b", "", "KongPlugin", "{routeRef: {kind: Ingress, group: networking.k8s.io, name: web}, consumerRef: {name: alice}}"),
+			want: []string{"KON1202"},
 		},
 		{
 			name: "KongClusterPlugin in Konnect mode", cluster: entities,
