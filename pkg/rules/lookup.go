@@ -121,3 +121,16 @@ func indexKonnectID(obj *unstructured.Unstructured) []string {
 	}
 	return nil
 }
+
+// Indexer adapts the index function to client-go's cache.IndexFunc shape
+// (for SharedIndexInformer.AddIndexers); objects that are not unstructured
+// are not indexed.
+func (ix Index) Indexer() func(obj any) ([]string, error) {
+	return func(obj any) ([]string, error) {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return nil, nil
+		}
+		return ix.Func(u), nil
+	}
+}

@@ -134,3 +134,27 @@ func TestGenerationFromDiscovery(t *testing.T) {
 		}
 	}
 }
+
+func TestTransformAndIndexerAdaptToInformers(t *testing.T) {
+	cp := parseOne(t, kgcp("demo-cp", "demo", "", cpUUID))
+	out, err := Transform(cp)
+	if err != nil || !reflect.DeepEqual(out, Strip(cp)) {
+		t.Fatalf("want the stripped object, got %v, %v", out, err)
+	}
+	tombstone := struct{ Key string }{"default/demo-cp"}
+	if out, _ := Transform(tombstone); out != tombstone {
+		t.Fatalf("want non-unstructured objects unchanged, got %v", out)
+	}
+	got := map[string][]string{}
+	for _, ix := range Indexes() {
+		vals, err := ix.Indexer()(cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[ix.Name] = vals
+	}
+	want := map[string][]string{IndexKonnectName: {"default/demo"}, IndexKonnectID: {cpUUID}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("want %v, got %v", want, got)
+	}
+}

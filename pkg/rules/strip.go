@@ -175,3 +175,14 @@ func secretKeys(secret *unstructured.Unstructured) (map[string]any, bool) {
 	}
 	return data, true
 }
+
+// Transform is Strip in the shape of an informer transform (client-go's
+// cache.TransformFunc, controller-runtime's cache.Options transforms): it
+// strips unstructured objects and returns anything else (tombstones,
+// typed objects) unchanged.
+func Transform(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return Strip(u), nil
+	}
+	return obj, nil
+}
