@@ -67,10 +67,17 @@ func (c *Clients) konnectFor(ctx context.Context, cp *controlPlane) (*sdkkonnect
 	if token == "" {
 		return nil, fmt.Errorf("%s has no token", where)
 	}
-	return konnect.NewSDK(server, token, userAgentClient(c.KonnectHTTPClient)), nil
+	hc := c.KonnectHTTPClient
+	if hc == nil {
+		// The default transport, or KUBECTL_KONNECT_CONNECT_TO / KUBECTL_KONNECT_CA_FILE when set.
+		if hc, err = konnect.HTTPClientFromEnv(); err != nil {
+			return nil, err
+		}
+	}
+	return konnect.NewSDK(server, token, userAgentClient(hc)), nil
 }
 
-// userAgentClient wraps base (http.DefaultClient when nil) so every Konnect request names the tool.
+// userAgentClient wraps base so every Konnect request names the tool.
 func userAgentClient(base *http.Client) *http.Client {
 	if base == nil {
 		base = http.DefaultClient
