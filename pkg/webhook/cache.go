@@ -41,6 +41,10 @@ var _ rules.Lookup = (*Cache)(nil)
 // NewCache discovers which lookup kinds the cluster serves and prepares an
 // informer for each. Start runs them.
 func NewCache(cfg *rest.Config) (*Cache, error) {
+	cfg = rest.CopyConfig(cfg)
+	// Listing the deprecated KonnectExtension group draws a warning on every
+	// relist; the rules report that deprecation to users, the log need not.
+	cfg.WarningHandler = rest.NoWarnings{}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -112,6 +112,8 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 	// controller-runtime complains loudly when no logger was ever set.
 	setLoggerOnce.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = rest.NoWarnings{} // KGO's deprecation warnings are not ours to print
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Logger:                 opts.Logger,
 		Metrics:                metricsserver.Options{BindAddress: "0"},

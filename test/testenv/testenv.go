@@ -18,15 +18,19 @@ import (
 	"sync"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/webhook"
 	"github.com/kubectl-konnect/kubectl-konnect/test/kgostandin"
 )
 
@@ -128,9 +132,10 @@ type Options struct {
 	KonnectListenAddr string
 	// KonnectOptions are passed to konnecttest.NewServer.
 	KonnectOptions []konnecttest.Option
-	// Webhook, when set, is installed in the API server (envtest's local
-	// serving host/port/cert folder are filled in it).
-	Webhook *envtest.WebhookInstallOptions
+	// WithWebhook installs config/base's ValidatingWebhookConfiguration,
+	// pointed at an in-process pkg/webhook server started with WebhookRules.
+	WithWebhook  bool
+	WebhookRules rules.Options
 }
 
 // Env is a running test ground.
@@ -153,8 +158,12 @@ type Env struct {
 	// KonnectCAFile is the fake Konnect's CA, for konnect.EnvCAFile.
 	KonnectCAFile string
 
-	env     *envtest.Environment
-	tempDir string
+	env         *envtest.Environment
+	tempDir     string
+	stopWebhook func() error
+	// WebhookLookup is the webhook's cache (with WithWebhook), so tests can
+	// wait until it has seen an object before applying what refers to it.
+	WebhookLookup *webhook.Cache
 }
 
 // New starts a test ground for profile p.
@@ -175,15 +184,16 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
-	if opts.Webhook != nil {
-		e.env.WebhookInstallOptions = *opts.Webhook
+	if opts.WithWebhook {
+		vwc, err := webhookConfiguration()
+		if err != nil {
+			return nil, err
+		}
+		e.env.WebhookInstallOptions = envtest.WebhookInstallOptions{ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc}}
 	}
 	e.Config, err = e.env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
-	}
-	if opts.Webhook != nil {
-		*opts.Webhook = e.env.WebhookInstallOptions
 	}
 	ok := false
 	defer func() {
@@ -214,6 +224,11 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 	if !opts.NoStandIn {
 		e.StandIn, err = kgostandin.Start(ctx, e.Config, kgostandin.Options{Konnect: e.Konnect, ConnectDataPlanes: !opts.NoConnect})
 		if err != nil {
+			return nil, err
+		}
+	}
+	if opts.WithWebhook {
+		if err := e.startWebhook(ctx, opts.WebhookRules); err != nil {
 			return nil, err
 		}
 	}
@@ -256,9 +271,60 @@ func (e *Env) serverVersion() string {
 	return v.ServerVersion.GitVersion
 }
 
+// webhookConfiguration reads the ValidatingWebhookConfiguration we ship.
+func webhookConfiguration() (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "base", "webhook.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := yaml.UnmarshalStrict(b, vwc); err != nil {
+		return nil, fmt.Errorf("config/base/webhook.yaml: %w", err)
+	}
+	return vwc, nil
+}
+
+// startWebhook runs pkg/webhook where envtest pointed the configuration, and
+// waits until it is ready (server up, caches synced).
+func (e *Env) startWebhook(ctx context.Context, ro rules.Options) error {
+	wio := e.env.WebhookInstallOptions
+	mgr, cache, err := webhook.NewManager(e.Config, webhook.Options{
+		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
+		MetricsAddr: "0", ProbeAddr: "0", Rules: ro,
+	})
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(wctx) }()
+	e.stopWebhook = func() error { cancel(); return <-done }
+	e.WebhookLookup = cache
+	sctx, scancel := context.WithTimeout(ctx, time.Minute)
+	defer scancel()
+	if !cache.WaitForSync(sctx) {
+		return fmt.Errorf("webhook caches did not sync")
+	}
+	for {
+		if err := mgr.GetWebhookServer().StartedChecker()(nil); err == nil {
+			return nil
+		}
+		select {
+		case <-sctx.Done():
+			return fmt.Errorf("webhook server did not start")
+		case err := <-done:
+			return fmt.Errorf("webhook server stopped: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // Stop stops everything New started.
 func (e *Env) Stop() error {
 	var errs []error
+	if e.stopWebhook != nil {
+		errs = append(errs, e.stopWebhook())
+	}
 	if e.StandIn != nil {
 		errs = append(errs, e.StandIn.Stop())
 	}

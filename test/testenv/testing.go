@@ -18,7 +18,7 @@ import (
 
 var (
 	sharedMu sync.Mutex
-	shared   = map[Profile]*Env{}
+	shared   = map[string]*Env{}
 )
 
 // Shared returns the test ground of profile p for this test binary, starting
@@ -27,18 +27,31 @@ var (
 // inject Konnect faults.
 func Shared(t testing.TB, p Profile) *Env {
 	t.Helper()
+	return shared1(t, string(p), p, Options{})
+}
+
+// SharedWithWebhook is like Shared, with our validating webhook installed
+// and served in-process (a separate API server: the webhook judges every
+// namespace).
+func SharedWithWebhook(t testing.TB, p Profile) *Env {
+	t.Helper()
+	return shared1(t, string(p)+"+webhook", p, Options{WithWebhook: true})
+}
+
+func shared1(t testing.TB, key string, p Profile, opts Options) *Env {
+	t.Helper()
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if e, ok := shared[p]; ok {
+	if e, ok := shared[key]; ok {
 		return e
 	}
 	start := time.Now()
-	e, err := New(context.Background(), p, Options{})
+	e, err := New(context.Background(), p, opts)
 	if err != nil {
-		t.Fatalf("starting the %s test ground: %v", p, err)
+		t.Fatalf("starting the %s test ground: %v", key, err)
 	}
-	t.Logf("%s test ground (kube-apiserver %s) up in %s", p, e.ServerVersion, time.Since(start).Round(time.Millisecond))
-	shared[p] = e
+	t.Logf("%s test ground (kube-apiserver %s) up in %s", key, e.ServerVersion, time.Since(start).Round(time.Millisecond))
+	shared[key] = e
 	return e
 }
 
@@ -141,4 +154,21 @@ func HasCondition(typ, status string) func(*unstructured.Unstructured) bool {
 		s, _, _ := Condition(u, typ)
 		return s == status
 	}
+}
+
+// WaitForWebhookCache waits until the webhook's cache holds the object, or
+// the kind is not one the webhook caches.
+func (e *Env) WaitForWebhookCache(t testing.TB, gk schema.GroupKind, ns, name string) {
+	t.Helper()
+	if e.WebhookLookup == nil || !e.WebhookLookup.Tracks(gk) {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, ok := e.WebhookLookup.Get(gk, ns, name); ok {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the webhook cache never saw %s %s/%s", gk, ns, name)
 }
