@@ -277,7 +277,7 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 			cp.Namespace, cp.Name, clusterTypeKIC)
 	}
 	if o.Name == "" {
-		o.Name = cp.Name + "-dp-cert"
+		o.Name = DefaultSecretName(cp.Name)
 		if len(o.Name) > maxNameLen {
 			return nil, fmt.Errorf("the default NAME %q is too long: give a NAME of at most %d characters", o.Name, maxNameLen)
 		}
@@ -528,7 +528,7 @@ func (o *IssueOptions) planCA(ctx context.Context, p *issuePlan, authType string
 
 	// pki_client_certs without a CA of the user's: our own CA Secret NAME-ca, reused while it is valid
 	// long enough for the new certificate.
-	name := o.Name + "-ca"
+	name := CASecretName(o.Name)
 	live, err := o.get(ctx, gvrSecret, name)
 	if err != nil {
 		return nil, "", err
@@ -551,9 +551,7 @@ func (o *IssueOptions) planCA(ctx context.Context, p *issuePlan, authType string
 	if err != nil {
 		return nil, "", err
 	}
-	p.caSecret = newSecret(o.Namespace, name, map[string]string{
-		LabelManagedBy: managedByValue, LabelRole: roleCA, LabelSecret: o.Name,
-	}, map[string]string{AnnoFingerprint: ca.Fingerprint()}, map[string][]byte{keyTLSCert: ca.CertPEM, keyTLSKey: ca.KeyPEM})
+	p.caSecret = CASecret(o.Namespace, o.Name, ca)
 	return ca, name, nil
 }
 
@@ -565,28 +563,15 @@ func errOrExpiry(err error, ca *cert.KeyPair) string {
 }
 
 func (o *IssueOptions) desiredSecret(p *issuePlan, crt, key []byte, caSecret string) *unstructured.Unstructured {
-	data := map[string][]byte{keyTLSCert: crt, keyTLSKey: key}
-	anno := map[string]string{AnnoFingerprint: cert.Fingerprint(p.pair.Cert), AnnoRegistered: registeredLeaf}
-	if len(p.caPEM) > 0 {
-		data[keyCACert] = p.caPEM
-	}
-	if p.registered != p.pair.Cert {
-		anno[AnnoRegistered] = registeredCA
-	}
-	if caSecret != "" {
-		anno[AnnoCASecret] = caSecret
-	}
-	return newSecret(o.Namespace, o.Name, map[string]string{
-		LabelManagedBy: managedByValue, LabelRole: roleDataPlane, LabelControlPlane: p.cp.Name,
-	}, anno, data)
+	pair := *p.pair
+	pair.CertPEM, pair.KeyPEM = crt, key
+	return DataPlaneCertSecret(o.Namespace, o.Name, p.cp.Name, DataPlaneCert{Pair: &pair, CAPEM: p.caPEM, Registered: p.registered, CASecret: caSecret})
 }
 
 // planCommon plans the registration, finds stale ones and prepares --out-dir.
 func (o *IssueOptions) planCommon(ctx context.Context, p *issuePlan) error {
-	name := o.Name + "-" + cert.ShortFingerprint(p.registered)
-	p.dpCert = newDPCert(o.Namespace, name, p.cp.Name, string(cert.EncodeCertsPEM(p.registered)), map[string]string{
-		LabelManagedBy: managedByValue, LabelSecret: o.Name, LabelControlPlane: p.cp.Name,
-	})
+	p.dpCert = Registration(o.Namespace, o.Name, p.cp.Name, p.registered)
+	name := p.dpCert.GetName()
 	live, err := o.get(ctx, gvrDPCert, name)
 	if err != nil {
 		return err
