@@ -280,6 +280,49 @@ func TestCertRotateNeverLeavesTheDataPlaneUnregistered(t *testing.T) {
 	}
 }
 
+func TestCertIssueOnAPKIControlPlaneRegistersAGeneratedCA(t *testing.T) {
+	installPlugin(t)
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.Shared(t, p)
+			ns := env.Namespace(t)
+			_, cpID := certControlPlane(t, env, ns, obj{"auth_type": "pki_client_certs"})
+
+			_, errOut := mustKonnect(t, env, ns, "cert", "issue", "dp", "--control-plane", "gateway-cp")
+			assert.Contains(t, errOut, `uses pki_client_certs (from Konnect): registering the CA "dp-ca"`)
+			ca := secretBytes(t, env, ns, "dp-ca")
+			caFP := fingerprintPEM(t, ca["tls.crt"])
+			env.WaitFor(t, testenv.GVKDataPlaneClientCert, ns, "dp-"+caFP[:10], waitTimeout, testenv.HasCondition("Programmed", "True"))
+			assert.Equal(t, map[string]bool{caFP: true}, konnectFingerprints(t, env, cpID), "Konnect trusts the CA")
+			verifyClientCert(t, secretBytes(t, env, ns, "dp")["tls.crt"], ca["tls.crt"])
+
+			// Rotating the data plane's certificate leaves the CA and its registration alone.
+			before := snapshot(t, env, ns)
+			out, _ := mustKonnect(t, env, ns, "cert", "rotate", "dp")
+			assert.Contains(t, out, "secret/dp configured")
+			after := snapshot(t, env, ns)
+			assert.Equal(t, before["Secret/dp-ca"], after["Secret/dp-ca"])
+			assert.Equal(t, before["KongDataPlaneClientCertificate/dp-"+caFP[:10]], after["KongDataPlaneClientCertificate/dp-"+caFP[:10]])
+			assert.NotEqual(t, before["Secret/dp"], after["Secret/dp"])
+			verifyClientCert(t, secretBytes(t, env, ns, "dp")["tls.crt"], ca["tls.crt"])
+			assert.Equal(t, map[string]bool{caFP: true}, konnectFingerprints(t, env, cpID))
+		})
+	}
+}
+
+// verifyClientCert checks that the first certificate of chainPEM is a client certificate caPEM signed.
+func verifyClientCert(t *testing.T, chainPEM, caPEM []byte) {
+	t.Helper()
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(caPEM))
+	b, _ := pem.Decode(chainPEM)
+	require.NotNil(t, b)
+	leaf, err := x509.ParseCertificate(b.Bytes)
+	require.NoError(t, err)
+	_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	require.NoError(t, err)
+}
+
 func TestCertListShowsKonnectRegistration(t *testing.T) {
 	installPlugin(t)
 	for _, p := range testenv.Profiles {
