@@ -224,7 +224,7 @@ func (s *StandIn) reconcileDataPlane(ctx context.Context, u *unstructured.Unstru
 	if err := s.writeStatus(ctx, before, u); err != nil {
 		return reconcile.Result{}, err
 	}
-	if target != nil && s.opts.ConnectDataPlanes && s.connect(ctx, u, *target, int(replicas)) {
+	if target != nil && s.opts.ConnectDataPlanes && s.connectUnlessDisconnected(ctx, u, *target, int(replicas)) {
 		return reconcile.Result{RequeueAfter: s.opts.PingInterval}, nil
 	}
 	return reconcile.Result{}, nil
@@ -271,6 +271,32 @@ func (s *StandIn) extensionTarget(ctx context.Context, ns, group, name string) (
 	}
 	// An extension this KGO generation does not act on is ignored.
 	return nil, "", nil
+}
+
+// Disconnect makes the DataPlane namespace/name (existing or not yet
+// created) stop reaching Konnect: from when it returns, the stand-in neither
+// registers its nodes nor refreshes their last_ping, as if the data plane
+// had lost its connection. Nodes already registered stay, and age. Tests of
+// `kubectl konnect check` use it for "never connected" and "stale
+// last_ping" while everything else is in order.
+func (s *StandIn) Disconnect(namespace, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.disconnected == nil {
+		s.disconnected = map[string]bool{}
+	}
+	s.disconnected[namespace+"/"+name] = true
+}
+
+// connectUnlessDisconnected is connect for data planes not Disconnect-ed;
+// the lock makes Disconnect a barrier for heartbeats in flight.
+func (s *StandIn) connectUnlessDisconnected(ctx context.Context, dp *unstructured.Unstructured, t konnectTarget, replicas int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.disconnected[dp.GetNamespace()+"/"+dp.GetName()] {
+		return false
+	}
+	return s.connect(ctx, dp, t, replicas)
 }
 
 // connect plays the data plane's side: it reaches the control plane named by

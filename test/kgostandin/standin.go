@@ -90,6 +90,8 @@ type StandIn struct {
 
 	mu    sync.Mutex
 	nodes map[string]string // DataPlane namespace/name -> node ID
+	// disconnected DataPlanes (namespace/name) never reach Konnect; see Disconnect.
+	disconnected map[string]bool
 }
 
 var setLoggerOnce sync.Once
