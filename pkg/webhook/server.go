@@ -84,7 +84,9 @@ func NewManager(cfg *rest.Config, opts Options) (manager.Manager, *Cache, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	server.Register(Path, admission.WithValidator[*unstructured.Unstructured](mgr.GetScheme(), &Validator{Lookup: lookup, Options: opts.Rules}))
+	// Register through GetWebhookServer: the manager only runs its webhook
+	// server once that has been called.
+	mgr.GetWebhookServer().Register(Path, admission.WithValidator[*unstructured.Unstructured](mgr.GetScheme(), &Validator{Lookup: lookup, Options: opts.Rules}))
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		lookup.Start(ctx)
 		<-ctx.Done()
