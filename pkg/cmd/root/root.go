@@ -7,6 +7,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
+	lintcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/lint"
 	versioncmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/version"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
@@ -34,5 +35,6 @@ plane really reached Konnect.`,
 
 	cmd.AddCommand(versioncmd.NewCommand(streams))
 	cmd.AddCommand(certcmd.NewCommand(factory, streams))
+	cmd.AddCommand(lintcmd.NewCommand(factory, streams))
 	return cmd
 }
