@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=$(VERSION) -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Commit=$(COMMIT)
 
-.PHONY: all build test unit vet fmt-check envtest demo clean
+.PHONY: all build test unit vet fmt-check envtest demo dist image clean
 
 all: build
 
@@ -36,5 +36,11 @@ fmt-check:
 demo: envtest ## Start the local stack: API server (kgo-1.6 CRDs), fake Konnect, KGO stand-in
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/demo
 
+dist: ## Release archives for linux/darwin/windows x amd64/arm64, sha256 sums, validated krew manifest
+	$(GO) run ./hack/dist -out dist
+
+image: ## Webhook image (needs a container builder; none runs on the CI machines)
+	docker build -f cmd/webhook/Dockerfile -t kubectl-konnect/webhook:$(VERSION) --build-arg VERSION=$(VERSION) .
+
 clean:
-	rm -rf bin .demo
+	rm -rf bin .demo dist
