@@ -355,7 +355,9 @@ func (e *Env) PluginEnv() []string {
 // its input. KUBECONFIG and kubectl's own config are ignored so that a
 // developer's cluster is never touched.
 func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) (stdout, stderr string, err error) {
-	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
+	// KUBECONFIG (from PluginEnv), not --kubeconfig: kubectl refuses flags
+	// before a plugin name, and plugins read the variable too.
+	cmd := exec.CommandContext(ctx, "kubectl", args...)
 	cmd.Env = append(cleanEnv(), e.PluginEnv()...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
