@@ -1,0 +1,87 @@
+package initcmd
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Regions are the Konnect regions a control plane can live in. KGO derives the region from the first
+// label of the KonnectAPIAuthConfiguration's serverURL, so that is where it is read from too.
+var Regions = []string{"us", "eu", "au", "me", "in"}
+
+const defaultDomain = "konghq.com"
+
+// serverURL is a regional Konnect API: https://<region>.api.<domain>.
+type serverURL struct {
+	region string
+	// domain is konghq.com, or a custom domain (KONG_CUSTOM_DOMAIN-style).
+	domain string
+}
+
+func (s serverURL) host() string { return s.region + ".api." + s.domain }
+func (s serverURL) url() string  { return "https://" + s.host() }
+
+// parseRegion checks a --region value.
+func parseRegion(r string) (serverURL, error) {
+	r = strings.ToLower(strings.TrimSpace(r))
+	if !slices.Contains(Regions, r) {
+		return serverURL{}, fmt.Errorf("--region %q is not a Konnect region: use one of %s (or --server-url for a custom domain)", r, strings.Join(Regions, ", "))
+	}
+	return serverURL{region: r, domain: defaultDomain}, nil
+}
+
+// parseServerURL reads --server-url or a KonnectAPIAuthConfiguration's serverURL: "https://eu.api.konghq.com",
+// "eu.api.konghq.com", or a custom domain "https://eu.api.example.com".
+func parseServerURL(raw, what string) (serverURL, error) {
+	s := strings.TrimSpace(raw)
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	bad := func(why string) (serverURL, error) {
+		return serverURL{}, fmt.Errorf("%s %q: %s: use https://<region>.api.konghq.com with a region of %s (or your custom domain instead of konghq.com)",
+			what, raw, why, strings.Join(Regions, ", "))
+	}
+	switch {
+	case err != nil:
+		return bad(err.Error())
+	case u.Scheme != "https":
+		return bad("Konnect is only reached over https")
+	case u.Port() != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "":
+		return bad("give only the host, without port, path or query")
+	}
+	labels := strings.Split(strings.ToLower(u.Hostname()), ".")
+	if len(labels) < 4 || labels[1] != "api" {
+		return bad("the host is not <region>.api.<domain>")
+	}
+	if labels[0] == "global" {
+		return bad("global.api is Konnect's global API; control planes live in a regional one")
+	}
+	if !slices.Contains(Regions, labels[0]) {
+		return bad(fmt.Sprintf("%q is not a Konnect region (KGO reads the region from the first label)", labels[0]))
+	}
+	return serverURL{region: labels[0], domain: strings.Join(labels[2:], ".")}, nil
+}
+
+// endpoint is a control plane's cluster endpoint as Konnect shapes it: https://<id>.<region>.cp0.<domain>.
+type endpoint struct {
+	// prefix is the first label, what KGO 1.4 calls konnectID.
+	prefix, region, server string
+}
+
+// parseEndpoint splits config.control_plane_endpoint the way KGO 1.4 rebuilds it
+// (<konnectID>.<controlPlaneRegion>.cp0.<serverHostname>), so the KonnectExtension reproduces exactly
+// the host Konnect gave, custom domains included.
+func parseEndpoint(raw string) (endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return endpoint{}, fmt.Errorf("the control plane endpoint %q from Konnect is not a URL", raw)
+	}
+	labels := strings.Split(u.Hostname(), ".")
+	if len(labels) < 4 || labels[2] != "cp0" || labels[0] == "" || labels[1] == "" {
+		return endpoint{}, fmt.Errorf("the control plane endpoint %q is not <id>.<region>.cp0.<domain>, the only shape KGO 1.4's KonnectExtension can express: upgrade to KGO 1.5 or later, whose KonnectExtension follows the control plane by reference", raw)
+	}
+	return endpoint{prefix: labels[0], region: labels[1], server: strings.Join(labels[3:], ".")}, nil
+}

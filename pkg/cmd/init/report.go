@@ -1,0 +1,141 @@
+package initcmd
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// report prints the results on stdout: the objects with -o, else one kubectl-style line per object and
+// a summary with the control plane, its endpoint and the next command.
+func (r *run) report() error {
+	o := r.o
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if o.printer != nil {
+		return r.printObjects(out)
+	}
+	for _, res := range r.results {
+		name := res.name
+		if res.resource != "" {
+			name = res.resource + "/" + name
+		}
+		if _, err := fmt.Fprintf(out, "%s %s\n", name, res.op); err != nil {
+			return err
+		}
+	}
+	var b strings.Builder
+	orgName := r.org.Name
+	if orgName == "" {
+		orgName = r.org.ID
+	}
+	id := r.cp.id()
+	switch {
+	case id != "":
+		fmt.Fprintf(&b, "\nControl plane %q (ID %s, %s) in organization %q, region %s\n", r.cp.konnectName, id, r.cp.clusterType, orgName, r.server.region)
+		fmt.Fprintf(&b, "  endpoint:  %s\n  telemetry: %s\n", r.epRaw, r.tpRaw)
+	default:
+		fmt.Fprintf(&b, "\nControl plane %q (to be created by KGO) in organization %q, region %s\n", r.cp.konnectName, orgName, r.server.region)
+	}
+	if !o.NoDataPlane {
+		fmt.Fprintf(&b, "  data plane: DataPlane %s/%s with KonnectExtension %s (%s), image %s\n", r.ns, r.dpName, r.extName, r.gen, o.Image)
+	}
+	created, unchanged := 0, 0
+	for _, res := range r.results {
+		switch {
+		case strings.HasPrefix(res.op, opUnchanged) || strings.HasPrefix(res.op, "already"):
+			unchanged++
+		case res.op != opAdopted && res.op != opOmitted:
+			created++
+		}
+	}
+	switch r.dry {
+	case dryRunClient:
+		b.WriteString("Dry run: nothing was written. Apply for real with the same command without --dry-run.\n")
+	case dryRunServer:
+		b.WriteString("Server dry run: the API server accepted every object; nothing was persisted.\n")
+	default:
+		if created == 0 {
+			fmt.Fprintf(&b, "Everything was in place (%d unchanged): nothing was written.\n", unchanged)
+		} else {
+			fmt.Fprintf(&b, "%d created or configured, %d unchanged.\n", created, unchanged)
+		}
+		if !o.NoDataPlane {
+			fmt.Fprintf(&b, "Next: check that the data plane really reached Konnect:\n  kubectl konnect check -n %s\n", r.ns)
+		}
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// printObjects prints what init applied (or would apply) in apply order, for `-o yaml | kubectl apply -f -`
+// and for Git. Secrets (the token, the data plane's key) only with --include-secrets; a registration
+// whose new key is left out is left out too, since it would name a certificate nobody has the key of.
+func (r *run) printObjects(out io.Writer) error {
+	var omitted []string
+	newKeyOmitted := false
+	for _, res := range r.results {
+		if res.obj == nil || res.op == opOmitted {
+			continue
+		}
+		if res.op == opAdopted {
+			omitted = append(omitted, fmt.Sprintf("%s/%s (not created by kubectl konnect)", res.resource, res.name))
+			continue
+		}
+		if res.secret && !r.o.IncludeSecrets {
+			omitted = append(omitted, res.resource+"/"+res.name)
+			if res.name == r.crt.secretName && !r.crt.keep {
+				newKeyOmitted = true
+			}
+			continue
+		}
+		if newKeyOmitted && r.crt.registration != nil && res.name == r.crt.registration.GetName() && res.resource == resourceName(gvrDPCert) {
+			omitted = append(omitted, res.resource+"/"+res.name+" (registers the omitted new certificate)")
+			continue
+		}
+		u := res.obj.DeepCopy()
+		u.SetManagedFields(nil)
+		if r.dry == dryRunClient {
+			unstructuredStrip(u.Object)
+		}
+		if err := r.o.printer.PrintObj(u, out); err != nil {
+			return err
+		}
+	}
+	if len(omitted) > 0 {
+		r.p.warn("Left out of the output: %s", strings.Join(omitted, ", "))
+		if !r.o.IncludeSecrets {
+			hint := "add --include-secrets to print the Secrets (seal them before committing them)"
+			if newKeyOmitted {
+				hint += fmt.Sprintf(", or after applying run: kubectl konnect cert issue %s --control-plane %s -n %s", r.crt.secretName, r.cp.res, r.ns)
+			}
+			r.p.info("%s", hint)
+		}
+	}
+	return nil
+}
+
+// unstructuredStrip keeps what a user would write: no status, and of the metadata only the name,
+// namespace, labels and annotations.
+func unstructuredStrip(m map[string]any) {
+	delete(m, "status")
+	md, ok := m["metadata"].(map[string]any)
+	if !ok {
+		return
+	}
+	for k := range md {
+		switch k {
+		case "name", "namespace", "labels", "annotations":
+		default:
+			delete(md, k)
+		}
+	}
+	if a, ok := md["annotations"].(map[string]any); ok {
+		delete(a, "kubectl.kubernetes.io/last-applied-configuration")
+		if len(a) == 0 {
+			delete(md, "annotations")
+		}
+	}
+}
