@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
 var (
@@ -36,6 +38,14 @@ func Shared(t testing.TB, p Profile) *Env {
 func SharedWithWebhook(t testing.TB, p Profile) *Env {
 	t.Helper()
 	return shared1(t, string(p)+"+webhook", p, Options{WithWebhook: true})
+}
+
+// SharedWithWebhookStrict is SharedWithWebhook with the webhook in strict
+// mode (rules.Options.Strict): a reference to an object that does not exist
+// is denied instead of warned about.
+func SharedWithWebhookStrict(t testing.TB, p Profile) *Env {
+	t.Helper()
+	return shared1(t, string(p)+"+webhook-strict", p, Options{WithWebhook: true, WebhookRules: rules.Options{Strict: true}})
 }
 
 func shared1(t testing.TB, key string, p Profile, opts Options) *Env {

@@ -1,0 +1,431 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
+	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
+)
+
+// Every rule of the catalogue has at least one kubectl fixture in
+// testdata/webhook: KONxxxx.yaml, or KONxxxx.<variant>.yaml when the rule
+// needs other objects on another profile. A fixture is a multi-document YAML
+// file whose leading comment lines are its header:
+//
+//	# expect: deny | warn | deny-strict (warn, and deny with --strict)
+//	# profiles: kgo-1.4, kgo-1.6      the profiles the fixture runs on
+//	# unreachable: <profile>: <why>   a profile the rule applies to but cannot fire on
+//	# field: <path>                   the field kubectl must print
+//	# message: <text>                 text kubectl must print (repeatable)
+//	# webhook-gap: <why>              the rule cannot fire through the webhook (see below)
+//
+// Other comment lines are free text. The documents before the last are setup,
+// applied one by one with kubectl (each must be admitted; warnings are fine),
+// each after the webhook's cache has seen the previous one; the last is the
+// object under test. In the documents, NAMESPACE is the test's namespace,
+// TOKEN a valid token of the fake Konnect and KONNECT_ID(<name>) the
+// status.id of KonnectGatewayControlPlane <name> once the KGO stand-in has
+// programmed it and the webhook's cache has seen that.
+//
+// A fixture with webhook-gap documents a rule that the webhook cannot
+// evaluate: the test asserts that the object is admitted without the code and
+// then skips with the reason, so the gap shows in the test output and the
+// test fails once the rule starts firing (then drop the header).
+
+const ruleFixtureDir = "testdata/webhook"
+
+const (
+	expectDeny       = "deny"
+	expectWarn       = "warn"
+	expectDenyStrict = "deny-strict"
+)
+
+var (
+	ruleFixtureName  = regexp.MustCompile(`^(KON[0-9]{4})(\.[a-z0-9.-]+)?\.yaml$`)
+	ruleFixtureKey   = regexp.MustCompile(`^#\s*([a-z][a-z-]*):\s*(.*)$`)
+	konnectIDPattern = regexp.MustCompile(`KONNECT_ID\(([a-z0-9-]+)\)`)
+)
+
+type ruleFixture struct {
+	Code string
+	// Name is the file name without .yaml, e.g. KON1604.kgo-1.4.
+	Name        string
+	Expect      string
+	Profiles    []testenv.Profile
+	Unreachable map[testenv.Profile]string
+	Field       string
+	Messages    []string
+	Gap         string
+	// Docs are the YAML documents without comment lines, the object under
+	// test last.
+	Docs []string
+}
+
+func (f ruleFixture) runsOn(p testenv.Profile) bool {
+	for _, q := range f.Profiles {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func parseRuleFixture(path string) (ruleFixture, error) {
+	base := filepath.Base(path)
+	m := ruleFixtureName.FindStringSubmatch(base)
+	if m == nil {
+		return ruleFixture{}, fmt.Errorf("%s: name must be KONxxxx.yaml or KONxxxx.<variant>.yaml", base)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ruleFixture{}, err
+	}
+	f := ruleFixture{Code: m[1], Name: strings.TrimSuffix(base, ".yaml"), Unreachable: map[testenv.Profile]string{}}
+	text := strings.ReplaceAll(string(b), "\r\n", "\n")
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "#") {
+			break
+		}
+		km := ruleFixtureKey.FindStringSubmatch(line)
+		if km == nil {
+			continue
+		}
+		key, value := km[1], strings.TrimSpace(km[2])
+		switch key {
+		case "expect":
+			f.Expect = value
+		case "profiles":
+			for _, p := range strings.Split(value, ",") {
+				f.Profiles = append(f.Profiles, testenv.Profile(strings.TrimSpace(p)))
+			}
+		case "unreachable":
+			p, why, ok := strings.Cut(value, ": ")
+			if !ok || strings.TrimSpace(why) == "" {
+				return f, fmt.Errorf("%s: unreachable takes <profile>: <reason>, got %q", base, value)
+			}
+			f.Unreachable[testenv.Profile(p)] = why
+		case "field":
+			f.Field = value
+		case "message":
+			f.Messages = append(f.Messages, value)
+		case "webhook-gap":
+			f.Gap = value
+		default:
+			return f, fmt.Errorf("%s: unknown header key %q", base, key)
+		}
+	}
+	switch f.Expect {
+	case expectDeny, expectWarn, expectDenyStrict:
+	default:
+		return f, fmt.Errorf("%s: expect must be deny, warn or deny-strict, got %q", base, f.Expect)
+	}
+	if len(f.Profiles) == 0 {
+		return f, fmt.Errorf("%s: no profiles", base)
+	}
+	for _, p := range append(append([]testenv.Profile{}, f.Profiles...), keys(f.Unreachable)...) {
+		if !knownProfile(p) {
+			return f, fmt.Errorf("%s: unknown profile %q (known: %v)", base, p, testenv.Profiles)
+		}
+	}
+	if len(f.Messages) == 0 {
+		return f, fmt.Errorf("%s: no message: the test must check what kubectl prints", base)
+	}
+	for _, d := range regexp.MustCompile(`(?m)^---\s*$`).Split(text, -1) {
+		if d = stripComments(d); strings.TrimSpace(d) != "" {
+			f.Docs = append(f.Docs, d)
+		}
+	}
+	if len(f.Docs) == 0 {
+		return f, fmt.Errorf("%s: no object under test", base)
+	}
+	return f, nil
+}
+
+func stripComments(doc string) string {
+	var out []string
+	for _, l := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func keys(m map[testenv.Profile]string) []testenv.Profile {
+	var out []testenv.Profile
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func knownProfile(p testenv.Profile) bool {
+	for _, q := range testenv.Profiles {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func loadRuleFixtures(t *testing.T) []ruleFixture {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(ruleFixtureDir, "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, paths, "no fixtures in %s", ruleFixtureDir)
+	var out []ruleFixture
+	for _, p := range paths {
+		f, err := parseRuleFixture(p)
+		require.NoError(t, err)
+		out = append(out, f)
+	}
+	return out
+}
+
+// profileGeneration is the KGO generation the webhook detects on a profile.
+func profileGeneration(p testenv.Profile) rules.Generation {
+	if p == testenv.KGO14 {
+		return rules.GenerationKGO14
+	}
+	return rules.GenerationKGO15Plus
+}
+
+func ruleAppliesTo(r rules.Rule, p testenv.Profile) bool {
+	if len(r.Generations) == 0 {
+		return true
+	}
+	for _, g := range r.Generations {
+		if g == profileGeneration(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func expectOf(r rules.Rule) string {
+	if r.Strict {
+		return expectDenyStrict
+	}
+	return string(r.Severity)
+}
+
+// TestWebhookRuleFixturesCoverTheCatalogue: a rule without a kubectl fixture
+// fails CI, and fixtures agree with the catalogue (severity, generations) and
+// cover every profile the rule applies to, or say why they cannot.
+func TestWebhookRuleFixturesCoverTheCatalogue(t *testing.T) {
+	byCode := map[string][]ruleFixture{}
+	for _, f := range loadRuleFixtures(t) {
+		byCode[f.Code] = append(byCode[f.Code], f)
+	}
+	for _, r := range rules.Catalogue() {
+		fixtures := byCode[r.Code]
+		delete(byCode, r.Code)
+		if len(fixtures) == 0 {
+			t.Errorf("%s (%s) has no kubectl test: add %s/%s.yaml", r.Code, r.Title, ruleFixtureDir, r.Code)
+			continue
+		}
+		for _, f := range fixtures {
+			if f.Expect != expectOf(r) {
+				t.Errorf("%s: expect %s, but the catalogue says %s", f.Name, f.Expect, expectOf(r))
+			}
+		}
+		for _, p := range testenv.Profiles {
+			runs, unreachable := false, false
+			for _, f := range fixtures {
+				runs = runs || f.runsOn(p)
+				_, u := f.Unreachable[p]
+				unreachable = unreachable || u
+				if u && f.runsOn(p) {
+					t.Errorf("%s: %s is both in profiles and unreachable", f.Name, p)
+				}
+			}
+			switch applies := ruleAppliesTo(r, p); {
+			case !applies && (runs || unreachable):
+				t.Errorf("%s applies only to %v, not to profile %s", r.Code, r.Generations, p)
+			case applies && !runs && !unreachable:
+				t.Errorf("%s applies to profile %s: add a fixture for it or an `# unreachable: %s: <reason>` header", r.Code, p, p)
+			}
+		}
+	}
+	for code := range byCode {
+		t.Errorf("fixtures for %s, which is not in the catalogue", code)
+	}
+}
+
+// TestWebhookRules applies every fixture with kubectl against the webhook
+// of each profile: a deny rule fails kubectl apply with exit code 1 and the
+// code, message and fix; a warn rule (and a deny-strict one, not in strict
+// mode) is admitted with a kubectl warning.
+func TestWebhookRules(t *testing.T) {
+	fixtures := loadRuleFixtures(t)
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.SharedWithWebhook(t, p)
+			for _, f := range fixtures {
+				if !f.runsOn(p) {
+					continue
+				}
+				t.Run(f.Name, func(t *testing.T) {
+					t.Parallel()
+					expect := f.Expect
+					if expect == expectDenyStrict {
+						expect = expectWarn
+					}
+					runRuleFixture(t, env, f, expect)
+				})
+			}
+		})
+	}
+}
+
+// TestWebhookRulesStrict: with --strict, a deny-strict rule denies.
+func TestWebhookRulesStrict(t *testing.T) {
+	fixtures := loadRuleFixtures(t)
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.SharedWithWebhookStrict(t, p)
+			for _, f := range fixtures {
+				if !f.runsOn(p) || f.Expect != expectDenyStrict {
+					continue
+				}
+				t.Run(f.Name, func(t *testing.T) {
+					t.Parallel()
+					runRuleFixture(t, env, f, expectDeny)
+				})
+			}
+		})
+	}
+}
+
+func runRuleFixture(t *testing.T, env *testenv.Env, f ruleFixture, expect string) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	subst := strings.NewReplacer("NAMESPACE", ns, "TOKEN", env.Token)
+	for _, d := range f.Docs[:len(f.Docs)-1] {
+		doc := resolveKonnectIDs(t, env, ns, subst.Replace(d))
+		u := parseFixtureDoc(t, doc)
+		target := ns
+		if u.GetNamespace() != "" {
+			target = u.GetNamespace()
+		}
+		_, errOut, err := env.Kubectl(ctx, doc, "apply", "-n", target, "-f", "-")
+		require.NoError(t, err, "setup %s %s must be admitted: %s", u.GetKind(), u.GetName(), errOut)
+		env.WaitForWebhookCache(t, u.GroupVersionKind().GroupKind(), target, u.GetName())
+	}
+
+	doc := resolveKonnectIDs(t, env, ns, subst.Replace(f.Docs[len(f.Docs)-1]))
+	u := parseFixtureDoc(t, doc)
+	out, errOut, err := env.Kubectl(ctx, doc, "apply", "-n", ns, "-f", "-")
+	_, getErr := env.Get(ctx, u.GroupVersionKind(), ns, u.GetName())
+	if getErr == nil {
+		t.Cleanup(func() {
+			// Keep the stand-in from retrying objects that wait for
+			// something that never comes.
+			_, _, _ = env.Kubectl(context.Background(), "", "delete", "-n", ns, "--wait=false", "--ignore-not-found",
+				strings.ToLower(u.GetKind())+"."+u.GroupVersionKind().Group+"/"+u.GetName())
+		})
+	} else {
+		require.True(t, apierrors.IsNotFound(getErr), "reading %s %s: %v", u.GetKind(), u.GetName(), getErr)
+	}
+	code := "[" + f.Code + "]"
+	report := fmt.Sprintf("kubectl apply of %s %s:\nstdout: %s\nstderr: %s", u.GetKind(), u.GetName(), out, errOut)
+	exit := 0
+	if err != nil {
+		exit = exitCode(err)
+	}
+	t.Logf("kubectl apply (exit %d): %s", exit, strings.TrimSpace(out+errOut))
+
+	if f.Gap != "" {
+		require.NoError(t, err, report)
+		require.NotContains(t, errOut, code,
+			"%s now fires through the webhook: remove the webhook-gap header of %s.yaml\n%s", f.Code, f.Name, report)
+		require.NoError(t, getErr)
+		t.Skipf("%s cannot fire through the webhook: %s", f.Code, f.Gap)
+	}
+
+	switch expect {
+	case expectDeny:
+		require.Error(t, err, "kubectl apply must fail\n%s", report)
+		require.Equal(t, 1, exit, report)
+		require.Contains(t, errOut, fmt.Sprintf("The %s %q is invalid", u.GetKind(), u.GetName()), report)
+		_, after, found := strings.Cut(errOut, code)
+		require.True(t, found, "kubectl must print %s\n%s", code, report)
+		require.Contains(t, after, "Fix: ", "the denial must name the fix\n%s", report)
+		if f.Field != "" {
+			// e.g. spec.serverURL: Invalid value: "api.konghq.com": [KON1501]
+			fieldError := regexp.QuoteMeta(f.Field+": ") + `(Invalid value: [^\n]*?|Required value|Forbidden): ` + regexp.QuoteMeta(code)
+			require.Regexp(t, fieldError, errOut, "the denial must name the field\n%s", report)
+		}
+		for _, m := range f.Messages {
+			require.Contains(t, errOut, subst.Replace(m), report)
+		}
+		require.Error(t, getErr, "the denied %s must not exist", u.GetKind())
+	case expectWarn:
+		require.NoError(t, err, report)
+		var warning string
+		for _, line := range strings.Split(errOut, "\n") {
+			if strings.HasPrefix(line, "Warning: ") && strings.Contains(line, code) {
+				warning = line
+			}
+		}
+		require.NotEmpty(t, warning, "kubectl must print a warning with %s\n%s", code, report)
+		require.Contains(t, warning, "Fix: ", "the warning must name the fix\n%s", report)
+		if f.Field != "" {
+			require.Contains(t, warning, "Warning: "+f.Field+": "+code, report)
+		}
+		for _, m := range f.Messages {
+			require.Contains(t, warning, subst.Replace(m), report)
+		}
+		require.NoError(t, getErr, "the admitted %s must exist", u.GetKind())
+	default:
+		t.Fatalf("unknown expectation %q", expect)
+	}
+}
+
+func parseFixtureDoc(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	m := map[string]any{}
+	require.NoError(t, yaml.Unmarshal([]byte(doc), &m), doc)
+	u := &unstructured.Unstructured{Object: m}
+	require.NotEmpty(t, u.GetKind(), doc)
+	require.NotEmpty(t, u.GetName(), doc)
+	return u
+}
+
+// resolveKonnectIDs replaces KONNECT_ID(<name>) with the Konnect ID of
+// KonnectGatewayControlPlane <name>, waiting until the webhook's cache has it.
+func resolveKonnectIDs(t *testing.T, env *testenv.Env, ns, doc string) string {
+	t.Helper()
+	return konnectIDPattern.ReplaceAllStringFunc(doc, func(s string) string {
+		name := konnectIDPattern.FindStringSubmatch(s)[1]
+		deadline := time.Now().Add(waitTimeout)
+		for time.Now().Before(deadline) {
+			if cp, ok := env.WebhookLookup.Get(rules.GKKonnectGatewayControlPlane, ns, name); ok {
+				if id, _, _ := unstructured.NestedString(cp.Object, "status", "id"); id != "" {
+					return id
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		var status any
+		if cp, err := env.Get(context.Background(), testenv.GVKControlPlane, ns, name); err == nil {
+			status = cp.Object["status"]
+		}
+		t.Fatalf("the webhook cache never saw status.id of KonnectGatewayControlPlane %s/%s; its status: %v", ns, name, status)
+		return ""
+	})
+}
