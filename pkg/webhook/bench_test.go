@@ -1,0 +1,274 @@
+package webhook_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-konnect/kubectl-konnect/hack/webhook-rss/fixture"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
+	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
+)
+
+var benchSizes = []int{100, 10_000, 100_000}
+
+// BenchmarkWebhookTLS measures admission requests over TLS to the real
+// controller-runtime webhook server (fixture.StartServer: as cmd/webhook
+// runs it), with keep-alive HTTP/1.1 clients sending the five
+// fixture.Reviews in turn, at 100, 10,000 and 100,000 cached objects of a
+// realistic mix (fixture.NewStore), and 1 or 4 concurrent clients. Besides
+// ns/op (wall time / requests) it reports the latency percentiles seen by
+// the clients (p50-µs, p99-µs), req/s, heap allocated per request (B/req)
+// and garbage collections during the run (GCs).
+func BenchmarkWebhookTLS(b *testing.B) {
+	benchmarkTLS(b, func(n int) rules.Lookup { return fixture.NewStore(n) })
+}
+
+// BenchmarkWebhookTLSCompactPrototype is BenchmarkWebhookTLS over
+// fixture.CompactStore, a prototype Lookup that keeps objects as JSON and
+// decodes them on each lookup: what a compact cache would change.
+func BenchmarkWebhookTLSCompactPrototype(b *testing.B) {
+	benchmarkTLS(b, func(n int) rules.Lookup { return fixture.NewCompactStore(n) })
+}
+
+func benchmarkTLS(b *testing.B, newLookup func(n int) rules.Lookup) {
+	reviews := fixture.Reviews()
+	for _, n := range benchSizes {
+		start := time.Now()
+		store := newLookup(n)
+		b.Logf("objects=%d: store built in %s", n, time.Since(start).Round(time.Millisecond))
+		for _, clients := range []int{1, 4} {
+			b.Run(fmt.Sprintf("objects=%d/clients=%d", n, clients), func(b *testing.B) {
+				srv := startServer(b, store, clients)
+				defer srv.Stop()
+				// Warm up: connections, TLS sessions, code paths.
+				var buf bytes.Buffer
+				for i := range 50 * clients {
+					if err := srv.Post(reviews[i%len(reviews)].Body, &buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				lat := make([]time.Duration, b.N)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				var failed atomic.Pointer[error]
+				b.ResetTimer()
+				began := time.Now()
+				for range clients {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						var buf bytes.Buffer
+						for {
+							i := int(next.Add(1)) - 1
+							if i >= b.N {
+								return
+							}
+							t0 := time.Now()
+							err := srv.Post(reviews[i%len(reviews)].Body, &buf)
+							lat[i] = time.Since(t0)
+							if err != nil {
+								failed.CompareAndSwap(nil, &err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed := time.Since(began)
+				b.StopTimer()
+				runtime.ReadMemStats(&after)
+				if err := failed.Load(); err != nil {
+					b.Fatal(*err)
+				}
+				slices.Sort(lat)
+				b.ReportMetric(float64(percentile(lat, 50).Nanoseconds())/1e3, "p50-µs")
+				b.ReportMetric(float64(percentile(lat, 99).Nanoseconds())/1e3, "p99-µs")
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+				// Heap allocated per request (client and server) and garbage
+				// collections during the run: what drives GC pauses and assists.
+				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/req")
+				b.ReportMetric(float64(after.NumGC-before.NumGC), "GCs")
+			})
+		}
+		runtime.KeepAlive(store)
+	}
+}
+
+// percentile of sorted durations (nearest rank).
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[max(0, min(i-1, len(sorted)-1))]
+}
+
+// BenchmarkWebhookRSS reports the resident memory of a fresh process that
+// serves admission requests over TLS with 10,000 cached objects, and with
+// none as the baseline: hack/webhook-rss, built once, fills a rules.Store,
+// serves 500 requests, runs the garbage collector and reads
+// /proc/self/status. Metrics: RSS-MiB (VmRSS after runtime.GC),
+// RSS-freed-MiB (after debug.FreeOSMemory: without the idle heap the
+// scavenger returns over time), heap-MiB (HeapInuse), live-MiB (HeapAlloc)
+// and B/object (heap the store takes per object). b.N is ignored: one
+// process per size.
+func BenchmarkWebhookRSS(b *testing.B) {
+	for _, n := range []int{0, 10_000} {
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
+			m := rssReport(b, n)
+			b.ReportMetric(m["rss_kib"]/1024, "RSS-MiB")
+			b.ReportMetric(m["rss_after_free_kib"]/1024, "RSS-freed-MiB")
+			b.ReportMetric(m["heap_inuse"]/(1<<20), "heap-MiB")
+			b.ReportMetric(m["heap_alloc"]/(1<<20), "live-MiB")
+			if n > 0 {
+				b.ReportMetric(m["store_bytes"]/float64(n), "B/object")
+			}
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+var (
+	rssBuild   sync.Once
+	rssBinary  string
+	rssErr     error
+	rssResults sync.Map // objects -> map[string]float64
+)
+
+// rssReport runs hack/webhook-rss once per size (a benchmark function is
+// called more than once) and parses its RSS-REPORT line.
+func rssReport(b *testing.B, n int) map[string]float64 {
+	b.Helper()
+	if m, ok := rssResults.Load(n); ok {
+		return m.(map[string]float64)
+	}
+	rssBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "webhook-rss-")
+		if err != nil {
+			rssErr = err
+			return
+		}
+		rssBinary = filepath.Join(dir, "webhook-rss")
+		cmd := exec.Command("go", "build", "-o", rssBinary, "./hack/webhook-rss")
+		cmd.Dir = testenv.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			rssErr = fmt.Errorf("go build ./hack/webhook-rss: %v\n%s", err, out)
+		}
+	})
+	if rssErr != nil {
+		b.Fatal(rssErr)
+	}
+	out, err := exec.Command(rssBinary, "-objects", strconv.Itoa(n)).CombinedOutput()
+	if err != nil {
+		b.Fatalf("hack/webhook-rss -objects %d: %v\n%s", n, err, out)
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RSS-REPORT "); ok {
+			for _, kv := range strings.Fields(rest) {
+				k, v, _ := strings.Cut(kv, "=")
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					b.Fatalf("hack/webhook-rss: bad report %q", line)
+				}
+				m[k] = f
+			}
+		} else if line != "" {
+			b.Log(line)
+		}
+	}
+	if _, ok := m["rss_kib"]; !ok {
+		b.Fatalf("hack/webhook-rss reported nothing:\n%s", out)
+	}
+	rssResults.Store(n, m)
+	return m
+}
+
+// startServer is fixture.StartServer for a test.
+func startServer(t testing.TB, lookup rules.Lookup, clients int) *fixture.Server {
+	t.Helper()
+	srv, err := fixture.StartServer(lookup, t.TempDir(), clients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func TestBenchmarkReviewsAreJudgedAsIntended(t *testing.T) {
+	for _, l := range []struct {
+		name   string
+		lookup interface {
+			rules.Lookup
+			Len() int
+		}
+	}{{"Store", fixture.NewStore(1000)}, {"CompactStore", fixture.NewCompactStore(1000)}} {
+		t.Run(l.name, func(t *testing.T) { testReviewsJudged(t, l.lookup, l.lookup.Len()) })
+	}
+}
+
+func testReviewsJudged(t *testing.T, lookup rules.Lookup, n int) {
+	if n != 1000 {
+		t.Fatalf("store holds %d objects, want 1000", n)
+	}
+	srv := startServer(t, lookup, 1)
+	defer srv.Stop()
+	var buf bytes.Buffer
+	for _, r := range fixture.Reviews() {
+		t.Run(r.Name, func(t *testing.T) {
+			if err := srv.Post(r.Body, &buf); err != nil {
+				t.Fatal(err)
+			}
+			var ar admissionv1.AdmissionReview
+			if err := json.Unmarshal(buf.Bytes(), &ar); err != nil {
+				t.Fatalf("response is not an AdmissionReview: %v\n%s", err, buf.String())
+			}
+			resp := ar.Response
+			if resp == nil || resp.UID != "705ab4f5-6393-11e8-b7cc-42010a800002" {
+				t.Fatalf("response without the request's UID: %s", buf.String())
+			}
+			if resp.Allowed != r.WantAllowed {
+				t.Fatalf("allowed: want %v, got %v (%s)", r.WantAllowed, resp.Allowed, buf.String())
+			}
+			if len(resp.Warnings) > 0 {
+				t.Errorf("want no warnings, got %q", resp.Warnings)
+			}
+			if !r.WantAllowed && (resp.Result == nil || !strings.Contains(resp.Result.Message, "["+r.WantCode+"]")) {
+				t.Errorf("denial: want rule %s in the message, got %+v", r.WantCode, resp.Result)
+			}
+		})
+	}
+}
+
+// The cluster mix is what fixture.ClusterObject says.
+func TestBenchmarkClusterMix(t *testing.T) {
+	store := fixture.NewStore(10_000)
+	count := map[schema.GroupKind]int{}
+	for _, gk := range rules.LookupKinds() {
+		count[gk] = len(store.List(gk, ""))
+	}
+	t.Logf("10,000 objects: %v", count)
+	if count[rules.GKKongService] != 2000 || count[rules.GKKongRoute] != 2000 || count[rules.GKSecret] != 1000 || count[rules.GKKonnectGatewayControlPlane] != 1000 {
+		t.Errorf("unexpected mix: %v", count)
+	}
+	if ns := len(store.List(rules.GKKongService, "ns-99")); ns != 20 {
+		t.Errorf("ns-99 holds %d KongServices, want 20", ns)
+	}
+}
