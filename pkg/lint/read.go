@@ -299,7 +299,9 @@ func parseYAMLDoc(name string, chunk []byte, start int) ([]*Object, error) {
 		line := start + firstContentLine(chunk) - 1
 		if m := yamlErrorLine.FindStringSubmatch(msg); m != nil {
 			n, _ := strconv.Atoi(m[1])
-			line, msg = start+n-1, m[2]
+			// At the end of the input the parser counts one line too many.
+			last := bytes.Count(bytes.TrimRight(chunk, "\n"), []byte("\n")) + 1
+			line, msg = start+min(max(n, 1), last)-1, m[2]
 		} else {
 			msg = strings.TrimPrefix(strings.TrimPrefix(msg, "error converting YAML to JSON: "), "yaml: ")
 		}

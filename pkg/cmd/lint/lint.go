@@ -167,7 +167,7 @@ printed), or an unreachable cluster.`,
 	fl.BoolVar(&o.Cluster, "cluster", false, "Also resolve references against the live objects of the current kubeconfig context")
 	fl.BoolVar(&o.Strict, "strict", false, "Report missing referenced objects as deny, as the webhook's --strict does")
 	fl.StringSliceVar(&o.Disable, "disable", nil, "Rule codes not to run (repeatable), e.g. KON1005")
-	_ = cmd.MarkFlagFilename("filename", lint.Extensions...)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	return cmd
 }
 
