@@ -153,7 +153,7 @@ var catalogue = []Rule{
 		Check: checkAuthSecretLabel,
 	},
 	{
-		Code: "KON1503", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Code: "KON1503", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration}, NeedsSecretKeys: true,
 		Title: "secretRef Secret has no key token",
 		Hint:  "Store the Konnect token (kpat_... or spat_...) under the key token: kubectl create secret generic <name> --from-literal=token=<token>",
 		Check: checkAuthSecretKey,
@@ -200,7 +200,7 @@ var catalogue = []Rule{
 		Check: checkExtensionSecretMissing,
 	},
 	{
-		Code: "KON1605", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtension, GKKonnectExtensionLegacy},
+		Code: "KON1605", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtension, GKKonnectExtensionLegacy}, NeedsSecretKeys: true,
 		Title: "KonnectExtension client certificate Secret without tls.crt or tls.key",
 		Hint:  "Store the certificate and key under tls.crt and tls.key (kubectl create secret tls <name> --cert=... --key=...)",
 		Check: checkExtensionSecretKeys,

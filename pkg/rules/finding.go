@@ -55,7 +55,11 @@ type Rule struct {
 	Kinds []schema.GroupKind
 	// Generations the rule applies to; empty means all, including unknown.
 	Generations []Generation
-	Title       string
+	// NeedsSecretKeys: the rule reads the key names of a Secret. The webhook
+	// watches Secrets as metadata only (their data never reaches it), so
+	// there the rule stays silent; lint and check evaluate it.
+	NeedsSecretKeys bool
+	Title           string
 	// Hint names the fix, in general terms.
 	Hint  string
 	Check CheckFunc

@@ -41,10 +41,16 @@ func Markdown() []byte {
 	p("Rules marked with a KGO generation apply only when that generation is installed: `kgo-1.4` (the\n")
 	p("gateway-operator.konghq.com KonnectExtension is the one KGO uses) or `kgo-1.5+` (the konnect.konghq.com\n")
 	p("KonnectExtension is served and KGO ignores the old one).\n\n")
+	p("Rules marked *lint and check only* read the key names of a Secret. The webhook watches Secrets as metadata\n")
+	p("only, so that no Secret data ever reaches it; `kubectl konnect lint` and `kubectl konnect check` evaluate them.\n\n")
 
 	p("| Code | Severity | Kinds | Title |\n|---|---|---|---|\n")
 	for _, r := range catalogue {
-		p("| [%s](#%s) | %s | %s | %s |\n", r.Code, Anchor(r.Code), r.SeverityText(), kindList(r.Kinds), r.Title)
+		sev := r.SeverityText()
+		if r.NeedsSecretKeys {
+			sev += ", lint and check only"
+		}
+		p("| [%s](#%s) | %s | %s | %s |\n", r.Code, Anchor(r.Code), sev, kindList(r.Kinds), r.Title)
 	}
 	p("\n")
 	for _, r := range catalogue {
@@ -59,12 +65,17 @@ func Markdown() []byte {
 			}
 			p("- KGO generation: %s\n", strings.Join(gens, ", "))
 		}
+		if r.NeedsSecretKeys {
+			p("- Where: `kubectl konnect lint` and `kubectl konnect check`; the webhook cannot see Secret key names\n")
+		}
 		p("- Fix: %s\n\n", sentence(r.Hint))
 	}
 
 	p("## What the webhook caches\n\n")
 	p("Rules read other objects through a lookup over informer caches, never through an API call per request.\n")
-	p("Cached objects are stripped (`rules.Strip`) to the fields below; Secret values are never kept.\n\n")
+	p("Cached objects are stripped (`rules.Strip`) to the fields below; Secret values are never kept. The webhook\n")
+	p("watches Secrets as metadata only (PartialObjectMetadata), so for it a Secret is its metadata and the\n")
+	p("konghq.com/credential label; `lint` also sees key names (never values) in the files it reads.\n\n")
 	p("| Kind | Fields kept |\n|---|---|\n")
 	kept := KeptFields()
 	kinds := LookupKinds()
