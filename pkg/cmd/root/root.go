@@ -7,6 +7,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
+	checkcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/check"
 	initcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/init"
 	lintcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/lint"
 	versioncmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/version"
@@ -36,6 +37,7 @@ plane really reached Konnect.`,
 
 	cmd.AddCommand(versioncmd.NewCommand(streams))
 	cmd.AddCommand(certcmd.NewCommand(factory, streams))
+	cmd.AddCommand(checkcmd.NewCommand(factory, streams))
 	cmd.AddCommand(initcmd.NewCommand(factory, streams))
 	cmd.AddCommand(lintcmd.NewCommand(factory, streams))
 	return cmd
