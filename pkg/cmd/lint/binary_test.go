@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	lintcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/lint"
 )
 
 // TestLintThroughKubectlWithTheBuiltBinary builds kubectl-konnect, puts it
@@ -71,7 +73,5 @@ func TestLintThroughKubectlWithTheBuiltBinary(t *testing.T) {
 	got = konnect("", "-f", "testdata/parse/bad-indent.yaml")
 	assert.Empty(t, got.stdout)
 	assert.Equal(t, "error: testdata/parse/bad-indent.yaml:9: invalid YAML: did not find expected key\n", got.stderr)
-	// cmd/kubectl-konnect/main.go must exit with the error's ExitCode() (as
-	// lintcmd.ExitCode does) for this to be 2; until it does, any error is 1.
-	assert.NotEqual(t, 0, got.code)
+	assert.Equal(t, lintcmd.ExitUsage, got.code)
 }
