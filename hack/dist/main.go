@@ -94,6 +94,10 @@ func run(version, out, baseURL string) error {
 			return fmt.Errorf("building %s/%s: %w", p.OS, p.Arch, err)
 		}
 		files := map[string]string{bin: filepath.Join(buildDir, bin), "LICENSE": "LICENSE", "README.md": "README.md"}
+		if p.OS != "windows" {
+			// kubectl's completion of `kubectl konnect ...` runs this from PATH.
+			files["kubectl_complete-konnect"] = "cmd/kubectl-konnect/kubectl_complete-konnect"
+		}
 		name := fmt.Sprintf("kubectl-konnect_%s_%s_%s", version, p.OS, p.Arch)
 		var archive string
 		if p.OS == "windows" {
@@ -160,7 +164,7 @@ func writeTarGz(path string, files map[string]string) error {
 			return err
 		}
 		mode := int64(0o644)
-		if strings.HasPrefix(name, "kubectl-konnect") {
+		if strings.HasPrefix(name, "kubectl") {
 			mode = 0o755
 		}
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {

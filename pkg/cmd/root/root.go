@@ -8,6 +8,7 @@ import (
 
 	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
 	checkcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/check"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/completion"
 	initcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/init"
 	lintcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/lint"
 	versioncmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/version"
@@ -40,5 +41,6 @@ plane really reached Konnect.`,
 	cmd.AddCommand(checkcmd.NewCommand(factory, streams))
 	cmd.AddCommand(initcmd.NewCommand(factory, streams))
 	cmd.AddCommand(lintcmd.NewCommand(factory, streams))
+	completion.Register(cmd, factory)
 	return cmd
 }

@@ -1,0 +1,91 @@
+// Package completion completes flag values from the cluster: namespaces,
+// control planes and data planes. Completion runs only when the shell asks,
+// so the factory is touched then and never during help or version.
+package completion
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
+)
+
+var (
+	namespaces    = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	controlPlanes = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectgatewaycontrolplanes"}
+	dataPlanes    = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1beta1", Resource: "dataplanes"}
+)
+
+// flagResources maps flag names to what completes them.
+var flagResources = map[string]schema.GroupVersionResource{
+	"namespace":     namespaces,
+	"control-plane": controlPlanes,
+	"dataplane":     dataPlanes,
+}
+
+// Register adds cluster completion to every flag of the tree named in
+// flagResources (persistent flags of the root included).
+func Register(root *cobra.Command, f *kube.Factory) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for name, gvr := range flagResources {
+			fl := c.Flags().Lookup(name)
+			if fl == nil {
+				fl = c.PersistentFlags().Lookup(name)
+			}
+			if fl == nil {
+				continue
+			}
+			if _, exists := c.GetFlagCompletionFunc(name); exists {
+				continue
+			}
+			_ = c.RegisterFlagCompletionFunc(name, names(f, gvr))
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// names lists the names of a resource in the current namespace (all
+// namespaces for cluster-scoped ones) that start with what was typed.
+func names(f *kube.Factory, gvr schema.GroupVersionResource) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		dyn, err := f.Dynamic()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ri := dyn.Resource(gvr)
+		lister := dynamicLister(ri)
+		if gvr != namespaces {
+			ns, _, err := f.Namespace()
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			lister = ri.Namespace(ns)
+		}
+		l, err := lister.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, it := range l.Items {
+			if strings.HasPrefix(it.GetName(), toComplete) {
+				out = append(out, it.GetName())
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// dynamicLister is the List of a dynamic resource client, namespaced or not.
+type dynamicLister = dynamic.ResourceInterface
