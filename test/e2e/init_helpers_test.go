@@ -158,3 +158,5 @@ func initInProcess(t *testing.T, env *testenv.Env, ns string, mutate func(o *ini
 	require.NoError(t, o.Validate())
 	return o, &out, &errOut
 }
+
+var initGVKSecret = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}

@@ -2,13 +2,19 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -74,8 +80,320 @@ func TestInit(t *testing.T) {
 				require.Contains(t, res.stdout, "nothing was written")
 				require.NotContains(t, res.stdout, " created")
 			})
+
+			t.Run("TokenFromStdin", func(t *testing.T) {
+				ns := env.Namespace(t)
+				res := cli.mustRun(t, ns, nil, env.Token+"\n", "init", "--control-plane", "stdin-"+ns, "--region", "us", "--token-stdin", "--no-dataplane")
+				require.Contains(t, res.stderr, "Konnect token (from standard input) is valid")
+				require.NotContains(t, res.stdout+res.stderr, env.Token)
+				sec, err := env.Get(context.Background(), initGVKSecret, ns, "konnect-auth-token")
+				require.NoError(t, err)
+				require.Equal(t, "konnect", sec.GetLabels()["konghq.com/credential"])
+				require.Equal(t, base64.StdEncoding.EncodeToString([]byte(env.Token)), mustNested(t, sec, "data", "token"))
+				auth, err := env.Get(context.Background(), testenv.GVKAuth, ns, "konnect-auth")
+				require.NoError(t, err)
+				require.Equal(t, "secretRef", mustNested(t, auth, "spec", "type"))
+			})
+
+			t.Run("DryRunClientRenderAppliesToTheSameEndState", func(t *testing.T) {
+				ns := env.Namespace(t)
+				name := "render-" + ns
+				tokenEnv := []string{"KONNECT_TOKEN=" + env.Token}
+				render := []string{"init", "--control-plane", name, "--region", "us", "--dry-run=client", "-o", "yaml"}
+
+				// Without --include-secrets: no token, no private key.
+				res := cli.mustRun(t, ns, tokenEnv, "", render...)
+				require.NotContains(t, res.stdout, env.Token)
+				require.NotContains(t, res.stdout, base64.StdEncoding.EncodeToString([]byte(env.Token)))
+				require.NotContains(t, res.stdout, "kind: Secret")
+				require.Contains(t, res.stderr, "Left out of the output: secret/konnect-auth-token")
+
+				res = cli.mustRun(t, ns, tokenEnv, "", append(render, "--include-secrets")...)
+				require.Empty(t, initSnapshot(t, env, ns), "a client dry run must not write")
+				_, exists := env.Konnect.ControlPlaneByName(name)
+				require.False(t, exists, "a client dry run must not create the control plane")
+				kinds := regexp.MustCompile(`(?m)^kind: (\w+)$`).FindAllStringSubmatch(res.stdout, -1)
+				var order []string
+				for _, k := range kinds {
+					order = append(order, k[1])
+				}
+				want := []string{"Secret", "KonnectAPIAuthConfiguration", "KonnectGatewayControlPlane", "Secret", "KongDataPlaneClientCertificate", "KonnectExtension", "DataPlane"}
+				if p == testenv.KGO14 {
+					// KGO 1.4's KonnectExtension is made of the endpoint, which exists once KGO created the control plane.
+					want = want[:5]
+					require.Contains(t, res.stderr, "run this command again for the rest")
+				}
+				require.Equal(t, want, order, "every object, in apply order")
+				env.MustKubectl(t, res.stdout, "apply", "-n", ns, "-f", "-")
+				if p == testenv.KGO14 {
+					env.WaitFor(t, testenv.GVKControlPlane, ns, name, waitTimeout, testenv.HasCondition("Programmed", "True"))
+					res = cli.mustRun(t, ns, tokenEnv, "", append(render, "--include-secrets")...)
+					require.Contains(t, res.stdout, "kind: KonnectExtension")
+					require.Contains(t, res.stdout, "kind: DataPlane")
+					env.MustKubectl(t, res.stdout, "apply", "-n", ns, "-f", "-")
+				}
+				env.WaitFor(t, testenv.GVKDataPlane, ns, name, waitTimeout, testenv.HasCondition("Ready", "True"))
+				initWaitRegistered(t, env, ns)
+				// The stand-in decides whether a data plane connects when it reconciles the DataPlane, while a
+				// real data plane keeps retrying: everything was applied at once, so nudge it now that its
+				// certificate is registered.
+				env.MustKubectl(t, "", "annotate", "-n", ns, "dataplanes.gateway-operator.konghq.com/"+name, "e2e.kubectl-konnect.io/nudge=1")
+				cpID := initCPID(t, env, ns, name)
+				initWaitConnected(t, env, cpID)
+
+				// The same end state: init agrees everything is in place and writes nothing.
+				before := initSnapshot(t, env, ns)
+				reqs := len(env.Konnect.Requests())
+				res = cli.mustRun(t, ns, tokenEnv, "", "init", "--control-plane", name, "--region", "us")
+				require.Contains(t, res.stdout, "nothing was written", res.String())
+				require.Equal(t, before, initSnapshot(t, env, ns))
+				require.Empty(t, initKonnectWrites(env, reqs))
+				require.Len(t, env.Konnect.DPCertificates(cpID), 1)
+			})
+
+			t.Run("DryRunServerPersistsNothing", func(t *testing.T) {
+				ns := env.Namespace(t)
+				name := "server-dry-" + ns
+				res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", name, "--region", "us", "--dry-run=server")
+				require.Contains(t, res.stdout, "konnectgatewaycontrolplane.konnect.konghq.com/"+name+" created (server dry run)")
+				require.Contains(t, res.stdout, "nothing was persisted")
+				require.Empty(t, initSnapshot(t, env, ns))
+				_, exists := env.Konnect.ControlPlaneByName(name)
+				require.False(t, exists)
+			})
+
+			t.Run("AdoptsAControlPlaneThatExistsInKonnect", func(t *testing.T) {
+				ns := env.Namespace(t)
+				name := "Adopted CP " + ns
+				seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: name})
+				tokenEnv := []string{"KONNECT_TOKEN=" + env.Token}
+				args := []string{"init", "--control-plane", name, "--region", "us"}
+
+				// Without --adopt it is a name clash, found before KGO would hit 409.
+				res := cli.run(t, ns, tokenEnv, "", args...)
+				require.Equal(t, 1, res.code, res.String())
+				require.Contains(t, res.stderr, `name clash: Konnect already has a control plane named "`+name+`" (ID `+seed.ID)
+				require.Contains(t, res.stderr, "Pass --adopt to use that control plane")
+				require.Empty(t, initSnapshot(t, env, ns), "nothing may be written before the clash is found")
+
+				res = cli.mustRun(t, ns, tokenEnv, "", append(args, "--adopt")...)
+				res2, _ := resourceNameForTest(name)
+				if p == testenv.KGO14 {
+					require.Contains(t, res.stderr, "KGO 1.4 cannot adopt a control plane it did not create")
+					require.Contains(t, res.stderr, "registered in Konnect")
+					require.Contains(t, res.stdout, "konnect-dp-client-certificate/")
+					_, err := env.Get(context.Background(), testenv.GVKControlPlane, ns, res2)
+					require.Error(t, err, "KGO 1.4 gets no KonnectGatewayControlPlane for an adopted control plane")
+				} else {
+					require.Contains(t, res.stderr, "source: Mirror")
+					cp := env.WaitFor(t, testenv.GVKControlPlane, ns, res2, waitTimeout, testenv.HasCondition("Programmed", "True"))
+					require.Equal(t, "Mirror", mustNested(t, cp, "spec", "source"))
+					require.Equal(t, seed.ID, mustNested(t, cp, "spec", "mirror", "konnect", "id"))
+					require.Equal(t, seed.ID, mustNested(t, cp, "status", "id"))
+				}
+				require.Len(t, env.Konnect.DPCertificates(seed.ID), 1)
+				initWaitConnected(t, env, seed.ID)
+				cps := 0
+				for _, c := range env.Konnect.ControlPlanes() {
+					if c.Name == name {
+						cps++
+					}
+				}
+				require.Equal(t, 1, cps, "adoption must not create a second control plane")
+
+				before := initSnapshot(t, env, ns)
+				reqs := len(env.Konnect.Requests())
+				res = cli.mustRun(t, ns, nil, "", append(args, "--adopt")...)
+				require.Contains(t, res.stdout, "nothing was written", res.String())
+				require.Equal(t, before, initSnapshot(t, env, ns))
+				require.Empty(t, initKonnectWrites(env, reqs))
+			})
+
+			t.Run("UsesAControlPlaneOfTheNamespaceByItsKonnectName", func(t *testing.T) {
+				ns := env.Namespace(t)
+				crt, key := selfSignedPair(t, "unused")
+				konnectName := "seeded-" + ns
+				objs := seedBase(env.Token, konnectName, "", crt, key)[:3] // token Secret, auth, control plane "gateway-cp"
+				env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
+				cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
+				rv := cp.GetResourceVersion()
+
+				res := cli.mustRun(t, ns, nil, "", "init", "--control-plane", konnectName, "--auth-name", "konnect-auth")
+				require.Contains(t, res.stderr, `"`+konnectName+`" is the Konnect name of KonnectGatewayControlPlane`)
+				require.Contains(t, res.stdout, "konnectgatewaycontrolplane.konnect.konghq.com/gateway-cp adopted")
+				require.Contains(t, res.stdout, "konnectapiauthconfiguration.konnect.konghq.com/konnect-auth adopted")
+				require.Contains(t, res.stdout, "secret/gateway-cp-dp-cert created")
+				cp, err := env.Get(context.Background(), testenv.GVKControlPlane, ns, "gateway-cp")
+				require.NoError(t, err)
+				require.Equal(t, rv, cp.GetResourceVersion(), "a control plane init did not create is used as it is")
+				initWaitConnected(t, env, initCPID(t, env, ns, "gateway-cp"))
+			})
+
+			t.Run("BadInput", func(t *testing.T) {
+				tokenEnv := []string{"KONNECT_TOKEN=" + env.Token}
+				cases := []struct {
+					name    string
+					env     []string
+					setup   func(t *testing.T, ns string) []string // extra args
+					args    []string
+					message []string
+				}{
+					{name: "bad token", env: []string{"KONNECT_TOKEN=kpat_" + strings.Repeat("x", 40)},
+						message: []string{"checking the token (GET /v3/organizations/me): 401 Unauthorized: the token is wrong, expired or revoked"}},
+					{name: "revoked token", env: nil, setup: func(t *testing.T, ns string) []string {
+						tok := env.Konnect.IssueToken()
+						env.Konnect.RevokeToken(tok)
+						return []string{"--token-file", writeTokenFile(t, tok)}
+					}, message: []string{"401 Unauthorized: the token is wrong, expired or revoked"}},
+					{name: "not a Konnect token", env: []string{"KONNECT_TOKEN=hunter2"},
+						message: []string{"does not start with kpat_ (personal access token) or spat_ (system account token)"}},
+					{name: "token on the command line", env: tokenEnv, args: []string{"--token", "kpat_secretvalue"},
+						message: []string{"--token is not accepted: a token on the command line is visible to every user of this machine"}},
+					{name: "no token", message: []string{"no Konnect token: set KONNECT_TOKEN, or pass --token-file FILE or --token-stdin"}},
+					{name: "not a region", env: tokenEnv, args: []string{"--region", "eu-west-1"},
+						message: []string{`--region "eu-west-1" is not a Konnect region: use one of us, eu, au, me, in`}},
+					{name: "wrong region", env: tokenEnv, args: []string{"--region", "eu"},
+						message: []string{`wrong region? --region eu: your Konnect user's home region is "us"`, "Use --region us", "--allow-other-region"}},
+					{name: "region refuses the token", env: tokenEnv, setup: func(t *testing.T, ns string) []string {
+						env.Konnect.InjectFault(konnecttest.Fault{Method: "GET", PathPrefix: "/v2/control-planes", Status: 401})
+						t.Cleanup(env.Konnect.ClearFaults)
+						return nil
+					}, message: []string{"the token is valid (GET /v3/organizations/me accepted it) but the us region API (us.api.konghq.com) refused it: wrong region?"}},
+					{name: "missing role", env: nil, setup: func(t *testing.T, ns string) []string {
+						tok := env.Konnect.IssueToken()
+						env.Konnect.Forbid(tok, "GET", "/v2/control-planes")
+						return []string{"--token-file", writeTokenFile(t, tok)}
+					}, message: []string{"403 Forbidden: the token's user or system account lacks a role", "Control Planes Admin"}},
+					{name: "KIC control plane in Konnect", env: tokenEnv, setup: func(t *testing.T, ns string) []string {
+						env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "kic-" + ns, ClusterType: konnecttest.ClusterTypeK8sIngressController})
+						return []string{"--control-plane", "kic-" + ns, "--adopt"}
+					}, message: []string{"is a Kong Ingress Controller control plane (CLUSTER_TYPE_K8S_INGRESS_CONTROLLER)", "init will not build a DataPlane against it", "--no-dataplane"}},
+					{name: "KIC cluster type asked", env: tokenEnv, args: []string{"--cluster-type", "kic"},
+						message: []string{"is a Kong Ingress Controller control plane", "Use a hybrid control plane"}},
+					{name: "group control plane in Konnect", env: tokenEnv, setup: func(t *testing.T, ns string) []string {
+						env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "group-" + ns, ClusterType: konnecttest.ClusterTypeControlPlaneGroup})
+						return []string{"--control-plane", "group-" + ns, "--adopt"}
+					}, message: []string{"is a control plane group (CLUSTER_TYPE_CONTROL_PLANE_GROUP)"}},
+					{name: "adopt a control plane Konnect does not have", env: tokenEnv, args: []string{"--adopt"},
+						message: []string{"--adopt: Konnect has no control plane named"}},
+					{name: "automatic certificates on KGO 1.4", env: tokenEnv, args: []string{"--kgo-version", "1.4", "--cert-provisioning", "automatic"},
+						message: []string{"--cert-provisioning automatic needs KGO 1.5 or later"}},
+				}
+				for _, tc := range cases {
+					t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+						ns := env.Namespace(t)
+						args := []string{"init", "--region", "us", "--control-plane", "bad-" + ns}
+						if tc.setup != nil {
+							args = append(args, tc.setup(t, ns)...)
+						}
+						args = append(args, tc.args...)
+						if idx := indexOf(args, "--region"); idx >= 0 && indexOf(args[idx+1:], "--region") >= 0 {
+							args = append(args[:idx], args[idx+2:]...) // the case's --region wins
+						}
+						reqs := len(env.Konnect.Requests())
+						res := cli.run(t, ns, tc.env, "", args...)
+						require.Equal(t, 1, res.code, res.String())
+						for _, m := range tc.message {
+							require.Contains(t, res.stderr, m)
+						}
+						require.NotContains(t, res.stdout+res.stderr, env.Token)
+						require.NotContains(t, res.stdout+res.stderr, "secretvalue", "a refused --token value must not be echoed")
+						require.Empty(t, initSnapshot(t, env, ns), "a bad input must leave nothing behind")
+						require.Empty(t, initKonnectWrites(env, reqs), "a bad input must not write to Konnect")
+					})
+				}
+			})
+
+			t.Run("RBACForbiddenBeforeAnyWrite", func(t *testing.T) {
+				ns := env.Namespace(t)
+				user := "init-limited-" + ns
+				kubeconfig, err := env.AddUser(user)
+				require.NoError(t, err)
+				// Reads everywhere in the namespace, but writes only Secrets.
+				env.MustKubectl(t, manifest(t,
+					obj{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta("init-limited"), "rules": []any{
+						obj{"apiGroups": []any{"*"}, "resources": []any{"*"}, "verbs": []any{"get", "list", "watch"}},
+						obj{"apiGroups": []any{""}, "resources": []any{"secrets"}, "verbs": []any{"create", "patch"}},
+					}},
+					obj{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta("init-limited"),
+						"roleRef":  obj{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "init-limited"},
+						"subjects": []any{obj{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}}},
+				), "apply", "-n", ns, "-f", "-")
+				limited := initCLI{env: env, binDir: bin, kubeconfig: kubeconfig}
+				res := limited.run(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", "rbac-"+ns, "--region", "us")
+				require.Equal(t, 1, res.code, res.String())
+				require.Contains(t, res.stderr, "forbidden: your Kubernetes user lacks permissions init needs in namespace "+ns)
+				require.Contains(t, res.stderr, "create, patch konnectapiauthconfigurations.konnect.konghq.com")
+				require.Contains(t, res.stderr, "create, patch dataplanes.gateway-operator.konghq.com")
+				require.NotContains(t, res.stderr, "secrets\n", "Secrets may be written")
+				require.Contains(t, res.stderr, "Nothing was written")
+				snap := initSnapshot(t, env, ns)
+				require.Empty(t, snap, "nothing may be written when a permission is missing")
+			})
 		})
+	}
+
+	t.Run("KGONotInstalled", func(t *testing.T) {
+		env, err := testenv.NewWithoutKGO(context.Background(), testenv.Options{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = env.Stop() })
+		ns := "default"
+		res := initCLI{env: env, binDir: bin}.run(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", "gw", "--region", "us")
+		require.Equal(t, 1, res.code, res.String())
+		require.Contains(t, res.stderr, "KGO not installed: the cluster does not serve KonnectAPIAuthConfiguration (konnect.konghq.com/v1alpha1)")
+		require.Contains(t, res.stderr, "helm upgrade --install kgo kong/gateway-operator")
+		require.Empty(t, env.Konnect.Requests(), "nothing is asked of Konnect when KGO is not there")
+	})
+}
+
+// initWaitRegistered waits until KGO programmed every KongDataPlaneClientCertificate of ns.
+func initWaitRegistered(t *testing.T, env *testenv.Env, ns string) {
+	t.Helper()
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(testenv.GVKDataPlaneClientCert.GroupVersion().WithKind("KongDataPlaneClientCertificateList"))
+	require.NoError(t, env.Client.List(context.Background(), l, client.InNamespace(ns)))
+	require.NotEmpty(t, l.Items)
+	for _, u := range l.Items {
+		env.WaitFor(t, testenv.GVKDataPlaneClientCert, ns, u.GetName(), waitTimeout, testenv.HasCondition("Programmed", "True"))
 	}
 }
 
-var _ = strings.Contains
+func mustNested(t *testing.T, u *unstructured.Unstructured, fields ...string) string {
+	t.Helper()
+	s, ok, err := unstructured.NestedString(u.Object, fields...)
+	require.NoError(t, err)
+	require.True(t, ok, "%s %s has no %s", u.GetKind(), u.GetName(), strings.Join(fields, "."))
+	return s
+}
+
+func writeTokenFile(t *testing.T, tok string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(path, []byte(tok+"\n"), 0o600))
+	return path
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// resourceNameForTest is how init names resources after a Konnect name with blanks or capitals.
+func resourceNameForTest(konnectName string) (string, bool) {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(konnectName) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-"), true
+}

@@ -182,7 +182,7 @@ func (r *run) applyControlPlane(ctx context.Context) error {
 		r.record(gvrCP, c.res, op, c.live, false)
 		r.p.ok("KonnectGatewayControlPlane %s %s", c.res, op)
 	case cpDirect:
-		r.record(schema.GroupVersionResource{}, c.konnectName, "adopted in Konnect (KGO 1.4: no KonnectGatewayControlPlane)", nil, false)
+		r.results = append(r.results, result{resource: "konnect-controlplane", name: c.konnectName, op: opAdopted})
 	}
 	if c.mode != cpDirect && r.dry == dryRunNone && c.live != nil {
 		u, err := r.waitControlPlane(ctx, c.live)
@@ -289,20 +289,20 @@ func (r *run) applyCertificate(ctx context.Context) error {
 		id := r.cp.id()
 		if r.dry != dryRunNone {
 			r.p.info("Would register certificate %s with control plane %s through the Konnect API (dry run)", cert.ShortFingerprint(p.c.Registered), id)
-			r.record(schema.GroupVersionResource{}, cert.ShortFingerprint(p.c.Registered), "to be registered in Konnect"+r.suffix(), nil, false)
+			r.results = append(r.results, result{resource: "konnect-dp-client-certificate", name: cert.ShortFingerprint(p.c.Registered), op: opCreated + r.suffix()})
 			return nil
 		}
 		created, err := r.kc.registerCert(ctx, id, cert.EncodeCertsPEM(p.c.Registered))
 		if err != nil {
 			return err
 		}
-		op := "already registered in Konnect"
+		op, what := opUnchanged, "was registered in Konnect already"
 		if created {
-			op = "registered in Konnect"
+			op, what = opCreated, "registered in Konnect"
 			r.writes++
 		}
-		r.record(schema.GroupVersionResource{}, "dp-client-certificate "+cert.ShortFingerprint(p.c.Registered), op, nil, false)
-		r.p.ok("Certificate %s %s (control plane %s)", cert.ShortFingerprint(p.c.Registered), op, id)
+		r.results = append(r.results, result{resource: "konnect-dp-client-certificate", name: cert.ShortFingerprint(p.c.Registered), op: op})
+		r.p.ok("Certificate %s %s (control plane %s)", cert.ShortFingerprint(p.c.Registered), what, id)
 		return nil
 	}
 	u, err := r.ensure(ctx, gvrDPCert, p.liveReg, p.registration, false)

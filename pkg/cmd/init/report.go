@@ -45,7 +45,7 @@ func (r *run) report() error {
 	created, unchanged := 0, 0
 	for _, res := range r.results {
 		switch {
-		case strings.HasPrefix(res.op, opUnchanged) || strings.HasPrefix(res.op, "already"):
+		case strings.HasPrefix(res.op, opUnchanged):
 			unchanged++
 		case res.op != opAdopted && res.op != opOmitted:
 			created++

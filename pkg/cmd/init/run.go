@@ -2,6 +2,8 @@ package initcmd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
@@ -622,7 +625,7 @@ func (r *run) planCertificate(ctx context.Context) error {
 		return nil
 	}
 	p := &r.crt
-	p.secretName = certcmd.DefaultSecretName(r.cp.res)
+	p.secretName = certSecretName(r.cp.res)
 	live, err := r.get(ctx, gvrSecret, p.secretName)
 	if err != nil {
 		return err
@@ -681,6 +684,20 @@ func (r *run) planCertificate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// certSecretName is the Secret `cert issue` would use for the control plane, shortened (with a hash,
+// so it stays the same on every run) when it would not fit the 63 characters of the label value that
+// ties the certificate's registration to it.
+func certSecretName(controlPlane string) string {
+	name := certcmd.DefaultSecretName(controlPlane)
+	if len(name) <= validation.LabelValueMaxLength {
+		return name
+	}
+	sum := sha256.Sum256([]byte(controlPlane))
+	suffix := "-" + hex.EncodeToString(sum[:4])
+	keep := validation.LabelValueMaxLength - len(certcmd.DefaultSecretName(suffix))
+	return certcmd.DefaultSecretName(strings.TrimRight(controlPlane[:keep], "-") + suffix)
 }
 
 func secretBytes(u *unstructured.Unstructured) (map[string][]byte, error) {
