@@ -49,16 +49,33 @@ func cpRef(name string) obj {
 // and 7): token Secret, auth, control plane, data-plane certificate and its
 // TLS Secret, and a KongService with a KongRoute.
 func seedBase(token, konnectName, clusterType, crt, key string) []obj {
-	cpSpec := obj{"name": konnectName, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}
+	return seedBaseFor(testenv.KGO16, token, konnectName, clusterType, crt, key)
+}
+
+// controlPlane is a KonnectGatewayControlPlane "name" of the profile's
+// generation: v1alpha1 keeps the Konnect request in spec, v1alpha2 (ko-2.0)
+// in spec.createControlPlaneRequest.
+func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj {
+	req := obj{"name": konnectName}
 	if clusterType != "" {
-		cpSpec["cluster_type"] = clusterType
+		req["cluster_type"] = clusterType
 	}
+	auth := obj{"authRef": obj{"name": "konnect-auth"}}
+	if p == testenv.KO20 {
+		return obj{"apiVersion": "konnect.konghq.com/v1alpha2", "kind": "KonnectGatewayControlPlane", "metadata": meta(name),
+			"spec": obj{"source": "Origin", "createControlPlaneRequest": req, "konnect": auth}}
+	}
+	req["konnect"] = auth
+	return obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectGatewayControlPlane", "metadata": meta(name), "spec": req}
+}
+
+func seedBaseFor(p testenv.Profile, token, konnectName, clusterType, crt, key string) []obj {
 	return []obj{
 		{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect"}}),
 			"stringData": obj{"token": token}},
 		{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectAPIAuthConfiguration", "metadata": meta("konnect-auth"),
 			"spec": obj{"type": "secretRef", "secretRef": obj{"name": "konnect-token"}, "serverURL": "us.api.konghq.com"}},
-		{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectGatewayControlPlane", "metadata": meta("gateway-cp"), "spec": cpSpec},
+		controlPlane(p, "gateway-cp", konnectName, clusterType),
 		{"apiVersion": "configuration.konghq.com/v1alpha1", "kind": "KongDataPlaneClientCertificate", "metadata": meta("dp-cert"),
 			"spec": obj{"controlPlaneRef": cpRef("gateway-cp"), "cert": crt}},
 		{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": meta("dp-tls"),
@@ -86,7 +103,11 @@ func extension(p testenv.Profile, endpoint string) obj {
 				"konnectControlPlaneAPIAuthConfiguration": obj{"clusterCertificateSecretRef": obj{"name": "dp-tls"}},
 			}}
 	}
-	return obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectExtension", "metadata": meta("konnect-ext"),
+	version := "v1alpha1"
+	if p == testenv.KO20 {
+		version = "v1alpha2"
+	}
+	return obj{"apiVersion": "konnect.konghq.com/" + version, "kind": "KonnectExtension", "metadata": meta("konnect-ext"),
 		"spec": obj{
 			"konnect":    obj{"controlPlane": obj{"ref": cpRef("gateway-cp")}},
 			"clientAuth": obj{"certificateSecret": obj{"provisioning": "Manual", "secretRef": obj{"name": "dp-tls"}}},
@@ -114,7 +135,7 @@ func dataPlane(p testenv.Profile) obj {
 // order a user does it, and checks that the stand-in programs every object
 // and that the data plane ends up connected in the fake Konnect.
 func TestSeedWorkflow(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.AllProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -122,7 +143,7 @@ func TestSeedWorkflow(t *testing.T) {
 			crt, key := selfSignedPair(t, "dp")
 			konnectName := "seed-" + ns
 
-			out := env.MustKubectl(t, manifest(t, seedBase(env.Token, konnectName, "", crt, key)...), "apply", "-n", ns, "-f", "-")
+			out := env.MustKubectl(t, manifest(t, seedBaseFor(p, env.Token, konnectName, "", crt, key)...), "apply", "-n", ns, "-f", "-")
 			require.Contains(t, out, "kongroute.configuration.konghq.com/echo created")
 
 			auth := env.WaitFor(t, testenv.GVKAuth, ns, "konnect-auth", waitTimeout, testenv.HasCondition("APIAuthValid", "True"))
@@ -153,7 +174,7 @@ func TestSeedWorkflow(t *testing.T) {
 
 			out = env.MustKubectl(t, manifest(t, extension(p, endpoint), dataPlane(p)), "apply", "-n", ns, "-f", "-")
 			require.Contains(t, out, "dataplane.gateway-operator.konghq.com/dp created")
-			if p == testenv.KGO16 {
+			if p != testenv.KGO14 {
 				ext := env.WaitFor(t, testenv.GVKKonnectExtension, ns, "konnect-ext", waitTimeout, testenv.HasCondition("Ready", "True"))
 				got, _, _ := unstructured.NestedString(ext.Object, "status", "konnect", "endpoints", "controlPlane")
 				require.Equal(t, endpoint, got)
@@ -174,7 +195,7 @@ func TestSeedWorkflow(t *testing.T) {
 // wrong endpoint prefix (KGO 1.4) or no registered certificate leaves the
 // DataPlane Ready while it never reaches Konnect.
 func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.AllProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -182,7 +203,7 @@ func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
 			otherCrt, _ := selfSignedPair(t, "someone-else")
 			konnectName := "unconnected-" + ns
 			// The registered certificate is not the one the data plane uses.
-			objs := seedBase(env.Token, konnectName, "", otherCrt, key)
+			objs := seedBaseFor(p, env.Token, konnectName, "", otherCrt, key)
 			objs[4]["stringData"] = obj{"tls.crt": crt, "tls.key": key}
 			env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
 			cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
@@ -201,12 +222,12 @@ func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
 // cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is accepted by kubectl and
 // fails later in status: what the webhook moves to admission time.
 func TestSeedKongServiceOnKICControlPlane(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.AllProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
 			crt, key := selfSignedPair(t, "dp")
-			objs := seedBase(env.Token, "kic-"+ns, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", crt, key)
+			objs := seedBaseFor(p, env.Token, "kic-"+ns, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", crt, key)
 			objs = append(objs[:3], objs[5])                                              // token, auth, control plane, KongService
 			out := env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-") // accepted today
 			require.Contains(t, out, "kongservice.configuration.konghq.com/echo created")

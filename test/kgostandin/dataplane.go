@@ -249,8 +249,8 @@ func (s *StandIn) extensionTarget(ctx context.Context, ns, group, name string) (
 			controlPlaneHost: host,
 			secretName:       str(ext, "spec", "konnectControlPlaneAPIAuthConfiguration", "clusterCertificateSecretRef", "name"),
 		}, "", nil
-	case group == gvkKonnectExtension.Group && s.gen == KGO15Plus:
-		ext, err := s.get(ctx, gvkKonnectExtension, ns, name)
+	case group == gvkKonnectExtension.Group && s.gen != KGO14:
+		ext, err := s.get(ctx, s.extGVK, ns, name)
 		if err != nil {
 			if client.IgnoreNotFound(err) != nil {
 				return nil, "", err

@@ -105,8 +105,20 @@ func (s *StandIn) reconcileControlPlane(ctx context.Context, u *unstructured.Uns
 		"controlPlane": cp.Config.ControlPlaneEndpoint,
 		"telemetry":    cp.Config.TelemetryEndpoint,
 	}, "konnectEndpoints")
+	setStatus(u, string(cp.Config.ClusterType), "clusterType") // v1alpha2; pruned by older CRDs
 	setCondition(u, condProgrammed, true, reasonProgrammed, "")
 	return reconcile.Result{}, s.writeStatus(ctx, before, u)
+}
+
+// controlPlaneRequest is where a KonnectGatewayControlPlane keeps what
+// POST /v2/control-planes needs: spec (v1alpha1) or
+// spec.createControlPlaneRequest (v1alpha2).
+func controlPlaneRequest(u *unstructured.Unstructured) map[string]any {
+	if m, ok, _ := unstructured.NestedMap(u.Object, "spec", "createControlPlaneRequest"); ok {
+		return m
+	}
+	m, _, _ := unstructured.NestedMap(u.Object, "spec")
+	return m
 }
 
 func getControlPlane(ctx context.Context, ka konnectAuth, id string) (*components.ControlPlane, error) {
@@ -121,8 +133,9 @@ func getControlPlane(ctx context.Context, ka konnectAuth, id string) (*component
 // uses; on a name conflict it adopts the control plane only if those labels
 // say it is this object's, as KGO does.
 func (s *StandIn) createControlPlane(ctx context.Context, ka konnectAuth, u *unstructured.Unstructured) (*components.ControlPlane, error) {
+	spec := controlPlaneRequest(u)
 	labels := map[string]string{}
-	if m, ok, _ := unstructured.NestedStringMap(u.Object, "spec", "labels"); ok {
+	if m, ok, _ := unstructured.NestedStringMap(spec, "labels"); ok {
 		for k, v := range m {
 			labels[k] = v
 		}
@@ -131,18 +144,19 @@ func (s *StandIn) createControlPlane(ctx context.Context, ka konnectAuth, u *uns
 	labels["k8s-name"] = u.GetName()
 	labels["k8s-namespace"] = u.GetNamespace()
 	labels["k8s-kind"] = "KonnectGatewayControlPlane"
-	name := str(u, "spec", "name")
+	field := func(name string) string { v, _, _ := unstructured.NestedString(spec, name); return v }
+	name := field("name")
 	req := components.CreateControlPlaneRequest{Name: name, Labels: labels}
-	if d := str(u, "spec", "description"); d != "" {
+	if d := field("description"); d != "" {
 		req.Description = &d
 	}
-	if ct := str(u, "spec", "cluster_type"); ct != "" {
+	if ct := field("cluster_type"); ct != "" {
 		req.ClusterType = components.CreateControlPlaneRequestClusterType(ct).ToPointer()
 	}
-	if at := str(u, "spec", "auth_type"); at != "" {
+	if at := field("auth_type"); at != "" {
 		req.AuthType = components.AuthType(at).ToPointer()
 	}
-	if cg, ok, _ := unstructured.NestedBool(u.Object, "spec", "cloud_gateway"); ok {
+	if cg, ok, _ := unstructured.NestedBool(spec, "cloud_gateway"); ok {
 		req.CloudGateway = &cg
 	}
 	res, err := ka.sdk.ControlPlanes.CreateControlPlane(ctx, req)
@@ -197,6 +211,12 @@ func (s *StandIn) reconcileDPCert(ctx context.Context, u *unstructured.Unstructu
 			return reconcile.Result{}, err
 		}
 		return requeueSoon()
+	}
+	if ct, _, _ := unstructured.NestedString(controlPlaneRequest(cp), "cluster_type"); ct == clusterTypeGroup && s.gen != KO20 {
+		// Only kong-operator 2.x registers certificates on control-plane groups.
+		setCondition(u, condControlPlaneRefValid, false, reasonInvalid,
+			fmt.Sprintf("Attaching to ControlPlane %s/%s with cluster type %s is not supported", u.GetNamespace(), cp.GetName(), ct))
+		return reconcile.Result{}, s.writeStatus(ctx, before, u)
 	}
 	setCondition(u, condControlPlaneRefValid, true, reasonValid, "")
 	if added, err := s.addFinalizer(ctx, before, u); added || err != nil {

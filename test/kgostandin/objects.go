@@ -236,7 +236,7 @@ func (s *StandIn) resolveControlPlane(ctx context.Context, u *unstructured.Unstr
 		return nil, nil
 	}
 	name, _, _ := unstructured.NestedString(ref, "konnectNamespacedRef", "name")
-	cp, err := s.get(ctx, gvkControlPlane, u.GetNamespace(), name)
+	cp, err := s.get(ctx, s.cpGVK, u.GetNamespace(), name)
 	if err != nil {
 		if client.IgnoreNotFound(err) != nil {
 			return nil, err

@@ -59,6 +59,10 @@ const (
 	// KGO15Plus acts on konnect.konghq.com/v1alpha1 KonnectExtension and lets
 	// Konnect refuse entities on KIC control planes.
 	KGO15Plus Generation = "kgo-1.5+"
+	// KO20 is kong-operator 2.x: KonnectGatewayControlPlane and
+	// KonnectExtension v1alpha2 (spec.createControlPlaneRequest, status
+	// clusterType), KongDataPlaneClientCertificate allowed on groups.
+	KO20 Generation = "ko-2.0"
 )
 
 // CleanupFinalizer is the finalizer KGO puts on Konnect entities so it can
@@ -87,6 +91,10 @@ type StandIn struct {
 	cancel     context.CancelFunc
 	done       chan struct{}
 	err        error
+
+	// cpGVK and extGVK are the newest served versions of
+	// KonnectGatewayControlPlane and konnect.konghq.com KonnectExtension.
+	cpGVK, extGVK schema.GroupVersionKind
 
 	mu    sync.Mutex
 	nodes map[string]string // DataPlane namespace/name -> node ID
@@ -134,9 +142,17 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 		nodes:      map[string]string{},
 	}
 	mapper := mgr.GetRESTMapper()
-	s.gen = KGO14
-	if served(mapper, gvkKonnectExtension) {
+	// Newest served versions decide the generation and the versions the
+	// stand-in reads and writes.
+	s.cpGVK = preferred(mapper, gvkControlPlane)
+	s.extGVK = preferred(mapper, gvkKonnectExtension)
+	switch {
+	case s.cpGVK.Version == "v1alpha2":
+		s.gen = KO20
+	case served(mapper, s.extGVK):
 		s.gen = KGO15Plus
+	default:
+		s.gen = KGO14
 	}
 
 	kinds := []struct {
@@ -144,11 +160,11 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 		fn  func(context.Context, *unstructured.Unstructured) (reconcile.Result, error)
 	}{
 		{gvkAuth, s.reconcileAuth},
-		{gvkControlPlane, s.reconcileControlPlane},
+		{s.cpGVK, s.reconcileControlPlane},
 		{gvkDPCert, s.reconcileDPCert},
 		{gvkService, s.reconcileService},
 		{gvkRoute, s.reconcileRoute},
-		{gvkKonnectExtension, s.reconcileKonnectExtension},
+		{s.extGVK, s.reconcileKonnectExtension},
 		{gvkDataPlane, s.reconcileDataPlane},
 	}
 	for _, k := range kinds {
@@ -202,6 +218,16 @@ func (s *StandIn) register(mgr ctrl.Manager, gvk schema.GroupVersionKind, fn fun
 		For(obj).
 		WithOptions(controller.Options{SkipNameValidation: ptr.To(true), MaxConcurrentReconciles: 2}).
 		Complete(r)
+}
+
+// preferred is the newest served version of gvk's kind (gvk itself when the
+// kind is not served).
+func preferred(mapper meta.RESTMapper, gvk schema.GroupVersionKind) schema.GroupVersionKind {
+	m, err := mapper.RESTMapping(gvk.GroupKind())
+	if err != nil {
+		return gvk
+	}
+	return m.GroupVersionKind
 }
 
 func served(mapper meta.RESTMapper, gvk schema.GroupVersionKind) bool {

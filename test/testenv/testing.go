@@ -116,10 +116,11 @@ func (e *Env) MustKubectl(t testing.TB, stdin string, args ...string) string {
 	return out
 }
 
-// Get reads an object.
+// Get reads an object, in the newest version the profile serves of gvk's
+// kind (so that one test reads v1alpha1 or v1alpha2 alike).
 func (e *Env) Get(ctx context.Context, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
+	u.SetGroupVersionKind(e.Served(gvk))
 	return u, e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, u)
 }
 
@@ -181,4 +182,14 @@ func (e *Env) WaitForWebhookCache(t testing.TB, gk schema.GroupKind, ns, name st
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the webhook cache never saw %s %s/%s", gk, ns, name)
+}
+
+// Served is gvk in the newest version the profile serves of its kind (gvk
+// itself when the kind is not served).
+func (e *Env) Served(gvk schema.GroupVersionKind) schema.GroupVersionKind {
+	m, err := e.Client.RESTMapper().RESTMapping(gvk.GroupKind())
+	if err != nil {
+		return gvk
+	}
+	return m.GroupVersionKind
 }
