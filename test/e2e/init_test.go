@@ -292,6 +292,7 @@ func TestInit(t *testing.T) {
 						}
 						reqs := len(env.Konnect.Requests())
 						res := cli.run(t, ns, tc.env, "", args...)
+						t.Logf("%s", res.stderr)
 						require.Equal(t, 1, res.code, res.String())
 						for _, m := range tc.message {
 							require.Contains(t, res.stderr, m)
@@ -321,6 +322,7 @@ func TestInit(t *testing.T) {
 				), "apply", "-n", ns, "-f", "-")
 				limited := initCLI{env: env, binDir: bin, kubeconfig: kubeconfig}
 				res := limited.run(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", "rbac-"+ns, "--region", "us")
+				t.Logf("%s", res.stderr)
 				require.Equal(t, 1, res.code, res.String())
 				require.Contains(t, res.stderr, "forbidden: your Kubernetes user lacks permissions init needs in namespace "+ns)
 				require.Contains(t, res.stderr, "create, patch konnectapiauthconfigurations.konnect.konghq.com")
