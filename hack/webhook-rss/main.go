@@ -16,8 +16,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -33,7 +35,12 @@ func main() {
 	requests := flag.Int("requests", 500, "admission requests to serve before measuring")
 	clients := flag.Int("clients", 4, "concurrent keep-alive clients")
 	compact := flag.Bool("compact", false, "use the fixture.CompactStore prototype (objects kept as JSON) instead of rules.Store")
+	serve := flag.Bool("serve", false, "serve until stdin closes instead of measuring: print \"SERVE url=<url> ca=<base64 CA PEM>\" once ready (for BenchmarkWebhookTLSInterleaved)")
 	flag.Parse()
+	run := measure
+	if *serve {
+		run = serveUntilEOF
+	}
 	if err := run(*objects, *requests, *clients, *compact); err != nil {
 		fmt.Fprintln(os.Stderr, "webhook-rss:", err)
 		os.Exit(1)
@@ -46,16 +53,40 @@ type lookup interface {
 	Len() int
 }
 
-func run(objects, requests, clients int, compact bool) error {
+func newLookup(objects int, compact bool) lookup {
+	if compact {
+		return fixture.NewCompactStore(objects)
+	}
+	return fixture.NewStore(objects)
+}
+
+// serveUntilEOF serves admission requests with the cluster in a fresh
+// process (its own heap and garbage collector, as a real webhook of that
+// size) until stdin closes.
+func serveUntilEOF(objects, _, clients int, compact bool) error {
+	store := newLookup(objects, compact)
+	runtime.GC()
+	dir, err := os.MkdirTemp("", "webhook-rss-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := fixture.StartServer(store, dir, clients)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	fmt.Printf("SERVE url=%s ca=%s\n", srv.URL, base64.StdEncoding.EncodeToString(srv.CAPEM))
+	_, err = io.Copy(io.Discard, os.Stdin)
+	runtime.KeepAlive(store)
+	return err
+}
+
+func measure(objects, requests, clients int, compact bool) error {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	var store lookup
-	if compact {
-		store = fixture.NewCompactStore(objects)
-	} else {
-		store = fixture.NewStore(objects)
-	}
+	store := newLookup(objects, compact)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	storeBytes := int64(after.HeapAlloc) - int64(before.HeapAlloc)

@@ -1,9 +1,12 @@
 package webhook_test
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,23 +163,8 @@ func rssReport(b *testing.B, n int) map[string]float64 {
 	if m, ok := rssResults.Load(n); ok {
 		return m.(map[string]float64)
 	}
-	rssBuild.Do(func() {
-		dir, err := os.MkdirTemp("", "webhook-rss-")
-		if err != nil {
-			rssErr = err
-			return
-		}
-		rssBinary = filepath.Join(dir, "webhook-rss")
-		cmd := exec.Command("go", "build", "-o", rssBinary, "./hack/webhook-rss")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			rssErr = fmt.Errorf("go build ./hack/webhook-rss: %v\n%s", err, out)
-		}
-	})
-	if rssErr != nil {
-		b.Fatal(rssErr)
-	}
-	out, err := exec.Command(rssBinary, "-objects", strconv.Itoa(n)).CombinedOutput()
+	bin := webhookRSSBinary(b)
+	out, err := exec.Command(bin, "-objects", strconv.Itoa(n)).CombinedOutput()
 	if err != nil {
 		b.Fatalf("hack/webhook-rss -objects %d: %v\n%s", n, err, out)
 	}
@@ -200,6 +188,128 @@ func rssReport(b *testing.B, n int) map[string]float64 {
 	}
 	rssResults.Store(n, m)
 	return m
+}
+
+// webhookRSSBinary builds hack/webhook-rss once per test binary.
+func webhookRSSBinary(b *testing.B) string {
+	b.Helper()
+	rssBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "webhook-rss-")
+		if err != nil {
+			rssErr = err
+			return
+		}
+		rssBinary = filepath.Join(dir, "webhook-rss")
+		cmd := exec.Command("go", "build", "-o", rssBinary, "./hack/webhook-rss")
+		cmd.Dir = testenv.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			rssErr = fmt.Errorf("go build ./hack/webhook-rss: %v\n%s", err, out)
+		}
+	})
+	if rssErr != nil {
+		b.Fatal(rssErr)
+	}
+	return rssBinary
+}
+
+// BenchmarkWebhookTLSInterleaved compares sizes fairly on a shared machine:
+// three fresh server processes (hack/webhook-rss -serve) with 100, 10,000
+// and 100,000 cached objects, each with its own heap and garbage collector
+// as a real webhook of that size, and one keep-alive client sending the
+// five fixture.Reviews to each in turn, so that load from other processes
+// falls on every size alike. b.N requests per size. Metrics per size
+// (p50-µs@N, p99-µs@N) and the ratios p99@100k/p99@100 and p99@10k/p99@100.
+func BenchmarkWebhookTLSInterleaved(b *testing.B) {
+	bin := webhookRSSBinary(b)
+	type server struct {
+		n      int
+		url    string
+		client *http.Client
+		lat    []time.Duration
+	}
+	var servers []*server
+	for _, n := range benchSizes {
+		cmd := exec.Command(bin, "-serve", "-objects", strconv.Itoa(n), "-clients", "1")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				b.Errorf("webhook-rss -serve -objects %d: %v", n, err)
+			}
+		})
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil {
+			b.Fatalf("webhook-rss -serve -objects %d: %v", n, err)
+		}
+		var url, ca string
+		for _, kv := range strings.Fields(strings.TrimPrefix(line, "SERVE ")) {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "url":
+				url = v
+			case "ca":
+				ca = v
+			}
+		}
+		caPEM, err := base64.StdEncoding.DecodeString(ca)
+		if err != nil || url == "" {
+			b.Fatalf("webhook-rss -serve: bad first line %q", line)
+		}
+		client, closeIdle, err := fixture.NewClient(caPEM, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(closeIdle)
+		servers = append(servers, &server{n: n, url: url, client: client})
+	}
+	reviews := fixture.Reviews()
+	var buf bytes.Buffer
+	for i := range 100 {
+		for _, s := range servers {
+			if err := fixture.Post(s.client, s.url, reviews[i%len(reviews)].Body, &buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, s := range servers {
+		s.lat = make([]time.Duration, b.N)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		body := reviews[i%len(reviews)].Body
+		for j := range servers {
+			// Rotate the order so that no size always follows another.
+			s := servers[(i+j)%len(servers)]
+			t0 := time.Now()
+			if err := fixture.Post(s.client, s.url, body, &buf); err != nil {
+				b.Fatal(err)
+			}
+			s.lat[i] = time.Since(t0)
+		}
+	}
+	b.StopTimer()
+	p99 := map[int]float64{}
+	for _, s := range servers {
+		slices.Sort(s.lat)
+		tag := strconv.Itoa(s.n)
+		b.ReportMetric(float64(percentile(s.lat, 50).Nanoseconds())/1e3, "p50-µs@"+tag)
+		p99[s.n] = float64(percentile(s.lat, 99).Nanoseconds()) / 1e3
+		b.ReportMetric(p99[s.n], "p99-µs@"+tag)
+	}
+	b.ReportMetric(p99[100_000]/p99[100], "p99-ratio-100k/100")
+	b.ReportMetric(p99[10_000]/p99[100], "p99-ratio-10k/100")
+	b.ReportMetric(0, "ns/op")
 }
 
 // startServer is fixture.StartServer for a test.
