@@ -55,6 +55,9 @@ type Result struct {
 	// Hint overrides the check's default hint (e.g. with the exact command
 	// for the object at hand). Pass results carry no hint.
 	Hint string
+	// final marks a skip that no retry can change (a check that does not
+	// apply here, a component that is not installed).
+	final bool
 }
 
 // Passed returns a pass result.
@@ -72,9 +75,15 @@ func Failed(hint, format string, args ...any) Result {
 	return Result{Status: Fail, Message: fmt.Sprintf(format, args...), Hint: hint}
 }
 
-// Skipped returns a skip with the reason.
+// Skipped returns a skip with the reason. A settling check retries its
+// skips with --wait (what it needs may still appear); see NotApplicable.
 func Skipped(format string, args ...any) Result {
 	return Result{Status: Skip, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotApplicable returns a skip that waiting cannot change.
+func NotApplicable(format string, args ...any) Result {
+	return Result{Status: Skip, Message: fmt.Sprintf(format, args...), final: true}
 }
 
 // Check is one entry of the catalogue.
@@ -86,6 +95,8 @@ type Check struct {
 	Description string
 	// Hint is the default advice when the check does not pass.
 	Hint string
+	// Details explain, in docs/check.md, what the check reads and why.
+	Details string
 	// Needs are IDs of earlier checks that must pass (or warn) for this one
 	// to run; otherwise it is skipped.
 	Needs []string
@@ -187,7 +198,8 @@ type RunOptions struct {
 	Wait time.Duration
 	// RetryInterval is the pause between retries (default 1s).
 	RetryInterval time.Duration
-	// Progress receives one line per retry and per slow check (may be nil).
+	// Progress receives a line when a retried check's message changes, and
+	// every 10s while it waits (may be nil).
 	Progress func(format string, args ...any)
 }
 
@@ -249,6 +261,8 @@ func runWithRetry(ctx context.Context, e *Env, c Check, statuses map[string]Stat
 	if timeout <= 0 {
 		timeout = o.CheckTimeout
 	}
+	var lastSaid string
+	var saidAt time.Time
 	for {
 		out.Attempts++
 		start := e.now()
@@ -261,14 +275,19 @@ func runWithRetry(ctx context.Context, e *Env, c Check, statuses map[string]Stat
 				out.Hint = c.Hint
 			}
 		}
-		if res.Status == Pass || res.Status == Skip || !c.Retry || ctx.Err() != nil {
+		// A settling check also retries its own skips (e.g. the region check
+		// before the control plane has an ID); skips from Needs returned above.
+		if res.Status == Pass || res.final || !c.Retry || ctx.Err() != nil {
 			return out
 		}
 		left := deadline.Sub(e.now())
 		if left <= 0 {
 			return out
 		}
-		progress("waiting for %q (%s left): %s", c.Description, left.Round(time.Second), e.redact(res.Message))
+		if res.Message != lastSaid || e.now().Sub(saidAt) >= 10*time.Second {
+			progress("waiting for %q (%s left): %s", c.Description, left.Round(time.Second), e.redact(res.Message))
+			lastSaid, saidAt = res.Message, e.now()
+		}
 		select {
 		case <-ctx.Done():
 			return out
@@ -286,7 +305,7 @@ func runOnce(ctx context.Context, e *Env, c Check, timeout time.Duration) (res R
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
-			res = Failed("This is a bug in kubectl-konnect; please report it with the output of --v=6.", "check panicked: %v", p)
+			res = Failed("This is a bug in kubectl-konnect; please report it with the output of the check.", "check panicked: %v", p)
 		}
 	}()
 	res = c.Run(cctx, e)

@@ -25,6 +25,7 @@ func certificateChecks() []Check {
 	return []Check{{
 		ID:          IDCertificateSecret,
 		Description: "data plane certificate Secret is present",
+		Details:     "The Secret the KonnectExtension mounts as the data plane's cluster certificate: spec.konnectControlPlaneAPIAuthConfiguration.clusterCertificateSecretRef on KGO 1.4; on KGO >= 1.5 spec.clientAuth.certificateSecret.secretRef (Manual) or status.dataPlaneClientAuth.certificateSecretRef (Automatic). tls.crt and tls.key must parse and belong together.",
 		Needs:       []string{IDKGOGeneration},
 		Retry:       true, // KGO provisions Automatic certificates on its own time
 		Run: func(ctx context.Context, e *Env) Result {
@@ -44,6 +45,7 @@ func certificateChecks() []Check {
 	}, {
 		ID:          IDCertificateExpiry,
 		Description: "certificate is not about to expire",
+		Details:     "Fails when the certificate expired or is not valid yet (Konnect refuses the data plane); warns when it expires within --renew-before.",
 		Needs:       []string{IDCertificateSecret},
 		Run: func(ctx context.Context, e *Env) Result {
 			cs, err := e.certSecret(ctx)
@@ -65,6 +67,7 @@ func certificateChecks() []Check {
 	}, {
 		ID:          IDCertificateRegistered,
 		Description: "certificate is registered on the control plane in Konnect",
+		Details:     "GET /v2/control-planes/{id}/dp-client-certificates, compared by SHA-256 fingerprint; with auth_type pki_client_certs a certificate signed by a registered CA passes. A KongDataPlaneClientCertificate of the namespace that holds the certificate is named with its Programmed condition, which says why KGO did not register it.",
 		Needs:       []string{IDCertificateSecret, IDControlPlaneProgrammed, IDAuthTokenValid},
 		Retry:       true, // KGO registers KongDataPlaneClientCertificates on its own time
 		Run: func(ctx context.Context, e *Env) Result {
@@ -115,6 +118,7 @@ func extensionChecks() []Check {
 	return []Check{{
 		ID:          IDExtensionFound,
 		Description: "KonnectExtension of the group this KGO acts on",
+		Details:     "The KonnectExtension named in the DataPlane's spec.extensions must be of the group this KGO acts on (gateway-operator.konghq.com on KGO 1.4, konnect.konghq.com on KGO >= 1.5) and exist.",
 		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			if _, err := e.dataPlane(ctx); err != nil {
@@ -142,6 +146,7 @@ func extensionChecks() []Check {
 	}, {
 		ID:          IDExtensionTarget,
 		Description: "KonnectExtension points at the control plane",
+		Details:     "KGO 1.4 builds the data plane's cluster endpoint <konnectID>.<controlPlaneRegion>.cp0.<serverHostname>: it must be the control plane's endpoint host; a wrong prefix is looked up among the organization's control planes to name where the data plane goes instead. KGO >= 1.5: spec.konnect.controlPlane.ref must name the control plane (konnectNamespacedRef) or its Konnect ID (konnectID), and status.konnect must agree with Konnect.",
 		Needs:       []string{IDExtensionFound, IDControlPlaneFound},
 		Run: func(ctx context.Context, e *Env) Result {
 			x, err := e.extension(ctx)
@@ -160,6 +165,7 @@ func extensionChecks() []Check {
 	}, {
 		ID:          IDExtensionReady,
 		Description: "KonnectExtension is Ready",
+		Details:     "KGO >= 1.5: condition Ready=True. KGO 1.4 writes no status on its KonnectExtension, so the check is skipped there.",
 		Needs:       []string{IDExtensionFound},
 		Retry:       true,
 		Run: func(ctx context.Context, e *Env) Result {
@@ -168,7 +174,7 @@ func extensionChecks() []Check {
 				return failedFrom(err)
 			}
 			if x.Group == groupGatewayOperator {
-				return Skipped("KGO 1.4 reports no status on gateway-operator.konghq.com KonnectExtension")
+				return NotApplicable("KGO 1.4 reports no status on gateway-operator.konghq.com KonnectExtension")
 			}
 			st, reason, msg, found := condition(x.Obj, "Ready")
 			hint := fmt.Sprintf("KGO says why in status.conditions: kubectl describe konnectextension.konnect.konghq.com %s -n %s", x.Name, e.Namespace)
@@ -307,6 +313,7 @@ func dataPlaneChecks() []Check {
 	return []Check{{
 		ID:          IDDataPlaneFound,
 		Description: "DataPlane found",
+		Details:     "--dataplane, else the only DataPlane of the namespace.",
 		Needs:       []string{IDKGOCRDs},
 		Run: func(ctx context.Context, e *Env) Result {
 			dp, err := e.dataPlane(ctx)
@@ -321,12 +328,14 @@ func dataPlaneChecks() []Check {
 	}, {
 		ID:          IDDataPlaneReady,
 		Description: "DataPlane is Ready and its pods are ready",
+		Details:     "The DataPlane's Ready condition and status.readyReplicas are KGO's verdict over its Deployment, so they decide. Its pods (label gateway-operator.konghq.com/selector=<status.selector>, else app=<name>) are listed to explain a data plane that is not ready and to know the hostnames of its nodes. Where no pod is visible (pods still being scheduled, or a test cluster without kubelets) the check passes on the status alone and says so: the connection check that follows is the proof that matters.",
 		Needs:       []string{IDDataPlaneFound},
 		Retry:       true,
 		Run:         dataPlaneReady,
 	}, {
 		ID:          IDDataPlaneConnected,
 		Description: "data plane is connected to Konnect",
+		Details:     "GET /v2/control-planes/{id}/nodes, every page. A node belongs to the data plane when its hostname is one of the DataPlane's pods (a Kong node's hostname is its pod's name) or, without pods, when it is named after the DataPlane (<name>-... or dataplane-<name>-...). A node must have pinged within --max-ping-age. A node without a version, or with another version than the proxy image's tag, warns, and so do fewer connected nodes than ready replicas. DataPlane Ready does not mean connected: this is the check that tells.",
 		Needs:       []string{IDDataPlaneFound, IDControlPlaneProgrammed, IDAuthTokenValid},
 		Retry:       true,
 		Run:         dataPlaneConnected,

@@ -19,6 +19,7 @@ func kgoChecks() []Check {
 	return []Check{{
 		ID:          IDKGOCRDs,
 		Description: "KGO and Konnect CRDs are installed",
+		Details:     "Uncached discovery of konnect.konghq.com/v1alpha1, configuration.konghq.com/v1alpha1 and gateway-operator.konghq.com/v1beta1 and v1alpha1.",
 		Hint:        installKGOHint,
 		Run: func(ctx context.Context, e *Env) Result {
 			served, err := e.served(ctx)
@@ -45,6 +46,7 @@ func kgoChecks() []Check {
 	}, {
 		ID:          IDKGOGeneration,
 		Description: "KGO API generation is known",
+		Details:     "From discovery, as the webhook decides it: a served konnect.konghq.com KonnectExtension means KGO >= 1.5, which ignores the gateway-operator.konghq.com one; only gateway-operator.konghq.com means KGO 1.4, whose konnectID is the control plane's endpoint prefix.",
 		Hint:        installKGOHint,
 		Needs:       []string{IDKGOCRDs},
 		Run: func(ctx context.Context, e *Env) Result {
@@ -67,6 +69,7 @@ func authChecks() []Check {
 	return []Check{{
 		ID:          IDAuthFound,
 		Description: "KonnectAPIAuthConfiguration present",
+		Details:     "Every KonnectAPIAuthConfiguration of the namespace is checked by the auth checks.",
 		Hint:        "Create a KonnectAPIAuthConfiguration with a Konnect token (kubectl konnect init does it), or pass the namespace with -n.",
 		Needs:       []string{IDKGOCRDs},
 		Run: func(ctx context.Context, e *Env) Result {
@@ -86,6 +89,7 @@ func authChecks() []Check {
 	}, {
 		ID:          IDAuthToken,
 		Description: "Konnect token is readable",
+		Details:     "The token is read as KGO reads it: spec.token, or the Secret of spec.secretRef, which needs the label konghq.com/credential=konnect and the key token. Tokens start with kpat_ (personal access token) or spat_ (system account token).",
 		Hint:        "Give the KonnectAPIAuthConfiguration a token: inline in spec.token, or in a Secret labelled konghq.com/credential=konnect under the key token.",
 		Needs:       []string{IDAuthFound},
 		Run: func(ctx context.Context, e *Env) Result {
@@ -114,6 +118,7 @@ func authChecks() []Check {
 	}, {
 		ID:          IDAuthTokenValid,
 		Description: "Konnect accepts the token",
+		Details:     "GET /v3/organizations/me with each token: Konnect answers with the organization, or 401 for a revoked, expired or foreign token.",
 		Hint:        "Create a new token in Konnect (personal access token, or a system account token for automation) and store it where the KonnectAPIAuthConfiguration reads it.",
 		Needs:       []string{IDAuthToken},
 		Run: func(ctx context.Context, e *Env) Result {
@@ -148,8 +153,10 @@ func authChecks() []Check {
 	}, {
 		ID:          IDAuthRegion,
 		Description: "server URL's region matches the control plane",
+		Details:     "KGO takes the region from the first label of spec.serverURL (us, eu, au, me, in; global). For the control plane's KonnectAPIAuthConfiguration it must be the region of the endpoint Konnect gives the control plane, <prefix>.<region>.cp0.konghq.com.",
 		Hint:        "Set spec.serverURL to the regional API host of your organization: <region>.api.konghq.com with region us, eu, au, me or in.",
 		Needs:       []string{IDAuthTokenValid},
+		Retry:       true, // the endpoint is known once the control plane is programmed
 		Run: func(ctx context.Context, e *Env) Result {
 			auths, err := e.list(ctx, gvrAuth)
 			if err != nil {
@@ -228,6 +235,7 @@ func controlPlaneChecks() []Check {
 	return []Check{{
 		ID:          IDControlPlaneFound,
 		Description: "KonnectGatewayControlPlane found",
+		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to.",
 		Needs:       []string{IDKGOCRDs},
 		Run: func(ctx context.Context, e *Env) Result {
 			cp, err := e.controlPlane(ctx)
@@ -239,6 +247,7 @@ func controlPlaneChecks() []Check {
 	}, {
 		ID:          IDControlPlaneProgrammed,
 		Description: "control plane is Programmed",
+		Details:     "Condition Programmed=True and status.id, the control plane's Konnect ID.",
 		Needs:       []string{IDControlPlaneFound},
 		Retry:       true,
 		Run: func(ctx context.Context, e *Env) Result {
@@ -262,6 +271,7 @@ func controlPlaneChecks() []Check {
 	}, {
 		ID:          IDControlPlaneEndpoint,
 		Description: "control plane exists in Konnect, with its endpoint",
+		Details:     "GET /v2/control-planes/{status.id}. 404 means the control plane was deleted in Konnect behind KGO's back. config.control_plane_endpoint is where data planes connect.",
 		Needs:       []string{IDControlPlaneProgrammed, IDAuthTokenValid},
 		Retry:       true,
 		Run: func(ctx context.Context, e *Env) Result {
@@ -282,6 +292,7 @@ func controlPlaneChecks() []Check {
 	}, {
 		ID:          IDControlPlaneType,
 		Description: "control plane's cluster type takes data planes",
+		Details:     "config.cluster_type from Konnect: CLUSTER_TYPE_CONTROL_PLANE takes self-managed data planes; a Kong Ingress Controller control plane (CLUSTER_TYPE_K8S_INGRESS_CONTROLLER) or a control plane group (CLUSTER_TYPE_CONTROL_PLANE_GROUP) does not.",
 		Needs:       []string{IDControlPlaneEndpoint},
 		Run: func(ctx context.Context, e *Env) Result {
 			kcp, err := e.konnectControlPlane(ctx)

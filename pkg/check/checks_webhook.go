@@ -101,15 +101,16 @@ func (e *Env) dialWebhook(ctx context.Context, w webhookInfo) (*x509.Certificate
 // webhookSkip is the skip of a webhook check when the webhook cannot be read.
 func webhookSkip(err error) Result {
 	if apierrors.IsNotFound(err) {
-		return Skipped("skipped: the webhook is not installed")
+		return NotApplicable("skipped: the webhook is not installed")
 	}
-	return Skipped("skipped: %v", err)
+	return NotApplicable("skipped: %v", err)
 }
 
 func webhookChecks() []Check {
 	return []Check{{
 		ID:          IDWebhookInstalled,
 		Description: "kubectl-konnect admission webhook is installed",
+		Details:     "ValidatingWebhookConfiguration kubectl-konnect-webhook with the webhook validate.konnect.kubectl-konnect.dev. A missing webhook is a warning: data planes work without it; it moves the errors KGO reports late, in status, to kubectl apply time.",
 		Hint:        installWebhook,
 		Run: func(ctx context.Context, e *Env) Result {
 			w, err := e.webhook(ctx)
@@ -130,6 +131,7 @@ func webhookChecks() []Check {
 	}, {
 		ID:          IDWebhookServing,
 		Description: "webhook endpoint is serving",
+		Details:     "A clientConfig.service must exist and have ready endpoints (EndpointSlices). A clientConfig.url must complete a TLS handshake verified with the caBundle, from this machine.",
 		Needs:       []string{IDWebhookInstalled},
 		Retry:       true,
 		Run: func(ctx context.Context, e *Env) Result {
@@ -149,11 +151,13 @@ func webhookChecks() []Check {
 	}, {
 		ID:          IDWebhookCertificate,
 		Description: "webhook certificate is valid and not about to expire",
+		Details:     "The caBundle's CA and the serving certificate (Secret kubectl-konnect-webhook-tls of the Service's namespace, or the certificate of the TLS handshake for a URL): not expired, not expiring within --renew-before, and verified by the caBundle for the Service's DNS name or the URL's host.",
 		Needs:       []string{IDWebhookInstalled},
 		Run:         webhookCertificate,
 	}, {
 		ID:          IDWebhookDryRun,
 		Description: "webhook judges objects (server-side dry run)",
+		Details:     "Two server-side dry runs (dryRun=All: nothing is stored, KGO sees nothing) of a KonnectAPIAuthConfiguration in the namespace: a valid one must be admitted, one with serverURL api.konghq.com must be denied with KON1501 by validate.konnect.kubectl-konnect.dev. With failurePolicy Ignore an unreachable webhook lets both in; this is what finds it.",
 		Needs:       []string{IDWebhookInstalled, IDKGOCRDs},
 		Retry:       true,
 		Run:         webhookDryRun,

@@ -224,7 +224,11 @@ func (s *StandIn) reconcileDataPlane(ctx context.Context, u *unstructured.Unstru
 	if err := s.writeStatus(ctx, before, u); err != nil {
 		return reconcile.Result{}, err
 	}
-	if target != nil && s.opts.ConnectDataPlanes && s.connectUnlessDisconnected(ctx, u, *target, int(replicas)) {
+	if target != nil && s.opts.ConnectDataPlanes {
+		// Connected data planes ping every PingInterval; refused ones retry
+		// as often, as Kong does, so that a certificate registered after the
+		// DataPlane was created still lets it in.
+		s.connectUnlessDisconnected(ctx, u, *target, int(replicas))
 		return reconcile.Result{RequeueAfter: s.opts.PingInterval}, nil
 	}
 	return reconcile.Result{}, nil

@@ -1,0 +1,3 @@
+package check
+
+//go:generate go run ./cmd/gen-docs -o ../../docs/check.md
