@@ -1,9 +1,11 @@
 // Command demo starts the local stack that `make demo` shows: a real
 // kube-apiserver with the KGO 1.6 CRDs, the fake Konnect and the KGO
-// stand-in, and prints how to point kubectl at it.
+// stand-in; runs `kubectl konnect init` against it and shows the data plane
+// connecting; and prints how to point kubectl at it.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -16,6 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/root"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -34,6 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	profile := fs.String("profile", string(testenv.KGO16), "CRD profile: kgo-1.4 or kgo-1.6")
 	dir := fs.String("dir", ".demo", "folder for the kubeconfig, the Konnect token and CA")
 	smoke := fs.Bool("smoke", false, "start, check the stack with kubectl, and exit (for tests and CI)")
+	namespace := fs.String("namespace", "demo", "namespace where `kubectl konnect init` sets up a data plane")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +89,10 @@ The demo Konnect token is in %s (0600; never printed).
 `, time.Since(start).Round(100*time.Millisecond), env.ServerVersion, *profile, env.Konnect.URL(), env.Konnect.Region(),
 		envFile, envFile, env.Kubeconfig, tokenFile)
 
+	if err := runInit(ctx, env, tokenFile, *namespace, stdout, stderr); err != nil {
+		return err
+	}
+
 	if *smoke {
 		out, errOut, err := env.Kubectl(ctx, "", "get", "crds", "-o", "name")
 		if err != nil {
@@ -97,4 +108,60 @@ The demo Konnect token is in %s (0600; never printed).
 	fmt.Fprintln(stdout, "\nPress Ctrl-C to stop.")
 	<-ctx.Done()
 	return nil
+}
+
+// runInit runs `kubectl konnect init` in-process, exactly as the plugin parses it, against the local
+// stack: the kubeconfig by flag, Konnect reached through the same environment variables the plugin
+// reads (restored afterwards), the token from the demo's token file. Then it waits for the data plane
+// to show up as a node of the control plane in the fake Konnect.
+func runInit(ctx context.Context, env *testenv.Env, tokenFile, ns string, stdout, stderr io.Writer) error {
+	if err := env.CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", ns, err)
+	}
+	for _, kv := range env.PluginEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "KUBECONFIG" {
+			continue
+		}
+		old, had := os.LookupEnv(k)
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+		defer func() {
+			if had {
+				_ = os.Setenv(k, old)
+			} else {
+				_ = os.Unsetenv(k)
+			}
+		}()
+	}
+	const controlPlane = "demo-gateway"
+	args := []string{"init", "--kubeconfig", env.Kubeconfig, "-n", ns, "--control-plane", controlPlane, "--region", env.Konnect.Region(), "--token-file", tokenFile}
+	fmt.Fprintf(stdout, "\n$ kubectl konnect %s\n", strings.Join(args, " "))
+	var out bytes.Buffer
+	cmd := root.NewCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: stderr})
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	_, _ = io.Copy(stdout, &out)
+	if err != nil {
+		return fmt.Errorf("kubectl konnect init: %w", err)
+	}
+	cp, ok := env.Konnect.ControlPlaneByName(controlPlane)
+	if !ok {
+		return fmt.Errorf("kubectl konnect init succeeded but Konnect has no control plane %q", controlPlane)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if nodes := env.Konnect.Nodes(cp.ID); len(nodes) > 0 {
+			fmt.Fprintf(stdout, "\nData plane connected: Konnect control plane %q (%s) sees node %s (%s), last ping %s.\n",
+				controlPlane, cp.ID, nodes[0].Hostname, nodes[0].ID, nodes[0].LastPing.UTC().Format(time.RFC3339))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the data plane did not connect to control plane %q within 30s", controlPlane)
 }

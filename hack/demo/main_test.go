@@ -10,7 +10,8 @@ import (
 )
 
 // TestDemoSmoke starts the demo stack as `make demo` does and checks what it
-// tells the user, then that the token file is private.
+// tells the user, that `kubectl konnect init` ran against it and the data
+// plane connected, then that the token file is private.
 func TestDemoSmoke(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
@@ -23,6 +24,13 @@ func TestDemoSmoke(t *testing.T) {
 	require.Contains(t, string(envFile), "export KUBECONFIG="+filepath.Join(dir, "kubeconfig"))
 	require.Contains(t, out, "kube-apiserver v1.37.2")
 	require.Regexp(t, `kubectl sees \d+ konghq.com CRDs`, out)
+	// init ran: the command, its summary, and the data plane in Konnect.
+	require.Contains(t, out, "$ kubectl konnect init --kubeconfig "+filepath.Join(dir, "kubeconfig")+" -n demo --control-plane demo-gateway")
+	require.Contains(t, out, "dataplane.gateway-operator.konghq.com/demo-gateway created")
+	require.Regexp(t, `endpoint:  https://[0-9a-f]{10}\.us\.cp0\.konghq\.com`, out)
+	require.Contains(t, out, "kubectl konnect check -n demo")
+	require.Regexp(t, `Data plane connected: Konnect control plane "demo-gateway" \([0-9a-f-]{36}\) sees node demo-gateway-0`, out)
+	require.Contains(t, stderr.String(), "Konnect token (from --token-file")
 	token, err := os.ReadFile(filepath.Join(dir, "konnect-token"))
 	require.NoError(t, err)
 	require.NotContains(t, out+stderr.String(), string(bytes.TrimSpace(token)), "the token must never be printed")
