@@ -193,8 +193,9 @@ func (r *Report) Find(id string) (CheckResult, bool) {
 type RunOptions struct {
 	// CheckTimeout bounds each check without its own Timeout (default 10s).
 	CheckTimeout time.Duration
-	// Wait is how long checks marked Retry are retried while they do not
-	// pass, counted from the start of Run. 0 runs every check once.
+	// Wait is how long checks marked Retry are retried while they fail (or
+	// skip for want of what they need), counted from the start of Run. 0
+	// runs every check once.
 	Wait time.Duration
 	// RetryInterval is the pause between retries (default 1s).
 	RetryInterval time.Duration
@@ -275,9 +276,11 @@ func runWithRetry(ctx context.Context, e *Env, c Check, statuses map[string]Stat
 				out.Hint = c.Hint
 			}
 		}
-		// A settling check also retries its own skips (e.g. the region check
-		// before the control plane has an ID); skips from Needs returned above.
-		if res.Status == Pass || res.final || !c.Retry || ctx.Err() != nil {
+		// Failures are retried, and so are a settling check's own skips (the
+		// region check before the control plane has an ID; skips from Needs
+		// returned above). A warning is an answer: waiting for it to go away
+		// would only delay the verdict.
+		if res.Status == Pass || res.Status == Warn || res.final || !c.Retry || ctx.Err() != nil {
 			return out
 		}
 		left := deadline.Sub(e.now())
