@@ -95,6 +95,37 @@ func TestInit(t *testing.T) {
 				require.Equal(t, "secretRef", mustNested(t, auth, "spec", "type"))
 			})
 
+			t.Run("DataPlaneFlagsAndNameOutput", func(t *testing.T) {
+				ns := env.Namespace(t)
+				name := "flags-" + ns
+				res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", name, "--region", "us",
+					"--dataplane", "edge", "--replicas", "2", "--image", "kong/kong-gateway:3.10.0.1", "-o", "name")
+				require.Contains(t, res.stdout, "dataplane.gateway-operator.konghq.com/edge\n")
+				require.Contains(t, res.stdout, "secret/konnect-auth-token\n", "-o name shows no content, so it lists the Secrets too")
+				dp, err := env.Get(context.Background(), testenv.GVKDataPlane, ns, "edge")
+				require.NoError(t, err)
+				replicas, _, _ := unstructured.NestedInt64(dp.Object, "spec", "deployment", "replicas")
+				require.Equal(t, int64(2), replicas)
+				containers, _, _ := unstructured.NestedSlice(dp.Object, "spec", "deployment", "podTemplateSpec", "spec", "containers")
+				require.Equal(t, "kong/kong-gateway:3.10.0.1", containers[0].(map[string]any)["image"])
+				cpID := initCPID(t, env, ns, name)
+				require.Eventually(t, func() bool { return len(env.Konnect.Nodes(cpID)) == 2 }, waitTimeout, 100*time.Millisecond, "both replicas connect")
+			})
+
+			if p == testenv.KGO16 {
+				t.Run("AutomaticCertificateProvisioning", func(t *testing.T) {
+					ns := env.Namespace(t)
+					name := "auto-" + ns
+					res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", name, "--region", "us", "--cert-provisioning", "automatic")
+					require.NotContains(t, res.stdout, "kongdataplaneclientcertificate")
+					require.NotContains(t, res.stdout, "-dp-cert")
+					ext, err := env.Get(context.Background(), testenv.GVKKonnectExtension, ns, name)
+					require.NoError(t, err)
+					require.Equal(t, "Automatic", mustNested(t, ext, "spec", "clientAuth", "certificateSecret", "provisioning"))
+					initWaitConnected(t, env, initCPID(t, env, ns, name))
+				})
+			}
+
 			t.Run("DryRunClientRenderAppliesToTheSameEndState", func(t *testing.T) {
 				ns := env.Namespace(t)
 				name := "render-" + ns
@@ -203,7 +234,9 @@ func TestInit(t *testing.T) {
 
 				before := initSnapshot(t, env, ns)
 				reqs := len(env.Konnect.Requests())
-				res = cli.mustRun(t, ns, nil, "", append(args, "--adopt")...)
+				// The re-run needs no --adopt: the adoption is in the cluster (a Mirror control plane, or on
+				// KGO 1.4 the KonnectExtension pointing at the endpoint).
+				res = cli.mustRun(t, ns, nil, "", args...)
 				require.Contains(t, res.stdout, "nothing was written", res.String())
 				require.Equal(t, before, initSnapshot(t, env, ns))
 				require.Empty(t, initKonnectWrites(env, reqs))

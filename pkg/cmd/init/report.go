@@ -71,7 +71,8 @@ func (r *run) report() error {
 }
 
 // printObjects prints what init applied (or would apply) in apply order, for `-o yaml | kubectl apply -f -`
-// and for Git. Secrets (the token, the data plane's key) only with --include-secrets; a registration
+// and for Git. The content of Secrets (the token, the data plane's key) only with --include-secrets
+// (-o name shows no content, so it lists them); a registration
 // whose new key is left out is left out too, since it would name a certificate nobody has the key of.
 func (r *run) printObjects(out io.Writer) error {
 	var omitted []string
@@ -84,7 +85,7 @@ func (r *run) printObjects(out io.Writer) error {
 			omitted = append(omitted, fmt.Sprintf("%s/%s (not created by kubectl konnect)", res.resource, res.name))
 			continue
 		}
-		if res.secret && !r.o.IncludeSecrets {
+		if res.secret && !r.o.IncludeSecrets && *r.o.PrintFlags.OutputFormat != "name" {
 			omitted = append(omitted, res.resource+"/"+res.name)
 			if res.name == r.crt.secretName && !r.crt.keep {
 				newKeyOmitted = true

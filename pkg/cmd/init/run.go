@@ -526,8 +526,12 @@ func (r *run) planControlPlane(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		adopted, err := r.adoptedBefore(ctx, kcp)
+		if err != nil {
+			return err
+		}
 		switch {
-		case kcp != nil && !o.Adopt:
+		case kcp != nil && !o.Adopt && !adopted:
 			return r.clashError(kcp, "a new KonnectGatewayControlPlane with that name would fail with 409 Conflict when KGO creates it")
 		case kcp != nil && r.gen == KGO15:
 			ok, merr := mirrorSupported(ctx, r.o.Discovery)
@@ -577,6 +581,23 @@ func (r *run) planControlPlane(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// adoptedBefore says whether an earlier run adopted kcp without a KonnectGatewayControlPlane (KGO 1.4):
+// then our KonnectExtension named after it points at its endpoint, and a re-run needs no --adopt.
+func (r *run) adoptedBefore(ctx context.Context, kcp *components.ControlPlane) (bool, error) {
+	if kcp == nil || r.gen != KGO14 || r.o.NoDataPlane {
+		return false, nil
+	}
+	ext, err := r.get(ctx, gvrExtOperator, r.cp.res)
+	if err != nil || !ours(ext) {
+		return false, err
+	}
+	ep, err := parseEndpoint(kcp.Config.ControlPlaneEndpoint)
+	if err != nil {
+		return false, nil
+	}
+	return str(ext, "spec", "controlPlaneRef", "konnectID") == ep.prefix, nil
 }
 
 func (r *run) clashError(kcp *components.ControlPlane, consequence string) error {
