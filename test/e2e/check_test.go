@@ -461,3 +461,44 @@ func TestCheckThroughKubectl(t *testing.T) {
 		golden(t, "token-revoked"+ext, normalizeCheck(out, ns))
 	}
 }
+
+// TestCheckCertificateExpiringSoon: a data plane certificate that expires
+// within --renew-before warns, and warnings exit 0.
+func TestCheckCertificateExpiringSoon(t *testing.T) {
+	env := testenv.Shared(t, testenv.KGO16)
+	ns := env.Namespace(t)
+	seedForCheck(t, env, ns, checkSetup{validity: 48 * time.Hour, connected: true})
+	rep := checkBoth(t, env, ns, "certificate-expiring", 0)
+	requireStatus(t, rep, map[string]check.Status{check.IDCertificateExpiry: check.Warn, check.IDDataPlaneConnected: check.Pass})
+}
+
+// TestCheckDataPlaneSelection: with two DataPlanes, the check asks for
+// --dataplane instead of guessing, and checks the one it is given.
+func TestCheckDataPlaneSelection(t *testing.T) {
+	env := testenv.Shared(t, testenv.KGO16)
+	ns := env.Namespace(t)
+	seedForCheck(t, env, ns, checkSetup{connected: true})
+	other := dataPlane(env.Profile)
+	other["metadata"] = meta("dp-unconnected")
+	env.StandIn.Disconnect(ns, "dp-unconnected")
+	env.MustKubectl(t, manifest(t, other), "apply", "-n", ns, "-f", "-")
+	env.WaitFor(t, testenv.GVKDataPlane, ns, "dp-unconnected", waitTimeout, testenv.HasCondition("Ready", "True"))
+
+	for _, format := range []string{"table", "json"} {
+		out, _, code := runCheck(t, env, ns, "-o", format)
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, "2 DataPlanes in namespace "+ns+" (dp, dp-unconnected)")
+		require.Contains(t, out, "Pick one with --dataplane NAME.")
+	}
+	out, _, code := runCheck(t, env, ns, "--dataplane", "dp")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Namespace "+ns+", DataPlane dp,")
+	out, _, code = runCheck(t, env, ns, "--dataplane", "dp-unconnected", "-o", "json")
+	require.Equal(t, 1, code, out)
+	var rep check.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	requireStatus(t, &rep, map[string]check.Status{check.IDDataPlaneFound: check.Pass, check.IDDataPlaneConnected: check.Fail})
+	out, _, code = runCheck(t, env, ns, "--dataplane", "nope")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "DataPlane nope not found in namespace "+ns)
+}
