@@ -89,7 +89,7 @@ func (e *Env) served(ctx context.Context) (map[schema.GroupVersionResource]bool,
 				out[gv.WithResource(r.Name)] = true
 			}
 		}
-		gen := rules.GenerationFor(out[gvrExtension], out[gvrExtensionOld])
+		gen := rules.GenerationFor(rules.Served{KonnectExtension: out[gvrExtension], LegacyKonnectExtension: out[gvrExtensionOld]})
 		e.generation = gen
 		return out, nil
 	})

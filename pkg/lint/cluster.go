@@ -26,27 +26,11 @@ type Cluster struct {
 // Generation is the KGO generation the cluster serves, from discovery (as
 // the webhook determines it).
 func (c *Cluster) Generation() (rules.Generation, error) {
-	newExt, err := c.served(rules.GKKonnectExtension)
+	served, err := rules.ServedIn(c.Mapper)
 	if err != nil {
 		return rules.GenerationUnknown, err
 	}
-	legacyExt, err := c.served(rules.GKKonnectExtensionLegacy)
-	if err != nil {
-		return rules.GenerationUnknown, err
-	}
-	return rules.GenerationFor(newExt, legacyExt), nil
-}
-
-func (c *Cluster) served(gk schema.GroupKind) (bool, error) {
-	_, err := c.Mapper.RESTMapping(gk)
-	switch {
-	case err == nil:
-		return true, nil
-	case meta.IsNoMatchError(err):
-		return false, nil
-	default:
-		return false, fmt.Errorf("discovering whether the cluster serves %s: %w", gk, err)
-	}
+	return rules.GenerationFor(served), nil
 }
 
 // Live lists the objects of every lookup kind (rules.LookupKinds) in the

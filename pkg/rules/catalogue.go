@@ -34,13 +34,13 @@ var catalogue = []Rule{
 		Code: "KON1002", Severity: SeverityDeny, Kinds: entityKindsExcept(GKKongDataPlaneClientCertificate),
 		Title: "Entity attached to a control plane group",
 		Hint: "Attach the entity to a member of the group (a KonnectGatewayControlPlane listed in the group's spec.members); " +
-			"the configuration of a control plane group is read-only (a KongDataPlaneClientCertificate may reference a group)",
+			"the configuration of a control plane group is read-only (a KongDataPlaneClientCertificate may reference a group on kong-operator 2.x: see KON1006)",
 		Check: checkClusterType(ClusterTypeControlPlaneGroup),
 	},
 	{
 		Code: "KON1003", Severity: SeverityDeny, Kinds: cpRefKinds,
 		Title: "Control-plane reference names the Konnect name (spec.name) instead of the resource name",
-		Hint:  "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name)",
+		Hint:  "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name, or spec.createControlPlaneRequest.name in v1alpha2)",
 		Check: checkCPKonnectName,
 	},
 	{
@@ -56,6 +56,15 @@ var catalogue = []Rule{
 		Hint: "To manage the object in Konnect use type konnectNamespacedRef with the KonnectGatewayControlPlane's name; " +
 			"if Kong Ingress Controller in this cluster is meant to own it, this warning needs no action",
 		Check: checkKICRefIgnored,
+	},
+
+	{
+		Code: "KON1006", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongDataPlaneClientCertificate},
+		Generations: []Generation{GenerationKGO14, GenerationKGO15Plus},
+		Title:       "KongDataPlaneClientCertificate attached to a control plane group on KGO 1.x",
+		Hint: "Register the certificate on the group's members (each KonnectGatewayControlPlane in the group's spec.members); " +
+			"KGO 1.x refuses a control plane group here, kong-operator 2.x registers data-plane certificates on groups",
+		Check: checkClusterType(ClusterTypeControlPlaneGroup),
 	},
 
 	// KON11xx: KongRoute.
@@ -174,10 +183,10 @@ var catalogue = []Rule{
 	// KON16xx: KonnectExtension.
 	{
 		Code: "KON1601", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtensionLegacy},
-		Generations: []Generation{GenerationKGO15Plus},
+		Generations: []Generation{GenerationKGO15Plus, GenerationKO20},
 		Title:       "KonnectExtension of group gateway-operator.konghq.com on KGO >= 1.5",
-		Hint: "Use apiVersion konnect.konghq.com/v1alpha1 (spec.konnect.controlPlane.ref, spec.konnect.configuration.authRef, spec.clientAuth.certificateSecret) " +
-			"and reference it from the DataPlane with group konnect.konghq.com",
+		Hint: "Use the konnect.konghq.com KonnectExtension (v1alpha1 on KGO 1.5/1.6, v1alpha2 on kong-operator 2.x: spec.konnect.controlPlane.ref, spec.clientAuth.certificateSecret) " +
+			"and reference it from the DataPlane with group konnect.konghq.com; kubectl konnect migrate writes both",
 		Check: checkLegacyExtensionIgnored,
 	},
 	{
@@ -189,8 +198,8 @@ var catalogue = []Rule{
 	{
 		Code: "KON1603", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtension},
 		Title: "KonnectExtension on a control plane group",
-		Hint: "KGO 1.5/1.6 cannot connect data planes to a control plane group through a KonnectExtension (fixed in kong-operator, Kong/kong-operator#3710); " +
-			"reference a standalone control plane, or upgrade to a kong-operator release with group support",
+		Hint: "KGO 1.5/1.6 and kong-operator 2.0 cannot connect data planes to a control plane group through a KonnectExtension (Kong/kong-operator#3710, fixed by #3711 after 2.0); " +
+			"reference a member control plane of the group, or upgrade to a kong-operator release with group support",
 		Check: checkExtensionGroup,
 	},
 	{
@@ -237,9 +246,9 @@ var catalogue = []Rule{
 	},
 	{
 		Code: "KON1802", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKDataPlane},
-		Generations: []Generation{GenerationKGO15Plus},
+		Generations: []Generation{GenerationKGO15Plus, GenerationKO20},
 		Title:       "DataPlane uses a gateway-operator.konghq.com KonnectExtension on KGO >= 1.5",
-		Hint:        "Reference a KonnectExtension of group konnect.konghq.com (set group: konnect.konghq.com and migrate the extension)",
+		Hint:        "Reference a KonnectExtension of group konnect.konghq.com (set group: konnect.konghq.com and migrate the extension: kubectl konnect migrate)",
 		Check:       checkDataPlaneLegacyExtension,
 	},
 	{

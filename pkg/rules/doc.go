@@ -14,7 +14,8 @@
 //
 //	// Cache: informers for LookupKinds(), with Strip as transform and the
 //	// functions of Indexes() as indexers; or fill a Store from the events.
-//	store := rules.NewStore(rules.GenerationFor(newKEServed, oldKEServed))
+//	served, _ := rules.ServedIn(restMapper) // discovery
+//	store := rules.NewStore(rules.GenerationFor(served))
 //	...
 //	denies, warnings := rules.Evaluate(obj, store, rules.Options{Strict: strict})
 //	// on UPDATE: rules.EvaluateUpdate(oldObj, obj, store, opts)

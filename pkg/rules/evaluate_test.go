@@ -34,6 +34,7 @@ func TestSeedWorkflowHasNoFindings(t *testing.T) {
 	}{
 		{GenerationKGO14, seedKGO14()},
 		{GenerationKGO15Plus, seedKGO15()},
+		{GenerationKO20, seedKO20()},
 	} {
 		t.Run(string(c.gen), func(t *testing.T) {
 			// Strict: not even a missing target.

@@ -68,13 +68,34 @@ func konnectID(cp *unstructured.Unstructured) string {
 	return strings.ToLower(nestedString(cp.Object, "spec", "mirror", "konnect", "id"))
 }
 
-// clusterType of a KonnectGatewayControlPlane; "" when unset (Konnect then
-// creates CLUSTER_TYPE_CONTROL_PLANE) or unknown (Mirror).
+// clusterType of a KonnectGatewayControlPlane: spec.cluster_type
+// (v1alpha1), spec.createControlPlaneRequest.cluster_type (v1alpha2 Origin)
+// or, for a Mirror, whose cluster type Konnect decides, status.clusterType
+// (v1alpha2 only, set by kong-operator once it found the control plane).
+// "" when unset (Konnect then creates CLUSTER_TYPE_CONTROL_PLANE) or unknown
+// (a Mirror before kong-operator 2.x programmed it, or on KGO 1.x, whose
+// CRDs have no status.clusterType).
 func clusterType(cp *unstructured.Unstructured) string {
 	if ct := nestedString(cp.Object, "spec", "cluster_type"); ct != "" {
 		return ct
 	}
-	return nestedString(cp.Object, "spec", "createControlPlaneRequest", "cluster_type")
+	if ct := nestedString(cp.Object, "spec", "createControlPlaneRequest", "cluster_type"); ct != "" {
+		return ct
+	}
+	return nestedString(cp.Object, "status", "clusterType")
+}
+
+// konnectNameField is where a KonnectGatewayControlPlane keeps its Konnect
+// name: spec.name (v1alpha1) or spec.createControlPlaneRequest.name
+// (v1alpha2).
+func konnectNameField(cp *unstructured.Unstructured) string {
+	if nestedString(cp.Object, "spec", "name") == "" && nestedString(cp.Object, "spec", "createControlPlaneRequest", "name") != "" {
+		return "spec.createControlPlaneRequest.name"
+	}
+	if cp.GroupVersionKind().Version == "v1alpha2" {
+		return "spec.createControlPlaneRequest.name"
+	}
+	return "spec.name"
 }
 
 func nsName(ns, name string) string {

@@ -70,7 +70,11 @@ const (
 	cpUUID    = "5f9fd312-a987-4628-b4c5-bb4f4fddd5f7"
 	kicUUID   = "0b7a5f2e-0d38-4a54-9c0e-3c3f7f0b1a11"
 	groupUUID = "9a1c3a51-52b1-4f0b-8c16-5a7d3a0de2c4"
-	pemCert   = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----"
+	// Control planes only Mirrors point at.
+	mirrorKICUUID   = "3c0e0d1a-6f0b-4d8e-9a55-0d1f1c5b7a01"
+	mirrorGroupUUID = "7d2b9e44-1c3a-4f6e-8b9d-2e4f6a8c0b02"
+	pendingUUID     = "e1f2a3b4-c5d6-4e7f-8091-a2b3c4d5e603"
+	pemCert         = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----"
 )
 
 func auth(name, serverURL string) string {
@@ -112,6 +116,61 @@ spec:
   name: %s%s
   konnect: {authRef: {name: konnect-auth}}%s
 `, name, konnectName, ct, st)
+}
+
+// kgcpV2 is a kong-operator 2.x (v1alpha2) Origin KonnectGatewayControlPlane;
+// clusterType "" leaves it unset.
+func kgcpV2(name, konnectName, clusterType, id string) string {
+	ct, st := "", ""
+	if clusterType != "" {
+		ct = "\n    cluster_type: " + clusterType
+	}
+	if id != "" {
+		st = "\nstatus:\n  id: " + id
+	}
+	return fmt.Sprintf(`
+apiVersion: konnect.konghq.com/v1alpha2
+kind: KonnectGatewayControlPlane
+metadata: {name: %s, namespace: default}
+spec:
+  source: Origin
+  createControlPlaneRequest:
+    name: %s%s
+  konnect: {authRef: {name: konnect-auth}}%s
+`, name, konnectName, ct, st)
+}
+
+// mirror is a v1alpha2 Mirror KonnectGatewayControlPlane of the Konnect
+// control plane id; statusClusterType is what kong-operator recorded once it
+// found it ("" before).
+func mirror(name, id, statusClusterType string) string {
+	st := ""
+	if statusClusterType != "" {
+		st = fmt.Sprintf("\nstatus:\n  id: %s\n  clusterType: %s", id, statusClusterType)
+	}
+	return fmt.Sprintf(`
+apiVersion: konnect.konghq.com/v1alpha2
+kind: KonnectGatewayControlPlane
+metadata: {name: %s, namespace: default}
+spec:
+  source: Mirror
+  mirror: {konnect: {id: %s}}
+  konnect: {authRef: {name: konnect-auth}}%s
+`, name, id, st)
+}
+
+// clusterKO20 is cluster() in kong-operator 2.x shapes, plus Mirrors of a
+// KIC control plane and of a group.
+func clusterKO20(extra ...string) []string {
+	return append([]string{
+		auth("konnect-auth", "us.api.konghq.com"),
+		kgcpV2("demo-cp", "demo", "", cpUUID),
+		kgcpV2("kic-cp", "kic", ClusterTypeKIC, kicUUID),
+		kgcpV2("group-cp", "group", ClusterTypeControlPlaneGroup, groupUUID),
+		mirror("kic-mirror", mirrorKICUUID, ClusterTypeKIC),
+		mirror("group-mirror", mirrorGroupUUID, ClusterTypeControlPlaneGroup),
+		mirror("pending-mirror", pendingUUID, ""),
+	}, extra...)
 }
 
 // cpRefYAML is a controlPlaneRef to a KonnectGatewayControlPlane, "kic"
@@ -264,6 +323,11 @@ spec:
 `, name, cp, certSecret)
 }
 
+// extensionV2 is extension() as kong-operator 2.x writes it (v1alpha2).
+func extensionV2(name, cp, certSecret string) string {
+	return strings.Replace(extension(name, cp, certSecret), "konnect.konghq.com/v1alpha1", "konnect.konghq.com/v1alpha2", 1)
+}
+
 // legacyExtension is the KGO 1.4 KonnectExtension.
 func legacyExtension(name, konnectID, certSecret string) string {
 	return fmt.Sprintf(`
@@ -314,6 +378,27 @@ spec:
 		dataPlane("dp", GroupGatewayOperator, "konnect-ext"),
 		service("echo", "demo-cp"),
 		route("echo", "", "echo"),
+	}
+}
+
+// seedKO20 is the workflow on kong-operator 2.x: v1alpha2 control planes and
+// extension, a certificate registered on a control plane group (allowed
+// there), and an extension on a Mirror.
+func seedKO20() []string {
+	return []string{
+		auth("konnect-auth", "us.api.konghq.com"),
+		kgcpV2("demo-cp", "demo", "", cpUUID),
+		kgcpV2("group-cp", "group", ClusterTypeControlPlaneGroup, groupUUID) + "  members: [{name: demo-cp}]\n",
+		mirror("elsewhere-cp", mirrorKICUUID, ClusterTypeControlPlane),
+		entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "dp-cert", "demo-cp"),
+		entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "group-cert", "group-cp"),
+		tlsSecret("dp-tls", "tls.crt", "tls.key"),
+		extensionV2("konnect-ext", "demo-cp", "dp-tls"),
+		extensionV2("mirror-ext", "elsewhere-cp", "dp-tls"),
+		dataPlane("dp", GroupKonnect, "konnect-ext"),
+		service("echo", "demo-cp"),
+		route("echo", "", "echo"),
+		service("elsewhere", "elsewhere-cp"),
 	}
 }
 

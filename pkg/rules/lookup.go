@@ -1,6 +1,10 @@
 package rules
 
 import (
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -43,11 +47,21 @@ const (
 	// gateway-operator.konghq.com/v1alpha1 KonnectExtension whose
 	// controlPlaneRef.konnectID is the control-plane endpoint prefix.
 	GenerationKGO14 Generation = "kgo-1.4"
-	// GenerationKGO15Plus is KGO 1.5 and later: the
-	// konnect.konghq.com KonnectExtension is served and KGO ignores the
+	// GenerationKGO15Plus is KGO 1.5 and 1.6: the konnect.konghq.com
+	// KonnectExtension (v1alpha1) is served and KGO ignores the
 	// gateway-operator.konghq.com one.
 	GenerationKGO15Plus Generation = "kgo-1.5+"
+	// GenerationKO20 is kong-operator 2.x (kubernetes-configuration v2):
+	// KonnectGatewayControlPlane v1alpha2 (spec.createControlPlaneRequest,
+	// status.clusterType), KonnectExtension v1alpha2 with
+	// konnectNamespacedRef only, no gateway-operator.konghq.com
+	// KonnectExtension, and KongDataPlaneClientCertificate allowed on
+	// control plane groups.
+	GenerationKO20 Generation = "ko-2.0"
 )
+
+// Generations lists the known generations, oldest first.
+var Generations = []Generation{GenerationKGO14, GenerationKGO15Plus, GenerationKO20}
 
 // LegacyKonnectExtensionActive reports whether KGO acts on the
 // gateway-operator.konghq.com KonnectExtension; known is false when the
@@ -56,26 +70,65 @@ func (g Generation) LegacyKonnectExtensionActive() (active, known bool) {
 	switch g {
 	case GenerationKGO14:
 		return true, true
-	case GenerationKGO15Plus:
+	case GenerationKGO15Plus, GenerationKO20:
 		return false, true
 	default:
 		return false, false
 	}
 }
 
-// GenerationFor derives the generation from API discovery: whether the
-// cluster serves KonnectExtension in konnect.konghq.com (KGO >= 1.5 CRDs)
-// and in gateway-operator.konghq.com (KGO 1.4 CRDs, also still served by
-// the later CRD sets).
-func GenerationFor(konnectExtensionServed, legacyKonnectExtensionServed bool) Generation {
+// Served are the API discovery facts that decide the generation.
+type Served struct {
+	// KonnectExtension: konnect.konghq.com KonnectExtension, in any version
+	// (KGO >= 1.5 CRDs).
+	KonnectExtension bool
+	// LegacyKonnectExtension: gateway-operator.konghq.com KonnectExtension
+	// (KGO 1.4 CRDs; the KGO 1.5/1.6 CRDs still serve it, kong-operator 2.x
+	// does not).
+	LegacyKonnectExtension bool
+	// ControlPlaneV1Alpha2: konnect.konghq.com/v1alpha2
+	// KonnectGatewayControlPlane, which only kong-operator 2.x CRDs serve.
+	ControlPlaneV1Alpha2 bool
+}
+
+// GenerationFor derives the generation from API discovery.
+func GenerationFor(s Served) Generation {
 	switch {
-	case konnectExtensionServed:
+	case s.ControlPlaneV1Alpha2:
+		return GenerationKO20
+	case s.KonnectExtension:
 		return GenerationKGO15Plus
-	case legacyKonnectExtensionServed:
+	case s.LegacyKonnectExtension:
 		return GenerationKGO14
 	default:
 		return GenerationUnknown
 	}
+}
+
+// ServedIn reads the Served facts from a discovery-backed REST mapper. A
+// kind or version the mapper does not know is not served; other errors
+// (discovery failed) are returned, joined, with the facts that could be
+// read.
+func ServedIn(m meta.RESTMapper) (Served, error) {
+	var errs []error
+	served := func(gk schema.GroupKind, versions ...string) bool {
+		_, err := m.RESTMapping(gk, versions...)
+		switch {
+		case err == nil:
+			return true
+		case meta.IsNoMatchError(err):
+			return false
+		default:
+			errs = append(errs, fmt.Errorf("discovering whether the cluster serves %s: %w", gk, err))
+			return false
+		}
+	}
+	s := Served{
+		KonnectExtension:       served(GKKonnectExtension),
+		LegacyKonnectExtension: served(GKKonnectExtensionLegacy),
+		ControlPlaneV1Alpha2:   served(GKKonnectGatewayControlPlane, "v1alpha2"),
+	}
+	return s, errors.Join(errs...)
 }
 
 // Index names. A Lookup must maintain these indexes (client-go: pass the

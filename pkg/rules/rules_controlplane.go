@@ -129,7 +129,7 @@ func checkCPKonnectName(obj *unstructured.Unstructured, l Lookup) []Finding {
 			Value: r.name,
 			Message: fmt.Sprintf("KonnectGatewayControlPlane %s not found, but %s named %q in Konnect: did you mean %s?",
 				nsName(r.ns, r.name), describeMatches(matches), r.name, strings.Join(names, " or ")),
-			Hint: fmt.Sprintf("A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name): set it to %s", names[0]),
+			Hint: fmt.Sprintf("A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (%s): set it to %s", konnectNameField(matches[0]), names[0]),
 		})
 	}
 	return out

@@ -213,14 +213,24 @@ func extensionClusterType(ext *unstructured.Unstructured, l Lookup) (ct string, 
 	return "", nil
 }
 
+// runningOperator names the operator of a generation that ignores the
+// gateway-operator.konghq.com KonnectExtension, for messages.
+func runningOperator(g Generation) string {
+	if g == GenerationKO20 {
+		return "kong-operator 2.x"
+	}
+	return "Kong Gateway Operator >= 1.5"
+}
+
 func checkLegacyExtensionIgnored(obj *unstructured.Unstructured, l Lookup) []Finding {
-	if active, known := l.Generation().LegacyKonnectExtensionActive(); !known || active {
+	gen := l.Generation()
+	if active, known := gen.LegacyKonnectExtensionActive(); !known || active {
 		return nil
 	}
 	return []Finding{{
 		Field:   field.NewPath("apiVersion"),
 		Value:   obj.GetAPIVersion(),
-		Message: "Kong Gateway Operator >= 1.5 runs in this cluster and ignores KonnectExtension of group gateway-operator.konghq.com: a DataPlane using it does not connect to Konnect",
+		Message: runningOperator(gen) + " runs in this cluster and ignores KonnectExtension of group gateway-operator.konghq.com: a DataPlane using it does not connect to Konnect",
 	}}
 }
 
@@ -243,10 +253,9 @@ func checkExtensionKIC(obj *unstructured.Unstructured, l Lookup) []Finding {
 }
 
 func checkExtensionGroup(obj *unstructured.Unstructured, l Lookup) []Finding {
-	// kong-operator's v1alpha2 supports groups (Kong/kong-operator#3710).
-	if obj.GroupVersionKind().Version != "v1alpha1" {
-		return nil
-	}
+	// v1alpha2 too: the kong-operator 2.0 CRD (kubernetes-configuration
+	// v2.0.1) still accepts only ControlPlane or K8SIngressController in
+	// status.konnect.clusterType (Kong/kong-operator#3710).
 	ct, cp := extensionClusterType(obj, l)
 	if ct != ClusterTypeControlPlaneGroup {
 		return nil
@@ -390,7 +399,8 @@ func checkExtensionRefMissing(obj *unstructured.Unstructured, l Lookup) []Findin
 }
 
 func checkDataPlaneLegacyExtension(obj *unstructured.Unstructured, l Lookup) []Finding {
-	if active, known := l.Generation().LegacyKonnectExtensionActive(); !known || active {
+	gen := l.Generation()
+	if active, known := gen.LegacyKonnectExtensionActive(); !known || active {
 		return nil
 	}
 	var out []Finding
@@ -401,7 +411,7 @@ func checkDataPlaneLegacyExtension(obj *unstructured.Unstructured, l Lookup) []F
 		out = append(out, Finding{
 			Field:   e.path.Child("group"),
 			Value:   e.gk.Group,
-			Message: "Kong Gateway Operator >= 1.5 runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com",
+			Message: runningOperator(gen) + " runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com",
 		})
 	}
 	return out

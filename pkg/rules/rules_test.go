@@ -15,9 +15,10 @@ type ruleCase struct {
 	obj     string
 	// want are the codes expected, in order; nil means no finding.
 	want []string
-	// wantField and wantMessage are checked on the first finding.
+	// wantField, wantMessage and wantHint are checked on the first finding.
 	wantField   string
 	wantMessage string
+	wantHint    string
 }
 
 func runCases(t *testing.T, cases []ruleCase) {
@@ -45,6 +46,9 @@ func runCases(t *testing.T, cases []ruleCase) {
 			}
 			if c.wantMessage != "" && !strings.Contains(got[0].Message, c.wantMessage) {
 				t.Errorf("message: want it to contain %q, got %q", c.wantMessage, got[0].Message)
+			}
+			if c.wantHint != "" && !strings.Contains(got[0].Hint, c.wantHint) {
+				t.Errorf("hint: want it to contain %q, got %q", c.wantHint, got[0].Hint)
 			}
 			for _, f := range got {
 				if f.Hint == "" {
@@ -93,6 +97,21 @@ spec: {host: echo, controlPlaneRef: {type: konnectID, konnectID: ` + kicUUID + `
 `,
 			want: []string{"KON1001"}, wantField: "spec.controlPlaneRef.konnectID",
 		},
+		{
+			name: "ko-2.0: KongService on a v1alpha2 KIC control plane", gen: GenerationKO20, cluster: clusterKO20(),
+			obj: service("echo", "kic-cp"), want: []string{"KON1001"}, wantField: "spec.controlPlaneRef.konnectNamespacedRef.name",
+		},
+		{
+			name: "ko-2.0: KongService on a Mirror of a KIC control plane (status.clusterType)", gen: GenerationKO20, cluster: clusterKO20(),
+			obj: service("echo", "kic-mirror"), want: []string{"KON1001"},
+			wantMessage: "Attaching to ControlPlane default/kic-mirror with cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is not supported",
+		},
+		{
+			name: "ko-2.0: KongRoute inheriting a KIC Mirror from its service", gen: GenerationKO20, cluster: clusterKO20(service("echo", "kic-mirror")),
+			obj: route("echo", "", "echo"), want: []string{"KON1001"}, wantField: "spec.serviceRef.namespacedRef.name",
+		},
+		{name: "ko-2.0: a Mirror kong-operator has not found yet passes", gen: GenerationKO20, cluster: clusterKO20(), obj: service("echo", "pending-mirror")},
+		{name: "ko-2.0: KongService on a v1alpha2 control plane passes", gen: GenerationKO20, cluster: clusterKO20(), obj: service("echo", "demo-cp")},
 		{name: "KongService on a plain control plane passes", cluster: cluster(), obj: service("echo", "demo-cp")},
 		{name: "explicit CLUSTER_TYPE_CONTROL_PLANE passes", cluster: cluster(), obj: service("echo", "other-cp")},
 		{name: "KongService without controlPlaneRef passes", cluster: cluster(), obj: service("echo", "")},
@@ -107,9 +126,39 @@ func TestEntityOnControlPlaneGroupIsDenied_KON1002(t *testing.T) {
 		},
 		{name: "KongConsumer on a group", cluster: cluster(), obj: consumer("alice", "group-cp"), want: []string{"KON1002"}},
 		{
-			name: "KongDataPlaneClientCertificate on a group passes", cluster: cluster(),
+			name: "ko-2.0: KongService on a v1alpha2 group", gen: GenerationKO20, cluster: clusterKO20(),
+			obj: service("echo", "group-cp"), want: []string{"KON1002"},
+		},
+		{
+			name: "ko-2.0: KongService on a Mirror of a group (status.clusterType)", gen: GenerationKO20, cluster: clusterKO20(),
+			obj: service("echo", "group-mirror"), want: []string{"KON1002"}, wantMessage: "ControlPlane default/group-mirror with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP",
+		},
+		{
+			// KON1002 never covers the certificate; KON1006 does on KGO 1.x.
+			name: "ko-2.0: KongDataPlaneClientCertificate on a group passes", gen: GenerationKO20, cluster: clusterKO20(),
 			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp"),
 		},
+		{
+			name: "ko-2.0: KongDataPlaneClientCertificate on a Mirror of a group passes", gen: GenerationKO20, cluster: clusterKO20(),
+			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-mirror"),
+		},
+	})
+}
+
+func TestDataPlaneCertificateOnGroupIsDeniedOnKGO1x_KON1006(t *testing.T) {
+	cert := entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp")
+	runCases(t, []ruleCase{
+		{
+			name: "KGO >= 1.5", gen: GenerationKGO15Plus, cluster: cluster(), obj: cert, want: []string{"KON1006"},
+			wantField:   "spec.controlPlaneRef.konnectNamespacedRef.name",
+			wantMessage: "Attaching to ControlPlane default/group-cp with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP is not supported",
+			wantHint:    "kong-operator 2.x registers data-plane certificates on groups",
+		},
+		{name: "KGO 1.4", gen: GenerationKGO14, cluster: cluster(), obj: cert, want: []string{"KON1006"}},
+		{name: "kong-operator 2.x registers certificates on groups", gen: GenerationKO20, cluster: clusterKO20(), obj: cert},
+		{name: "unknown generation stays silent", gen: Generation("not-detected"), cluster: cluster(), obj: cert},
+		{name: "a certificate on a member passes", gen: GenerationKGO15Plus, cluster: cluster(), obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "demo-cp")},
+		{name: "KongService on a group is KON1002's", gen: GenerationKGO15Plus, cluster: cluster(), obj: service("echo", "group-cp"), want: []string{"KON1002"}},
 	})
 }
 
@@ -126,6 +175,11 @@ func TestRefToKonnectNameSuggestsResourceName_KON1003(t *testing.T) {
 		},
 		{name: "KonnectExtension naming the Konnect name", cluster: cluster(tlsSecret("dp-tls", "tls.crt", "tls.key")), obj: extension("ext", "demo", "dp-tls"), want: []string{"KON1003"}},
 		{name: "denied in strict mode too, never KON1004", strict: true, cluster: cluster(), obj: service("echo", "demo"), want: []string{"KON1003"}},
+		{
+			name: "ko-2.0: naming the createControlPlaneRequest name", gen: GenerationKO20, cluster: clusterKO20(), obj: service("echo", "demo"),
+			want: []string{"KON1003"}, wantMessage: "did you mean demo-cp?", wantHint: "not its Konnect name (spec.createControlPlaneRequest.name): set it to demo-cp",
+		},
+		{name: "v1alpha1: the hint names spec.name", cluster: cluster(), obj: service("echo", "demo"), want: []string{"KON1003"}, wantHint: "(spec.name): set it to demo-cp"},
 		{name: "resource name passes", cluster: cluster(), obj: service("echo", "demo-cp")},
 	})
 }
@@ -342,6 +396,11 @@ func TestKonnectExtensionRules_KON1601_to_KON1606(t *testing.T) {
 			name: "old group on KGO >= 1.5", gen: GenerationKGO15Plus, cluster: cluster(certs),
 			obj: legacyExtension("ext", "b89939e7f0", "dp-tls"), want: []string{"KON1601"}, wantField: "apiVersion",
 		},
+		{
+			name: "old group on kong-operator 2.x", gen: GenerationKO20, cluster: clusterKO20(certs),
+			obj: legacyExtension("ext", "b89939e7f0", "dp-tls"), want: []string{"KON1601"},
+			wantMessage: "kong-operator 2.x runs in this cluster and ignores KonnectExtension of group gateway-operator.konghq.com",
+		},
 		{name: "old group on KGO 1.4 passes", gen: GenerationKGO14, cluster: cluster(certs), obj: legacyExtension("ext", "b89939e7f0", "dp-tls")},
 		{name: "old group with unknown generation passes", gen: Generation("not-detected"), cluster: cluster(certs), obj: legacyExtension("ext", "b89939e7f0", "dp-tls")},
 		{
@@ -366,6 +425,23 @@ spec:
 `,
 			want: []string{"KON1603"}, wantField: "spec.konnect.controlPlane.ref.konnectID",
 		},
+		{
+			name: "ko-2.0: v1alpha2 on a Mirror of a KIC control plane warns", gen: GenerationKO20, cluster: clusterKO20(certs),
+			obj: extensionV2("ext", "kic-mirror", "dp-tls"), want: []string{"KON1602"}, wantMessage: "ControlPlane default/kic-mirror has cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER",
+		},
+		{
+			// The kubernetes-configuration v2.0.1 CRD still has no group in
+			// status.konnect.clusterType (Kong/kong-operator#3710).
+			name: "ko-2.0: v1alpha2 on a control plane group", gen: GenerationKO20, cluster: clusterKO20(certs),
+			obj: extensionV2("ext", "group-cp", "dp-tls"), want: []string{"KON1603"}, wantField: "spec.konnect.controlPlane.ref.konnectNamespacedRef.name",
+		},
+		{name: "ko-2.0: v1alpha2 on a Mirror of a group", gen: GenerationKO20, cluster: clusterKO20(certs), obj: extensionV2("ext", "group-mirror", "dp-tls"), want: []string{"KON1603"}},
+		{name: "ko-2.0: v1alpha2 with a missing certificate Secret warns", gen: GenerationKO20, cluster: clusterKO20(), obj: extensionV2("ext", "demo-cp", "dp-tls"), want: []string{"KON1604"}},
+		{
+			name: "ko-2.0: v1alpha2 certificate Secret without tls.key", gen: GenerationKO20, cluster: clusterKO20(tlsSecret("dp-tls", "tls.crt")),
+			obj: extensionV2("ext", "demo-cp", "dp-tls"), want: []string{"KON1605"}, wantField: "spec.clientAuth.certificateSecret.secretRef.name",
+		},
+		{name: "ko-2.0: valid v1alpha2 extension passes", gen: GenerationKO20, cluster: clusterKO20(certs), obj: extensionV2("ext", "demo-cp", "dp-tls")},
 		{name: "missing certificate Secret warns", cluster: cluster(), obj: extension("ext", "demo-cp", "dp-tls"), want: []string{"KON1604"}},
 		{name: "old group: missing certificate Secret warns", gen: GenerationKGO14, cluster: cluster(), obj: legacyExtension("ext", "b89939e7f0", "dp-tls"), want: []string{"KON1604"}},
 		{
@@ -411,6 +487,11 @@ spec:
 			name: "second control plane with the same Konnect name and auth warns", cluster: cluster(),
 			obj: kgcp("demo-cp-2", "demo", "", ""), want: []string{"KON1702"}, wantField: "spec.name",
 		},
+		{
+			name: "ko-2.0: second v1alpha2 control plane with the same Konnect name warns", gen: GenerationKO20, cluster: clusterKO20(),
+			obj: kgcpV2("demo-cp-2", "demo", "", ""), want: []string{"KON1702"}, wantField: "spec.createControlPlaneRequest.name",
+		},
+		{name: "ko-2.0: a Mirror of the same control plane passes", gen: GenerationKO20, cluster: clusterKO20(), obj: mirror("demo-mirror", cpUUID, "")},
 		{name: "updating the same control plane passes", cluster: cluster(), obj: kgcp("demo-cp", "demo", "", cpUUID)},
 	})
 }
@@ -442,9 +523,36 @@ spec:
 		},
 		{name: "old-group extension on KGO 1.4 passes", gen: GenerationKGO14, cluster: exts, obj: dataPlane("dp", GroupGatewayOperator, "legacy-ext")},
 		{
+			// kong-operator 2.x serves no gateway-operator.konghq.com
+			// KonnectExtension, so a lookup of files (lint) finds none either.
+			name: "ko-2.0: old-group extension", gen: GenerationKO20, cluster: clusterKO20(), obj: dataPlane("dp", GroupGatewayOperator, "legacy-ext"),
+			want: []string{"KON1801", "KON1802"}, wantMessage: "KonnectExtension default/legacy-ext (group gateway-operator.konghq.com) not found",
+		},
+		{
+			name: "ko-2.0: extension of a Mirror of a KIC control plane", gen: GenerationKO20,
+			cluster: clusterKO20(certs, extensionV2("kic-ext", "kic-mirror", "dp-tls")), obj: dataPlane("dp", GroupKonnect, "kic-ext"),
+			want: []string{"KON1803"}, wantMessage: "KONG_ROLE=traditional",
+		},
+		{
+			name: "ko-2.0: valid v1alpha2 extension passes", gen: GenerationKO20,
+			cluster: clusterKO20(certs, extensionV2("konnect-ext", "demo-cp", "dp-tls")), obj: dataPlane("dp", GroupKonnect, "konnect-ext"),
+		},
+		{
 			name: "extension of a KIC control plane", cluster: exts, obj: dataPlane("dp", GroupKonnect, "kic-ext"),
 			want: []string{"KON1803"}, wantMessage: "KONG_ROLE=traditional",
 		},
 		{name: "valid extension passes", cluster: exts, obj: dataPlane("dp", GroupKonnect, "konnect-ext")},
 	})
+}
+
+// On kong-operator 2.x the messages name it, not KGO >= 1.5.
+func TestLegacyGroupMessagesNameKongOperator_KON1601_KON1802(t *testing.T) {
+	store := NewStore(GenerationKO20, parse(t, clusterKO20()...)...)
+	got := Findings(parseOne(t, dataPlane("dp", GroupGatewayOperator, "legacy-ext")), store, Options{Disabled: []string{"KON1801"}})
+	if len(got) != 1 || got[0].Code != "KON1802" {
+		t.Fatalf("want KON1802 alone, got %+v", got)
+	}
+	if want := "kong-operator 2.x runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com"; got[0].Message != want {
+		t.Fatalf("want message %q, got %q", want, got[0].Message)
+	}
 }

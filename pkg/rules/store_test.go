@@ -3,6 +3,9 @@ package rules
 import (
 	"reflect"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestStripKeepsOnlyWhatRulesRead(t *testing.T) {
@@ -43,6 +46,18 @@ status:
 	}
 	if !reflect.DeepEqual(Strip(got).Object, want) {
 		t.Fatalf("Strip is not idempotent: %v", Strip(got).Object)
+	}
+}
+
+// A Mirror's cluster type is only in status.clusterType (kong-operator 2.x).
+func TestStripKeepsTheClusterTypeOfAMirror(t *testing.T) {
+	got := Strip(parseOne(t, mirror("m", mirrorKICUUID, ClusterTypeKIC)+"  conditions: [{type: Programmed, status: \"True\"}]\n"))
+	want := map[string]any{"id": mirrorKICUUID, "clusterType": ClusterTypeKIC}
+	if !reflect.DeepEqual(got.Object["status"], want) {
+		t.Fatalf("want status %v, got %v", want, got.Object["status"])
+	}
+	if clusterType(got) != ClusterTypeKIC {
+		t.Fatalf("want the stripped Mirror's cluster type %s, got %q", ClusterTypeKIC, clusterType(got))
 	}
 }
 
@@ -118,19 +133,61 @@ func TestStoreListIsSortedAndFiltersByNamespace(t *testing.T) {
 
 func TestGenerationFromDiscovery(t *testing.T) {
 	for _, c := range []struct {
-		served, legacy bool
-		want           Generation
-		active, known  bool
+		served        Served
+		want          Generation
+		active, known bool
 	}{
-		{true, true, GenerationKGO15Plus, false, true},
-		{true, false, GenerationKGO15Plus, false, true},
-		{false, true, GenerationKGO14, true, true},
-		{false, false, GenerationUnknown, false, false},
+		// kong-operator 2.0 (kubernetes-configuration v2.0.1): KonnectExtension
+		// v1alpha2 only, no gateway-operator.konghq.com KonnectExtension.
+		{Served{KonnectExtension: true, ControlPlaneV1Alpha2: true}, GenerationKO20, false, true},
+		{Served{ControlPlaneV1Alpha2: true}, GenerationKO20, false, true},
+		// KGO 1.5/1.6 CRDs serve both KonnectExtension groups.
+		{Served{KonnectExtension: true, LegacyKonnectExtension: true}, GenerationKGO15Plus, false, true},
+		{Served{KonnectExtension: true}, GenerationKGO15Plus, false, true},
+		{Served{LegacyKonnectExtension: true}, GenerationKGO14, true, true},
+		{Served{}, GenerationUnknown, false, false},
 	} {
-		g := GenerationFor(c.served, c.legacy)
+		g := GenerationFor(c.served)
 		active, known := g.LegacyKonnectExtensionActive()
 		if g != c.want || active != c.active || known != c.known {
-			t.Errorf("GenerationFor(%v, %v): want %q active=%v known=%v, got %q %v %v", c.served, c.legacy, c.want, c.active, c.known, g, active, known)
+			t.Errorf("GenerationFor(%+v): want %q active=%v known=%v, got %q %v %v", c.served, c.want, c.active, c.known, g, active, known)
+		}
+	}
+}
+
+func TestServedInReadsTheRESTMapper(t *testing.T) {
+	gv := func(g, v string) schema.GroupVersion { return schema.GroupVersion{Group: g, Version: v} }
+	mapper := func(gvks ...schema.GroupVersionKind) meta.RESTMapper {
+		var gvs []schema.GroupVersion
+		for _, gvk := range gvks {
+			gvs = append(gvs, gvk.GroupVersion())
+		}
+		m := meta.NewDefaultRESTMapper(gvs)
+		for _, gvk := range gvks {
+			m.Add(gvk, meta.RESTScopeNamespace)
+		}
+		return m
+	}
+	cpV1 := gv(GroupKonnect, "v1alpha1").WithKind("KonnectGatewayControlPlane")
+	cpV2 := gv(GroupKonnect, "v1alpha2").WithKind("KonnectGatewayControlPlane")
+	extV1 := gv(GroupKonnect, "v1alpha1").WithKind("KonnectExtension")
+	extV2 := gv(GroupKonnect, "v1alpha2").WithKind("KonnectExtension")
+	legacy := gv(GroupGatewayOperator, "v1alpha1").WithKind("KonnectExtension")
+	for name, c := range map[string]struct {
+		m    meta.RESTMapper
+		want Generation
+	}{
+		"kgo-1.4 CRDs": {mapper(cpV1, legacy), GenerationKGO14},
+		"kgo-1.6 CRDs": {mapper(cpV1, extV1, legacy), GenerationKGO15Plus},
+		"ko-2.0 CRDs":  {mapper(cpV1, cpV2, extV2), GenerationKO20},
+		"no KGO":       {mapper(), GenerationUnknown},
+	} {
+		s, err := ServedIn(c.m)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := GenerationFor(s); got != c.want {
+			t.Errorf("%s: want %s, got %s (%+v)", name, c.want, got, s)
 		}
 	}
 }

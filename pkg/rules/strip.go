@@ -26,6 +26,7 @@ var keptFields = map[schema.GroupKind][][]string{
 		{"spec", "createControlPlaneRequest", "name"},
 		{"spec", "createControlPlaneRequest", "cluster_type"},
 		{"status", "id"},
+		{"status", "clusterType"},
 	},
 	GKKongService:       {{"spec", "controlPlaneRef"}},
 	GKKongRoute:         {{"spec", "controlPlaneRef"}, {"spec", "serviceRef"}},
@@ -82,7 +83,8 @@ func joinPath(p []string) string {
 //
 //   - KonnectGatewayControlPlane: spec.name, spec.cluster_type, spec.source,
 //     spec.mirror.konnect.id, spec.konnect.authRef.name,
-//     spec.createControlPlaneRequest.{name,cluster_type} (v1alpha2), status.id
+//     spec.createControlPlaneRequest.{name,cluster_type} (v1alpha2), status.id,
+//     status.clusterType (v1alpha2: the cluster type of a Mirror)
 //   - KongService, KongConsumer, KongConsumerGroup, KongKeySet: spec.controlPlaneRef
 //   - KongRoute: spec.controlPlaneRef, spec.serviceRef
 //   - KonnectExtension (konnect.konghq.com): spec.konnect.controlPlane.ref,

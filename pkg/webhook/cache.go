@@ -69,10 +69,11 @@ func NewCache(cfg *rest.Config) (*Cache, error) {
 		}
 		return m.Resource, true
 	}
-	_, newExt := served(rules.GKKonnectExtension)
-	_, legacyExt := served(rules.GKKonnectExtensionLegacy)
+	// A discovery error leaves a fact false, as a kind the mapper does not
+	// know is not cached either.
+	facts, _ := rules.ServedIn(mapper)
 	c := &Cache{
-		gen:       rules.GenerationFor(newExt, legacyExt),
+		gen:       rules.GenerationFor(facts),
 		informers: map[schema.GroupKind]cache.SharedIndexInformer{},
 	}
 	for _, gk := range rules.LookupKinds() {
