@@ -81,6 +81,19 @@ func TestClusterGenerationFromDiscovery(t *testing.T) {
 	}
 }
 
+// kong-operator 2.x CRDs: KonnectGatewayControlPlane v1alpha1 and v1alpha2,
+// KonnectExtension v1alpha2 only, no gateway-operator.konghq.com one.
+func TestClusterGenerationFromDiscoveryKO20(t *testing.T) {
+	v1, v2 := schema.GroupVersion{Group: rules.GroupKonnect, Version: "v1alpha1"}, schema.GroupVersion{Group: rules.GroupKonnect, Version: "v1alpha2"}
+	mapper := meta.NewDefaultRESTMapper([]schema.GroupVersion{v2, v1})
+	mapper.Add(v1.WithKind("KonnectGatewayControlPlane"), meta.RESTScopeNamespace)
+	mapper.Add(v2.WithKind("KonnectGatewayControlPlane"), meta.RESTScopeNamespace)
+	mapper.Add(v2.WithKind("KonnectExtension"), meta.RESTScopeNamespace)
+	got, err := (&Cluster{Mapper: mapper}).Generation()
+	require.NoError(t, err)
+	assert.Equal(t, rules.GenerationKO20, got)
+}
+
 func TestClusterLiveListsLookupKindsInTheNamespacesStripped(t *testing.T) {
 	c, _ := fakeCluster(t, true, true, cp("team-a", "a"), cp("team-b", "b"), cp("elsewhere", "c"))
 	live, err := c.Live(context.Background(), []string{"team-a", "team-b"})

@@ -36,7 +36,8 @@ func GenerationName(g rules.Generation) string {
 var kgoVersion = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.\d+)?$`)
 
 // ParseKGOVersion maps a KGO version (1.4, 1.5, 1.6; a patch and a leading
-// v are accepted: v1.4.2) to its API generation.
+// v are accepted: v1.4.2) or a kong-operator version (2.0, v2.0.1) to its
+// API generation.
 func ParseKGOVersion(v string) (rules.Generation, error) {
 	m := kgoVersion.FindStringSubmatch(strings.TrimSpace(v))
 	if m != nil {
@@ -47,39 +48,44 @@ func ParseKGOVersion(v string) (rules.Generation, error) {
 			return rules.GenerationKGO14, nil
 		case major == 1 && (minor == 5 || minor == 6):
 			return rules.GenerationKGO15Plus, nil
+		case major == 2 && minor == 0:
+			return rules.GenerationKO20, nil
 		}
 	}
-	return rules.GenerationUnknown, fmt.Errorf("KGO version %q is not one of 1.4, 1.5, 1.6", v)
+	return rules.GenerationUnknown, fmt.Errorf("KGO version %q is not one of 1.4, 1.5, 1.6 (Kong Gateway Operator) or 2.0 (kong-operator)", v)
 }
 
-// InferGeneration reads the KGO generation from the manifests: a
-// konnect.konghq.com KonnectExtension, a spec.extensions entry of that
-// group, or a konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane exists
-// only with KGO >= 1.5 (or kong-operator). A gateway-operator.konghq.com
-// KonnectExtension proves nothing (KGO >= 1.5 still serves its CRD and
-// ignores it, which is what KON1601 reports), so files that have only that
-// leave the generation unknown.
+// InferGeneration reads the KGO generation from the manifests, taking the
+// newest evidence: a konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane
+// or KonnectExtension exists only with kong-operator 2.x; a
+// konnect.konghq.com KonnectExtension of another version, or a
+// spec.extensions entry of that group, only with KGO >= 1.5. A
+// gateway-operator.konghq.com KonnectExtension proves nothing (KGO 1.5/1.6
+// still serve its CRD and ignore it, which is what KON1601 reports), so
+// files that have only that leave the generation unknown.
 func InferGeneration(objs []*Object) rules.Generation {
+	gen := rules.GenerationUnknown
 	for _, o := range objs {
 		gvk := o.Obj.GroupVersionKind()
 		switch gvk.GroupKind() {
-		case rules.GKKonnectExtension:
-			return rules.GenerationKGO15Plus
-		case rules.GKKonnectGatewayControlPlane:
+		case rules.GKKonnectGatewayControlPlane, rules.GKKonnectExtension:
 			if gvk.Version == "v1alpha2" {
-				return rules.GenerationKGO15Plus
+				return rules.GenerationKO20
+			}
+			if gvk.GroupKind() == rules.GKKonnectExtension {
+				gen = rules.GenerationKGO15Plus
 			}
 		case rules.GKDataPlane, rules.GKControlPlane, rules.GKGatewayConfiguration:
 			exts, _, _ := unstructured.NestedSlice(o.Obj.Object, "spec", "extensions")
 			for _, e := range exts {
 				m, _ := e.(map[string]any)
 				if m["kind"] == "KonnectExtension" && m["group"] == rules.GroupKonnect {
-					return rules.GenerationKGO15Plus
+					gen = rules.GenerationKGO15Plus
 				}
 			}
 		}
 	}
-	return rules.GenerationUnknown
+	return gen
 }
 
 // Live are objects read from a cluster (--cluster): looked up under the
@@ -136,7 +142,7 @@ type Summary struct {
 	Findings int `json:"findings"`
 	Deny     int `json:"deny"`
 	Warn     int `json:"warn"`
-	// KGOGeneration is kgo-1.4, kgo-1.5+ or unknown.
+	// KGOGeneration is kgo-1.4, kgo-1.5+, ko-2.0 or unknown.
 	KGOGeneration       string `json:"kgoGeneration"`
 	KGOGenerationSource string `json:"kgoGenerationSource"`
 	// SkippedRules were not evaluated: bound to a KGO generation that is
@@ -270,7 +276,7 @@ func Lint(objs []*Object, files int, opts Options) *Report {
 
 	if opts.Generation == rules.GenerationUnknown {
 		if codes := generationRulesFor(objs); len(codes) > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("the KGO version is unknown, so %s (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6, or --cluster",
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the KGO version is unknown, so %s (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0, or --cluster",
 				strings.Join(codes, ", ")))
 		}
 	}

@@ -49,12 +49,13 @@ func TestParseKGOVersion(t *testing.T) {
 	for in, want := range map[string]rules.Generation{
 		"1.4": rules.GenerationKGO14, "v1.4.2": rules.GenerationKGO14,
 		"1.5": rules.GenerationKGO15Plus, "1.6": rules.GenerationKGO15Plus, "1.6.1": rules.GenerationKGO15Plus,
+		"2.0": rules.GenerationKO20, "v2.0.1": rules.GenerationKO20,
 	} {
 		got, err := ParseKGOVersion(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, in := range []string{"", "1", "1.3", "2.0", "latest", "1.4.x"} {
+	for _, in := range []string{"", "1", "1.3", "2", "2.1", "latest", "1.4.x"} {
 		_, err := ParseKGOVersion(in)
 		assert.Error(t, err, in)
 	}
@@ -68,7 +69,14 @@ func TestInferGeneration(t *testing.T) {
 		"konnect.konghq.com KonnectExtension": {"apiVersion: konnect.konghq.com/v1alpha1\nkind: KonnectExtension\nmetadata: {name: e}\n", rules.GenerationKGO15Plus},
 		"DataPlane extension of konnect.konghq.com": {"apiVersion: gateway-operator.konghq.com/v1beta1\nkind: DataPlane\nmetadata: {name: d}\nspec:\n  extensions: [{kind: KonnectExtension, name: e, group: konnect.konghq.com}]\n",
 			rules.GenerationKGO15Plus},
-		"v1alpha2 control plane": {"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n", rules.GenerationKGO15Plus},
+		"v1alpha1 control plane": {"apiVersion: konnect.konghq.com/v1alpha1\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n", rules.GenerationUnknown},
+		// Only kong-operator 2.x serves v1alpha2.
+		"v1alpha2 control plane":    {"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n", rules.GenerationKO20},
+		"v1alpha2 KonnectExtension": {"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectExtension\nmetadata: {name: e}\n", rules.GenerationKO20},
+		"newest evidence wins": {"apiVersion: konnect.konghq.com/v1alpha1\nkind: KonnectExtension\nmetadata: {name: e}\n---\n" +
+			"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n---\n" +
+			"apiVersion: gateway-operator.konghq.com/v1beta1\nkind: DataPlane\nmetadata: {name: d}\nspec:\n  extensions: [{kind: KonnectExtension, name: e, group: konnect.konghq.com}]\n",
+			rules.GenerationKO20},
 		// KGO >= 1.5 still serves this CRD and ignores it: no proof of 1.4.
 		"gateway-operator.konghq.com KonnectExtension only": {"apiVersion: gateway-operator.konghq.com/v1alpha1\nkind: KonnectExtension\nmetadata: {name: e}\n", rules.GenerationUnknown},
 		"DataPlane extension of gateway-operator.konghq.com": {"apiVersion: gateway-operator.konghq.com/v1beta1\nkind: DataPlane\nmetadata: {name: d}\nspec:\n  extensions: [{kind: KonnectExtension, name: e, group: gateway-operator.konghq.com}]\n",
@@ -84,7 +92,7 @@ func TestLintResolvesReferencesWithinTheFiles(t *testing.T) {
 	assert.Empty(t, rep.Findings)
 	assert.False(t, rep.Failed())
 	assert.Equal(t, Summary{Files: 1, Objects: 2, KGOGeneration: "unknown", KGOGenerationSource: SourceNone,
-		SkippedRules: []string{"KON1601", "KON1606", "KON1802"}}, rep.Summary)
+		SkippedRules: []string{"KON1006", "KON1601", "KON1606", "KON1802"}}, rep.Summary)
 
 	rep = Lint(objects(t, fmt.Sprintf(cpAndService, "konnect-name")), 1, Options{})
 	require.Equal(t, []string{"KON1003"}, codes(rep))
@@ -148,7 +156,7 @@ func TestLintOverLiveObjects(t *testing.T) {
 func TestLintNotesTheUnknownGeneration(t *testing.T) {
 	legacy := "apiVersion: gateway-operator.konghq.com/v1alpha1\nkind: KonnectExtension\nmetadata:\n  name: e\n"
 	rep := Lint(objects(t, legacy), 1, Options{})
-	assert.Equal(t, []string{"the KGO version is unknown, so KON1601, KON1606 (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6, or --cluster"}, rep.Notes)
+	assert.Equal(t, []string{"the KGO version is unknown, so KON1601, KON1606 (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0, or --cluster"}, rep.Notes)
 	rep = Lint(objects(t, legacy), 1, Options{Generation: rules.GenerationKGO15Plus, GenerationSource: SourceFlag})
 	assert.Empty(t, rep.Notes)
 	assert.Equal(t, []string{"KON1601"}, codes(rep))
@@ -156,6 +164,45 @@ func TestLintNotesTheUnknownGeneration(t *testing.T) {
 	rep = Lint(objects(t, legacy), 1, Options{Generation: rules.GenerationKGO15Plus, Disabled: []string{"KON1601"}})
 	assert.Empty(t, rep.Findings)
 	assert.Equal(t, []string{"KON1601"}, rep.Summary.SkippedRules)
+}
+
+// The same certificate on a control plane group: refused by KGO 1.x
+// (KON1006), registered by kong-operator 2.x.
+func TestLintDataPlaneCertificateOnGroupByGeneration(t *testing.T) {
+	files := `apiVersion: konnect.konghq.com/v1alpha2
+kind: KonnectGatewayControlPlane
+metadata:
+  name: group-cp
+spec:
+  source: Origin
+  createControlPlaneRequest:
+    name: group
+    cluster_type: CLUSTER_TYPE_CONTROL_PLANE_GROUP
+  konnect:
+    authRef:
+      name: auth
+---
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongDataPlaneClientCertificate
+metadata:
+  name: cert
+spec:
+  cert: PEM
+  controlPlaneRef:
+    type: konnectNamespacedRef
+    konnectNamespacedRef:
+      name: group-cp
+`
+	objs := objects(t, files)
+	gen := InferGeneration(objs)
+	require.Equal(t, rules.GenerationKO20, gen, "v1alpha2 in the files")
+	rep := Lint(objs, 1, Options{Generation: gen, GenerationSource: SourceFiles, Disabled: []string{"KON1701"}})
+	assert.Empty(t, rep.Findings)
+	assert.Equal(t, "ko-2.0", rep.Summary.KGOGeneration)
+
+	rep = Lint(objects(t, files), 1, Options{Generation: rules.GenerationKGO15Plus, GenerationSource: SourceFlag, Disabled: []string{"KON1701"}})
+	require.Equal(t, []string{"KON1006"}, codes(rep))
+	assert.Equal(t, 23, rep.Findings[0].Line, "the line of konnectNamespacedRef.name")
 }
 
 func TestNamespacesIncludeReferencedOnes(t *testing.T) {

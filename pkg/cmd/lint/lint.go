@@ -121,11 +121,12 @@ Objects without a namespace are in the namespace given with -n, else "default"; 
 the namespace kubectl would use (-n or the kubeconfig context's).
 
 The KGO version decides what some resources mean. It comes from --kgo-version, else with --cluster
-from the cluster's API discovery, else from the files: a konnect.konghq.com KonnectExtension (or a
-DataPlane extension of that group, or a v1alpha2 KonnectGatewayControlPlane) means KGO >= 1.5. A
-gateway-operator.konghq.com KonnectExtension alone proves nothing (KGO >= 1.5 still serves and
-ignores it), so the version stays unknown and the rules that depend on it (KON1601, KON1606,
-KON1802) do not run unless --kgo-version or --cluster is given.
+from the cluster's API discovery, else from the files: a konnect.konghq.com/v1alpha2
+KonnectGatewayControlPlane or KonnectExtension means kong-operator 2.x (ko-2.0); another
+konnect.konghq.com KonnectExtension, or a DataPlane extension of that group, means KGO >= 1.5. A
+gateway-operator.konghq.com KonnectExtension alone proves nothing (KGO 1.5/1.6 still serve and
+ignore it), so the version stays unknown and the rules that depend on it (KON1006, KON1601,
+KON1606, KON1802) do not run unless --kgo-version or --cluster is given.
 
 With --cluster, references also resolve against the live objects of the kinds the rules look up, in
 the namespaces the files use (Secrets as metadata only); objects in the files replace live ones.
@@ -163,7 +164,7 @@ printed), or an unreachable cluster.`,
 	fl.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Manifest file, folder of manifests, or - for stdin (repeatable)")
 	fl.BoolVarP(&o.Recursive, "recursive", "R", false, "Read the folders given with -f recursively")
 	fl.StringVarP(&o.Output, "output", "o", "text", "Output format: text or json")
-	fl.StringVar(&o.KGOVersion, "kgo-version", "", "KGO version the manifests are for: 1.4, 1.5 or 1.6 (default: from --cluster, else inferred from the files)")
+	fl.StringVar(&o.KGOVersion, "kgo-version", "", "KGO version the manifests are for: 1.4, 1.5, 1.6, or 2.0 for kong-operator 2.0 (default: from --cluster, else inferred from the files)")
 	fl.BoolVar(&o.Cluster, "cluster", false, "Also resolve references against the live objects of the current kubeconfig context")
 	fl.BoolVar(&o.Strict, "strict", false, "Report missing referenced objects as deny, as the webhook's --strict does")
 	fl.StringSliceVar(&o.Disable, "disable", nil, "Rule codes not to run (repeatable), e.g. KON1005")
