@@ -50,7 +50,11 @@ func asServiceAccount(t testing.TB, e *testenv.Env, ns, name string) kubernetes.
 
 func adminClientset(t testing.TB, e *testenv.Env) kubernetes.Interface {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(e.Config)
+	cfg := rest.CopyConfig(e.Config)
+	// The test breaks a Secret on purpose; the API server's warning about
+	// it is expected.
+	cfg.WarningHandler = rest.NoWarnings{}
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
