@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -369,36 +368,23 @@ func TestCheckTokenRevoked(t *testing.T) {
 	require.NotContains(t, js, token, "the token must never be printed")
 }
 
-var (
-	checkPluginOnce sync.Once
-	checkPluginDir  string
-	checkPluginErr  error
-)
-
-// buildCheckPlugin builds kubectl-konnect once per test binary.
+// buildCheckPlugin builds kubectl-konnect into a folder of the test, for
+// kubectl to find on PATH.
 func buildCheckPlugin(t *testing.T) string {
 	t.Helper()
-	checkPluginOnce.Do(func() {
-		checkPluginDir, checkPluginErr = os.MkdirTemp("", "kubectl-konnect-check-bin-")
-		if checkPluginErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(checkPluginDir, "kubectl-konnect"), "./cmd/kubectl-konnect")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			checkPluginErr = errors.New("go build ./cmd/kubectl-konnect: " + err.Error() + "\n" + string(out))
-		}
-	})
-	require.NoError(t, checkPluginErr)
-	return checkPluginDir
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-konnect"), "./cmd/kubectl-konnect")
+	cmd.Dir = testenv.RepoRoot()
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/kubectl-konnect: %s", out)
+	return dir
 }
 
 // kubectlKonnectCheck runs `kubectl konnect check` through the real kubectl
 // and the built plugin; Konnect calls reach the fake through
 // env.PluginEnv (KUBECTL_KONNECT_CONNECT_TO, KUBECTL_KONNECT_CA_FILE).
-func kubectlKonnectCheck(t *testing.T, env *testenv.Env, ns string, args ...string) (string, string, int) {
+func kubectlKonnectCheck(t *testing.T, env *testenv.Env, dir, ns string, args ...string) (string, string, int) {
 	t.Helper()
-	dir := buildCheckPlugin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"konnect", "check", "-n", ns, "--renew-before", checkRenewBefore}, args...)...)
@@ -434,7 +420,7 @@ func kubectlKonnectCheck(t *testing.T, env *testenv.Env, ns string, args ...stri
 func TestCheckThroughKubectl(t *testing.T) {
 	env := testenv.SharedWithWebhook(t, testenv.KGO16)
 	ns := env.Namespace(t)
-	buildCheckPlugin(t) // before the clock of --wait starts
+	dir := buildCheckPlugin(t)
 	token := env.Konnect.IssueToken()
 	crt, key := checkPair(t, "dp", 365*24*time.Hour)
 	objs := seedBase(token, "check-"+ns, "", crt, key)[:5]
@@ -443,17 +429,17 @@ func TestCheckThroughKubectl(t *testing.T) {
 	// the control plane by name, so everything is applied at once.
 	env.MustKubectl(t, manifest(t, extension(env.Profile, ""), dataPlane(env.Profile)), "apply", "-n", ns, "-f", "-")
 
-	out, stderr, code := kubectlKonnectCheck(t, env, ns, "--wait", "90s")
+	out, stderr, code := kubectlKonnectCheck(t, env, dir, ns, "--wait", "90s")
 	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, stderr)
 	require.NotContains(t, out, token)
 	golden(t, "all-good.kgo-1.6.txt", normalizeCheck(out, ns))
-	out, stderr, code = kubectlKonnectCheck(t, env, ns, "-o", "json")
+	out, stderr, code = kubectlKonnectCheck(t, env, dir, ns, "-o", "json")
 	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, stderr)
 	golden(t, "all-good.kgo-1.6.json", normalizeCheck(out, ns))
 
 	env.Konnect.RevokeToken(token)
 	for _, format := range []string{"table", "json"} {
-		out, stderr, code := kubectlKonnectCheck(t, env, ns, "-o", format)
+		out, stderr, code := kubectlKonnectCheck(t, env, dir, ns, "-o", format)
 		require.Equal(t, 1, code, "-o %s\nstdout: %s\nstderr: %s", format, out, stderr)
 		require.Contains(t, stderr, "checks failed", "-o %s", format)
 		require.NotContains(t, out+stderr, token)
