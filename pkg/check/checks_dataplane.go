@@ -314,7 +314,7 @@ func dataPlaneChecks() []Check {
 		ID:          IDDataPlaneFound,
 		Description: "DataPlane found",
 		Details:     "--dataplane, else the only DataPlane of the namespace.",
-		Needs:       []string{IDKGOCRDs},
+		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			dp, err := e.dataPlane(ctx)
 			if err != nil {

@@ -59,6 +59,9 @@ func kgoChecks() []Check {
 				return Passed("%s: KonnectExtension konnect.konghq.com/v1alpha1 is served, and KGO ignores the gateway-operator.konghq.com one", gen)
 			case rules.GenerationKGO14:
 				return Passed("%s: only the gateway-operator.konghq.com/v1alpha1 KonnectExtension is served; its konnectID is the control plane's endpoint prefix", gen)
+			case rules.GenerationKO20:
+				return Failed("kubectl konnect check reads the KGO 1.4 to 1.6 APIs; kong-operator 2.x (v1alpha2 KonnectGatewayControlPlane and KonnectExtension) is not supported yet.",
+					"%s: konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane is served (kong-operator 2.x), which this check does not read yet", gen)
 			}
 			return Failed("", "KonnectExtension is served in neither konnect.konghq.com nor gateway-operator.konghq.com")
 		},
@@ -71,7 +74,7 @@ func authChecks() []Check {
 		Description: "KonnectAPIAuthConfiguration present",
 		Details:     "Every KonnectAPIAuthConfiguration of the namespace is checked by the auth checks.",
 		Hint:        "Create a KonnectAPIAuthConfiguration with a Konnect token (kubectl konnect init does it), or pass the namespace with -n.",
-		Needs:       []string{IDKGOCRDs},
+		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			auths, err := e.list(ctx, gvrAuth)
 			if err != nil {
@@ -236,7 +239,7 @@ func controlPlaneChecks() []Check {
 		ID:          IDControlPlaneFound,
 		Description: "KonnectGatewayControlPlane found",
 		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to.",
-		Needs:       []string{IDKGOCRDs},
+		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			cp, err := e.controlPlane(ctx)
 			if err != nil {

@@ -33,6 +33,9 @@ var (
 	gvrExtensionOld   = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1alpha1", Resource: "konnectextensions"}
 	gvrDataPlane      = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1beta1", Resource: "dataplanes"}
 	gvrDPCertificates = schema.GroupVersionResource{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongdataplaneclientcertificates"}
+	// Served only by kong-operator 2.x CRDs, which the checks do not read yet.
+	gvrControlPlaneV1Alpha2 = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha2", Resource: "konnectgatewaycontrolplanes"}
+	gvrExtensionV1Alpha2    = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha2", Resource: "konnectextensions"}
 )
 
 const (
@@ -71,7 +74,7 @@ func (e *Env) served(ctx context.Context) (map[schema.GroupVersionResource]bool,
 	return memo(e, "served", func() (map[schema.GroupVersionResource]bool, error) {
 		out := map[schema.GroupVersionResource]bool{}
 		gvs := map[schema.GroupVersion]bool{}
-		for _, r := range []schema.GroupVersionResource{gvrAuth, gvrControlPlane, gvrExtension, gvrExtensionOld, gvrDataPlane, gvrDPCertificates} {
+		for _, r := range []schema.GroupVersionResource{gvrAuth, gvrControlPlane, gvrExtension, gvrExtensionOld, gvrDataPlane, gvrDPCertificates, gvrControlPlaneV1Alpha2} {
 			gvs[r.GroupVersion()] = true
 		}
 		for gv := range gvs {
@@ -89,7 +92,11 @@ func (e *Env) served(ctx context.Context) (map[schema.GroupVersionResource]bool,
 				out[gv.WithResource(r.Name)] = true
 			}
 		}
-		gen := rules.GenerationFor(rules.Served{KonnectExtension: out[gvrExtension], LegacyKonnectExtension: out[gvrExtensionOld]})
+		gen := rules.GenerationFor(rules.Served{
+			KonnectExtension:       out[gvrExtension] || out[gvrExtensionV1Alpha2],
+			LegacyKonnectExtension: out[gvrExtensionOld],
+			ControlPlaneV1Alpha2:   out[gvrControlPlaneV1Alpha2],
+		})
 		e.generation = gen
 		return out, nil
 	})

@@ -488,3 +488,24 @@ func TestCheckDataPlaneSelection(t *testing.T) {
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "DataPlane nope not found in namespace "+ns)
 }
+
+// TestCheckSaysKongOperator2IsNotReadYet: on kong-operator 2.x CRDs (v1alpha2
+// control planes and extensions) the check does not guess: it names the
+// generation it does not read yet, fails, and skips what depends on it.
+func TestCheckSaysKongOperator2IsNotReadYet(t *testing.T) {
+	env := testenv.Shared(t, testenv.KO20)
+	ns := env.Namespace(t)
+	for _, format := range []string{"table", "json"} {
+		out, _, code := runCheck(t, env, ns, "-o", format)
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, "ko-2.0: konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane is served (kong-operator 2.x), which this check does not read yet")
+	}
+	out, _, _ := runCheck(t, env, ns, "-o", "json")
+	var rep check.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.Equal(t, "ko-2.0", rep.Generation)
+	requireStatus(t, &rep, map[string]check.Status{
+		check.IDKGOCRDs: check.Pass, check.IDKGOGeneration: check.Fail,
+		check.IDAuthFound: check.Skip, check.IDControlPlaneFound: check.Skip, check.IDDataPlaneFound: check.Skip, check.IDExtensionFound: check.Skip,
+	})
+}
