@@ -160,3 +160,30 @@ func initInProcess(t *testing.T, env *testenv.Env, ns string, mutate func(o *ini
 }
 
 var initGVKSecret = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
+
+func keysOf(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// initManagedBy lists the objects of ns that init's field manager wrote to.
+func initManagedBy(t *testing.T, env *testenv.Env, ns string) []string {
+	t.Helper()
+	var out []string
+	for _, gvk := range initKindsOf(env.Profile) {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		require.NoError(t, env.Client.List(context.Background(), l, client.InNamespace(ns)))
+		for _, u := range l.Items {
+			for _, mf := range u.GetManagedFields() {
+				if mf.Manager == initcmd.FieldManager {
+					out = append(out, gvk.Kind+"/"+u.GetName())
+				}
+			}
+		}
+	}
+	return out
+}
