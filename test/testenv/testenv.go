@@ -147,6 +147,12 @@ type Options struct {
 	// pointed at an in-process pkg/webhook server started with WebhookRules.
 	WithWebhook  bool
 	WebhookRules rules.Options
+	// AggregatorRouting starts kube-apiserver with
+	// --enable-aggregator-routing=true: it calls a webhook Service at one of
+	// the Service's EndpointSlice endpoints instead of its ClusterIP, which
+	// nothing routes here (no kube-proxy). An EndpointSlice written by
+	// hand then points a webhook installed from config/ at a local process.
+	AggregatorRouting bool
 }
 
 // Env is a running test ground.
@@ -194,6 +200,9 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 		BinaryAssetsDirectory:    assets,
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	if opts.AggregatorRouting {
+		e.env.ControlPlane.GetAPIServer().Configure().Set("enable-aggregator-routing", "true")
 	}
 	if opts.WithWebhook {
 		vwc, err := webhookConfiguration()

@@ -12,6 +12,7 @@ import (
 	initcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/init"
 	lintcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/lint"
 	versioncmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/version"
+	webhookcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/webhook"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
@@ -41,6 +42,7 @@ plane really reached Konnect.`,
 	cmd.AddCommand(checkcmd.NewCommand(factory, streams))
 	cmd.AddCommand(initcmd.NewCommand(factory, streams))
 	cmd.AddCommand(lintcmd.NewCommand(factory, streams))
+	cmd.AddCommand(webhookcmd.NewCommand(factory, streams))
 	completion.Register(cmd, factory)
 	return cmd
 }
