@@ -29,7 +29,7 @@ const (
 	WebhookConfigName = "kubectl-konnect-webhook"
 	WebhookName       = "validate.konnect.kubectl-konnect.dev"
 	webhookCertSecret = "kubectl-konnect-webhook-tls"
-	installWebhook    = "Install it to catch wrong references at kubectl apply time: kubectl apply -k 'https://github.com/kubectl-konnect/kubectl-konnect/config/default?ref=main' (or config/cert-manager with cert-manager)."
+	installWebhook    = "Install it to catch wrong references at kubectl apply time: kubectl konnect webhook install (add --cert-manager to use cert-manager)."
 )
 
 func listCPRequest(page int64) operations.ListControlPlanesRequest {
