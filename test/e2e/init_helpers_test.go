@@ -50,10 +50,12 @@ type initCLI struct {
 type initResult struct {
 	stdout, stderr string
 	code           int
+	// elapsed is the wall time of the whole kubectl process, plugin start included.
+	elapsed time.Duration
 }
 
 func (r initResult) String() string {
-	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
+	return "exit " + strconv.Itoa(r.code) + " after " + r.elapsed.Round(time.Millisecond).String() + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
 }
 
 // run runs kubectl konnect with args in namespace ns; extraEnv adds variables (e.g. KONNECT_TOKEN).
@@ -81,8 +83,9 @@ func (c initCLI) run(t *testing.T, ns string, extraEnv []string, stdin string, a
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
 	err := cmd.Run()
-	res := initResult{stdout: out.String(), stderr: errb.String()}
+	res := initResult{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
