@@ -184,6 +184,16 @@ func TestInit(t *testing.T) {
 				require.Len(t, env.Konnect.DPCertificates(cpID), 1)
 			})
 
+			t.Run("DryRunClientForANamespaceNotCreatedYet", func(t *testing.T) {
+				ns := "not-yet-" + strings.ToLower(strings.ReplaceAll(string(p), ".", "-"))
+				res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", "later-"+ns, "--region", "us", "--dry-run=client", "-o", "yaml")
+				require.Contains(t, res.stderr, `namespace "`+ns+`" does not exist yet: rendering for it`)
+				require.Contains(t, res.stdout, "namespace: "+ns)
+				res = cli.run(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", "later-"+ns, "--region", "us")
+				require.Equal(t, 1, res.code)
+				require.Contains(t, res.stderr, `namespace "`+ns+`" does not exist: create it (kubectl create namespace `+ns+`)`)
+			})
+
 			t.Run("DryRunServerPersistsNothing", func(t *testing.T) {
 				ns := env.Namespace(t)
 				name := "server-dry-" + ns

@@ -235,7 +235,10 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 
 	if ns, err := r.res(gvrNamespace).Get(ctx, r.ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-		return fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or choose another with -n", r.ns, r.ns)
+		if r.dry != dryRunClient {
+			return fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or choose another with -n", r.ns, r.ns)
+		}
+		r.p.warn("namespace %q does not exist yet: rendering for it; create it before applying the output", r.ns)
 	} else if err == nil && ns.GetDeletionTimestamp() != nil {
 		return fmt.Errorf("namespace %q is being deleted: choose another with -n", r.ns)
 	}
@@ -479,7 +482,11 @@ func (r *run) planControlPlane(ctx context.Context) error {
 	}
 	if live == nil {
 		l, err := r.res(gvrCP).List(ctx, metav1.ListOptions{})
-		if err != nil {
+		switch {
+		case apierrors.IsForbidden(err):
+			r.p.warn("may not list KonnectGatewayControlPlanes in namespace %s, so a control plane whose Konnect name is %q cannot be found by that name; pass its resource name to use it", r.ns, c.konnectName)
+			l = &unstructured.UnstructuredList{}
+		case err != nil:
 			return r.kubeErr("list", gvrCP, "", err)
 		}
 		for i := range l.Items {
