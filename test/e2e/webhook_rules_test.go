@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,9 +17,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/migrate"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
+
+// webhookProfiles are the profiles the webhook suites run on: every one,
+// kong-operator 2.0 included.
+var webhookProfiles = testenv.AllProfiles
 
 // Every rule of the catalogue has at least one kubectl fixture in
 // testdata/webhook: KONxxxx.yaml, or KONxxxx.<variant>.yaml when the rule
@@ -27,6 +33,7 @@ import (
 //
 //	# expect: deny | warn | deny-strict (warn, and deny with --strict)
 //	# profiles: kgo-1.4, kgo-1.6      the profiles the fixture runs on
+//	# migrate: ko-2.0                 profiles on which the documents are first migrated
 //	# unreachable: <profile>: <why>   a profile the rule applies to but cannot fire on
 //	# field: <path>                   the field kubectl must print
 //	# message: <text>                 text kubectl must print (repeatable)
@@ -39,6 +46,16 @@ import (
 // TOKEN a valid token of the fake Konnect and KONNECT_ID(<name>) the
 // status.id of KonnectGatewayControlPlane <name> once the KGO stand-in has
 // programmed it and the webhook's cache has seen that.
+//
+// With migrate, the documents are written for KGO 1.x and, on the listed
+// profiles, converted first as `kubectl konnect migrate -o yaml` converts them
+// (pkg/migrate): KonnectGatewayControlPlane and konnect.konghq.com
+// KonnectExtension v1alpha1 become v1alpha2, which is all the ko-2.0 CRDs
+// serve usefully (without kong-operator's conversion webhook a v1alpha1
+// control plane loses its spec.name). A fixture whose object under test
+// differs on ko-2.0 (another field path) has a KONxxxx.ko-2.0.yaml variant
+// instead. A setup Mirror KonnectGatewayControlPlane (v1alpha2) is waited
+// for until the webhook's cache has its status.clusterType.
 //
 // A fixture with webhook-gap documents a rule that the webhook cannot
 // evaluate (rules.Rule.NeedsSecretKeys: the webhook watches Secrets as
@@ -65,6 +82,7 @@ type ruleFixture struct {
 	Name        string
 	Expect      string
 	Profiles    []testenv.Profile
+	Migrate     []testenv.Profile
 	Unreachable map[testenv.Profile]string
 	Field       string
 	Messages    []string
@@ -74,14 +92,9 @@ type ruleFixture struct {
 	Docs []string
 }
 
-func (f ruleFixture) runsOn(p testenv.Profile) bool {
-	for _, q := range f.Profiles {
-		if q == p {
-			return true
-		}
-	}
-	return false
-}
+func (f ruleFixture) runsOn(p testenv.Profile) bool { return slices.Contains(f.Profiles, p) }
+
+func (f ruleFixture) migratesOn(p testenv.Profile) bool { return slices.Contains(f.Migrate, p) }
 
 func parseRuleFixture(path string) (ruleFixture, error) {
 	base := filepath.Base(path)
@@ -111,6 +124,10 @@ func parseRuleFixture(path string) (ruleFixture, error) {
 			for _, p := range strings.Split(value, ",") {
 				f.Profiles = append(f.Profiles, testenv.Profile(strings.TrimSpace(p)))
 			}
+		case "migrate":
+			for _, p := range strings.Split(value, ",") {
+				f.Migrate = append(f.Migrate, testenv.Profile(strings.TrimSpace(p)))
+			}
 		case "unreachable":
 			p, why, ok := strings.Cut(value, ": ")
 			if !ok || strings.TrimSpace(why) == "" {
@@ -135,9 +152,14 @@ func parseRuleFixture(path string) (ruleFixture, error) {
 	if len(f.Profiles) == 0 {
 		return f, fmt.Errorf("%s: no profiles", base)
 	}
-	for _, p := range append(append([]testenv.Profile{}, f.Profiles...), keys(f.Unreachable)...) {
+	for _, p := range append(append(append([]testenv.Profile{}, f.Profiles...), f.Migrate...), keys(f.Unreachable)...) {
 		if !knownProfile(p) {
-			return f, fmt.Errorf("%s: unknown profile %q (known: %v)", base, p, testenv.Profiles)
+			return f, fmt.Errorf("%s: unknown profile %q (known: %v)", base, p, webhookProfiles)
+		}
+	}
+	for _, p := range f.Migrate {
+		if !f.runsOn(p) {
+			return f, fmt.Errorf("%s: migrate names %s, which is not in profiles", base, p)
 		}
 	}
 	if len(f.Messages) == 0 {
@@ -150,6 +172,17 @@ func parseRuleFixture(path string) (ruleFixture, error) {
 	}
 	if len(f.Docs) == 0 {
 		return f, fmt.Errorf("%s: no object under test", base)
+	}
+	// Without kong-operator's conversion webhook, the ko-2.0 CRDs prune a
+	// v1alpha1 control plane to nothing: such documents must be migrated.
+	if f.runsOn(testenv.KO20) && !f.migratesOn(testenv.KO20) {
+		for _, d := range f.Docs {
+			u := &unstructured.Unstructured{Object: map[string]any{}}
+			if err := yaml.Unmarshal([]byte(d), &u.Object); err == nil && !migrate.IsMigrated(u) && u.GetKind() != "DataPlane" {
+				return f, fmt.Errorf("%s: runs on %s with %s %s %s: add `# migrate: %s` or a %s.%s.yaml variant",
+					base, testenv.KO20, u.GetAPIVersion(), u.GetKind(), u.GetName(), testenv.KO20, f.Code, testenv.KO20)
+			}
+		}
 	}
 	return f, nil
 }
@@ -173,14 +206,7 @@ func keys(m map[testenv.Profile]string) []testenv.Profile {
 	return out
 }
 
-func knownProfile(p testenv.Profile) bool {
-	for _, q := range testenv.Profiles {
-		if q == p {
-			return true
-		}
-	}
-	return false
-}
+func knownProfile(p testenv.Profile) bool { return slices.Contains(webhookProfiles, p) }
 
 func loadRuleFixtures(t *testing.T) []ruleFixture {
 	t.Helper()
@@ -198,8 +224,11 @@ func loadRuleFixtures(t *testing.T) []ruleFixture {
 
 // profileGeneration is the KGO generation the webhook detects on a profile.
 func profileGeneration(p testenv.Profile) rules.Generation {
-	if p == testenv.KGO14 {
+	switch p {
+	case testenv.KGO14:
 		return rules.GenerationKGO14
+	case testenv.KO20:
+		return rules.GenerationKO20
 	}
 	return rules.GenerationKGO15Plus
 }
@@ -246,7 +275,7 @@ func TestWebhookRuleFixturesCoverTheCatalogue(t *testing.T) {
 				t.Errorf("%s: a webhook-gap header must be there exactly when the rule needs Secret key names (NeedsSecretKeys=%v)", f.Name, r.NeedsSecretKeys)
 			}
 		}
-		for _, p := range testenv.Profiles {
+		for _, p := range webhookProfiles {
 			runs, unreachable := false, false
 			for _, f := range fixtures {
 				runs = runs || f.runsOn(p)
@@ -275,7 +304,7 @@ func TestWebhookRuleFixturesCoverTheCatalogue(t *testing.T) {
 // mode) is admitted with a kubectl warning.
 func TestWebhookRules(t *testing.T) {
 	fixtures := loadRuleFixtures(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range webhookProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.SharedWithWebhook(t, p)
 			for _, f := range fixtures {
@@ -288,7 +317,7 @@ func TestWebhookRules(t *testing.T) {
 					if expect == expectDenyStrict {
 						expect = expectWarn
 					}
-					runRuleFixture(t, env, f, expect)
+					runRuleFixture(t, env, p, f, expect)
 				})
 			}
 		})
@@ -298,7 +327,7 @@ func TestWebhookRules(t *testing.T) {
 // TestWebhookRulesStrict: with --strict, a deny-strict rule denies.
 func TestWebhookRulesStrict(t *testing.T) {
 	fixtures := loadRuleFixtures(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range webhookProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.SharedWithWebhookStrict(t, p)
 			for _, f := range fixtures {
@@ -307,19 +336,26 @@ func TestWebhookRulesStrict(t *testing.T) {
 				}
 				t.Run(f.Name, func(t *testing.T) {
 					t.Parallel()
-					runRuleFixture(t, env, f, expectDeny)
+					runRuleFixture(t, env, p, f, expectDeny)
 				})
 			}
 		})
 	}
 }
 
-func runRuleFixture(t *testing.T, env *testenv.Env, f ruleFixture, expect string) {
+func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFixture, expect string) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	subst := strings.NewReplacer("NAMESPACE", ns, "TOKEN", env.Token)
-	for _, d := range f.Docs[:len(f.Docs)-1] {
-		doc := resolveKonnectIDs(t, env, ns, subst.Replace(d))
+	docs := make([]string, len(f.Docs))
+	for i, d := range f.Docs {
+		docs[i] = subst.Replace(d)
+	}
+	if f.migratesOn(p) {
+		docs = migrateFixtureDocs(t, ns, docs)
+	}
+	for _, d := range docs[:len(docs)-1] {
+		doc := resolveKonnectIDs(t, env, ns, d)
 		u := parseFixtureDoc(t, doc)
 		target := ns
 		if u.GetNamespace() != "" {
@@ -328,9 +364,12 @@ func runRuleFixture(t *testing.T, env *testenv.Env, f ruleFixture, expect string
 		_, errOut, err := env.Kubectl(ctx, doc, "apply", "-n", target, "-f", "-")
 		require.NoError(t, err, "setup %s %s must be admitted: %s", u.GetKind(), u.GetName(), errOut)
 		env.WaitForWebhookCache(t, u.GroupVersionKind().GroupKind(), target, u.GetName())
+		if src, _, _ := unstructured.NestedString(u.Object, "spec", "source"); src == migrate.SourceMirror && migrate.IsMigrated(u) {
+			waitForMirrorClusterType(t, env, target, u.GetName())
+		}
 	}
 
-	doc := resolveKonnectIDs(t, env, ns, subst.Replace(f.Docs[len(f.Docs)-1]))
+	doc := resolveKonnectIDs(t, env, ns, docs[len(docs)-1])
 	u := parseFixtureDoc(t, doc)
 	out, errOut, err := env.Kubectl(ctx, doc, "apply", "-n", ns, "-f", "-")
 	_, getErr := env.Get(ctx, u.GroupVersionKind(), ns, u.GetName())
@@ -408,6 +447,53 @@ func parseFixtureDoc(t *testing.T, doc string) *unstructured.Unstructured {
 	require.NotEmpty(t, u.GetKind(), doc)
 	require.NotEmpty(t, u.GetName(), doc)
 	return u
+}
+
+// migrateFixtureDocs converts the documents as `kubectl konnect migrate -o
+// yaml` would (pkg/migrate.Plan, offline), keeping their order.
+func migrateFixtureDocs(t *testing.T, ns string, docs []string) []string {
+	t.Helper()
+	objs := make([]*unstructured.Unstructured, len(docs))
+	for i, d := range docs {
+		objs[i] = parseFixtureDoc(t, d)
+	}
+	res := migrate.Plan(context.Background(), migrate.Input{Objects: objs, Namespace: ns})
+	require.Empty(t, res.Unresolved, "the fixture's documents must migrate")
+	type key struct{ group, kind, name string }
+	byKey := map[key]*unstructured.Unstructured{}
+	for _, c := range res.Changes {
+		require.NotNil(t, c.Old, "migrating a fixture adds nothing (%s)", c.Why)
+		gvk := c.Old.GroupVersionKind()
+		byKey[key{gvk.Group, gvk.Kind, c.Old.GetName()}] = c.New
+	}
+	out := make([]string, len(docs))
+	for i, o := range objs {
+		gvk := o.GroupVersionKind()
+		out[i] = docs[i]
+		if n, ok := byKey[key{gvk.Group, gvk.Kind, o.GetName()}]; ok {
+			y, err := migrate.YAML(n)
+			require.NoError(t, err)
+			out[i] = y
+		}
+	}
+	return out
+}
+
+// waitForMirrorClusterType waits until the webhook's cache has the cluster
+// type kong-operator (here the stand-in) recorded in a Mirror's status: only
+// then do the cluster-type rules know it.
+func waitForMirrorClusterType(t *testing.T, env *testenv.Env, ns, name string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		if cp, ok := env.WebhookLookup.Get(rules.GKKonnectGatewayControlPlane, ns, name); ok {
+			if ct, _, _ := unstructured.NestedString(cp.Object, "status", "clusterType"); ct != "" {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the webhook cache never saw status.clusterType of the Mirror KonnectGatewayControlPlane %s/%s", ns, name)
 }
 
 // resolveKonnectIDs replaces KONNECT_ID(<name>) with the Konnect ID of

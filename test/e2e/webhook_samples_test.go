@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/migrate"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -25,8 +26,10 @@ func kindOrder(o obj) int {
 	case "KonnectAPIAuthConfiguration":
 		return 1
 	case "KonnectGatewayControlPlane":
-		if ct, _, _ := unstructured.NestedString(o, "spec", "cluster_type"); ct == "CLUSTER_TYPE_CONTROL_PLANE_GROUP" {
-			return 3
+		for _, f := range [][]string{{"spec", "cluster_type"}, {"spec", "createControlPlaneRequest", "cluster_type"}} {
+			if ct, _, _ := unstructured.NestedString(o, f...); ct == "CLUSTER_TYPE_CONTROL_PLANE_GROUP" {
+				return 3
+			}
 		}
 		return 2
 	}
@@ -36,37 +39,68 @@ func kindOrder(o obj) int {
 // TestWebhookAdmitsKGOSamplesWithoutWarnings applies Kong's own sample
 // manifests (kubernetes-configuration v1.5.3 config/samples, the
 // self-contained ones) through the webhook with kubectl: admitted, no
-// warning. KGO's DataPlane sample names an extension that does not exist;
-// pkg/rules pins what the rules say about it.
+// warning. On ko-2.0 they are first migrated as `kubectl konnect migrate -o
+// yaml` does (their control planes become v1alpha2). KGO's DataPlane sample
+// names an extension that does not exist; pkg/rules pins what the rules say
+// about it.
 func TestWebhookAdmitsKGOSamplesWithoutWarnings(t *testing.T) {
-	env := testenv.SharedWithWebhook(t, testenv.KGO16)
 	dir := filepath.Join(testenv.RepoRoot(), "pkg", "rules", "testdata", "kgo-samples")
-	for _, f := range []string{
-		"konnect_apiauth_configuration.yaml",
-		"konnect_gateway_controlplane.yaml",
-		"konnect_gateway_controlplane_mirror.yaml",
-		"konnect_kongservice.yaml",
-		"konnect_kongconsumer.yaml",
-	} {
-		t.Run(f, func(t *testing.T) {
-			ns := env.Namespace(t)
-			b, err := os.ReadFile(filepath.Join(dir, f))
-			require.NoError(t, err)
-			var objs []obj
-			for _, doc := range strings.Split(string(b), "\n---") {
-				o := obj{}
-				require.NoError(t, yaml.Unmarshal([]byte(doc), &o))
-				if len(o) == 0 {
-					continue
-				}
-				unstructured.RemoveNestedField(o, "metadata", "namespace") // into the test's namespace
-				objs = append(objs, o)
+	for _, p := range []testenv.Profile{testenv.KGO16, testenv.KO20} {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.SharedWithWebhook(t, p)
+			for _, f := range []string{
+				"konnect_apiauth_configuration.yaml",
+				"konnect_gateway_controlplane.yaml",
+				"konnect_gateway_controlplane_mirror.yaml",
+				"konnect_kongservice.yaml",
+				"konnect_kongconsumer.yaml",
+			} {
+				t.Run(f, func(t *testing.T) {
+					ns := env.Namespace(t)
+					b, err := os.ReadFile(filepath.Join(dir, f))
+					require.NoError(t, err)
+					var objs []obj
+					for _, doc := range strings.Split(string(b), "\n---") {
+						o := obj{}
+						require.NoError(t, yaml.Unmarshal([]byte(doc), &o))
+						if len(o) == 0 {
+							continue
+						}
+						unstructured.RemoveNestedField(o, "metadata", "namespace") // into the test's namespace
+						objs = append(objs, o)
+					}
+					if p == testenv.KO20 {
+						objs = migrateObjs(t, ns, objs)
+					}
+					sort.SliceStable(objs, func(i, j int) bool { return kindOrder(objs[i]) < kindOrder(objs[j]) })
+					stderr := applyOneByOne(t, env, ns, objs...)
+					require.NotContains(t, stderr, "Warning", "Kong's sample %s must pass with no warning", f)
+					// Stop the stand-in from retrying the samples' made-up tokens.
+					_, _, _ = env.Kubectl(context.Background(), manifest(t, objs...), "delete", "-n", ns, "--wait=false", "-f", "-", "--ignore-not-found")
+				})
 			}
-			sort.SliceStable(objs, func(i, j int) bool { return kindOrder(objs[i]) < kindOrder(objs[j]) })
-			stderr := applyOneByOne(t, env, ns, objs...)
-			require.NotContains(t, stderr, "Warning", "Kong's sample %s must pass with no warning", f)
-			// Stop the stand-in from retrying the samples' made-up tokens.
-			_, _, _ = env.Kubectl(context.Background(), "", "delete", "-n", ns, "--wait=false", "-f", filepath.Join(dir, f))
 		})
 	}
+}
+
+// migrateObjs replaces the objects that `kubectl konnect migrate` changes by
+// what it writes (pkg/migrate.Plan, offline).
+func migrateObjs(t *testing.T, ns string, objs []obj) []obj {
+	t.Helper()
+	in := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		in[i] = &unstructured.Unstructured{Object: o}
+	}
+	res := migrate.Plan(context.Background(), migrate.Input{Objects: in, Namespace: ns})
+	require.Empty(t, res.Unresolved)
+	out := make([]obj, len(objs))
+	for i, o := range in {
+		out[i] = o.Object
+		for _, c := range res.Changes {
+			if c.Old != nil && c.Old.GroupVersionKind().GroupKind() == o.GroupVersionKind().GroupKind() && c.Old.GetName() == o.GetName() {
+				out[i] = c.New.Object
+			}
+		}
+	}
+	return out
 }

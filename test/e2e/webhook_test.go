@@ -28,16 +28,16 @@ func applyOneByOne(t *testing.T, env *testenv.Env, ns string, objs ...obj) strin
 	return stderr.String()
 }
 
-// TestWebhookAdmitsTheSeedWorkflowWithoutWarnings: valid objects of both
-// generations pass the webhook with no warning.
+// TestWebhookAdmitsTheSeedWorkflowWithoutWarnings: valid objects of every
+// generation pass the webhook with no warning.
 func TestWebhookAdmitsTheSeedWorkflowWithoutWarnings(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range webhookProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.SharedWithWebhook(t, p)
 			ns := env.Namespace(t)
 			crt, key := selfSignedPair(t, "dp")
 			konnectName := "wh-" + ns
-			stderr := applyOneByOne(t, env, ns, seedBase(env.Token, konnectName, "", crt, key)...)
+			stderr := applyOneByOne(t, env, ns, seedBaseFor(p, env.Token, konnectName, "", crt, key)...)
 			env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
 			konnectCP, ok := env.Konnect.ControlPlaneByName(konnectName)
 			require.True(t, ok)
@@ -52,12 +52,12 @@ func TestWebhookAdmitsTheSeedWorkflowWithoutWarnings(t *testing.T) {
 // to admission time: kubectl apply fails with exit code 1, KGO's message and
 // the fix.
 func TestWebhookDeniesKongServiceOnKICControlPlane(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range webhookProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.SharedWithWebhook(t, p)
 			ns := env.Namespace(t)
 			crt, key := selfSignedPair(t, "dp")
-			objs := seedBase(env.Token, "kic-"+ns, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", crt, key)
+			objs := seedBaseFor(p, env.Token, "kic-"+ns, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", crt, key)
 			applyOneByOne(t, env, ns, objs[:3]...) // token, auth, KIC control plane
 
 			out, errOut, err := env.Kubectl(context.Background(), manifest(t, objs[5]), "apply", "-n", ns, "-f", "-")
@@ -71,6 +71,23 @@ func TestWebhookDeniesKongServiceOnKICControlPlane(t *testing.T) {
 			require.Error(t, getErr, "the denied KongService must not exist")
 		})
 	}
+}
+
+// TestWebhookAdmitsDataPlaneCertificateOnGroupOnKO20: kong-operator 2.x
+// registers data-plane certificates on control plane groups, so KON1006
+// (KGO 1.x only) stays silent there, and the stand-in programs the
+// certificate in Konnect.
+func TestWebhookAdmitsDataPlaneCertificateOnGroupOnKO20(t *testing.T) {
+	env := testenv.SharedWithWebhook(t, testenv.KO20)
+	ns := env.Namespace(t)
+	crt, key := selfSignedPair(t, "dp")
+	objs := seedBaseFor(testenv.KO20, env.Token, "group-"+ns, "CLUSTER_TYPE_CONTROL_PLANE_GROUP", crt, key)
+	stderr := applyOneByOne(t, env, ns, objs[:4]...) // token, auth, group control plane, certificate on it
+	require.NotContains(t, stderr, "Warning")
+	cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
+	env.WaitFor(t, testenv.GVKDataPlaneClientCert, ns, "dp-cert", waitTimeout, testenv.HasCondition("Programmed", "True"))
+	cpID, _, _ := unstructured.NestedString(cp.Object, "status", "id")
+	require.Len(t, env.Konnect.DPCertificates(cpID), 1, "registered on the group in Konnect")
 }
 
 func exitCode(err error) int {
