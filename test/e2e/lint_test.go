@@ -60,19 +60,16 @@ func codesOf(rep lint.Report) []string {
 
 func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.AllProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
 			crt, key := selfSignedPair(t, "dp")
 			konnectName := "lint-" + ns
-			base := seedBase(env.Token, konnectName, "", crt, key)
+			base := seedBaseFor(p, env.Token, konnectName, "", crt, key)
 			// In the cluster only: token Secret, auth, control plane, TLS Secret.
 			env.MustKubectl(t, manifest(t, base[0], base[1], base[2], base[4]), "apply", "-n", ns, "-f", "-")
-			wantGen := "kgo-1.5+"
-			if p == testenv.KGO14 {
-				wantGen = "kgo-1.4"
-			}
+			wantGen := map[testenv.Profile]string{testenv.KGO14: "kgo-1.4", testenv.KGO16: "kgo-1.5+", testenv.KO20: "ko-2.0"}[p]
 
 			// The files: the KongService and KongRoute of the seed, which
 			// name the control plane "gateway-cp" that only the cluster has.
@@ -112,14 +109,14 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 
 			// A file object replaces the live one: here the control plane
 			// becomes a KIC one, and the KongService on it is denied.
-			kic := base[2]
-			kic["spec"].(obj)["cluster_type"] = "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER"
+			kic := controlPlane(p, "gateway-cp", konnectName, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER")
 			rep, code, _ = lintReport(t, env, ns, "-f", writeManifest(t, "kic.yaml", kic, base[5]), "--cluster")
 			assert.Equal(t, 1, code)
 			assert.Equal(t, []string{"KON1001"}, codesOf(rep))
 
 			// The generation comes from discovery: the seed's KonnectExtension
-			// of the profile is clean, KGO 1.4's one is ignored by KGO 1.6.
+			// of the profile is clean, KGO 1.4's one is ignored by KGO 1.6 and
+			// kong-operator 2.0.
 			endpoint := "https://b89939e7f0.us.cp0.konghq.com"
 			rep, code, _ = lintReport(t, env, ns, "-f", writeManifest(t, "ext.yaml", extension(p, endpoint), dataPlane(p)), "--cluster", "--strict")
 			assert.Equal(t, 0, code)
@@ -131,6 +128,9 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 			} else {
 				assert.Equal(t, 1, code)
 				assert.Equal(t, []string{"KON1601"}, codesOf(rep))
+			}
+			if p == testenv.KO20 {
+				assert.Contains(t, rep.Findings[0].Message, "kong-operator 2.x runs in this cluster")
 			}
 		})
 	}
