@@ -45,6 +45,9 @@ var (
 	gvrExtKonnect  = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectextensions"}
 	gvrExtOperator = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1alpha1", Resource: "konnectextensions"}
 	gvrDataPlane   = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1beta1", Resource: "dataplanes"}
+
+	// gvrExtKonnectV1alpha2 is kong-operator 2.x's KonnectExtension, which init does not write.
+	gvrExtKonnectV1alpha2 = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha2", Resource: "konnectextensions"}
 )
 
 var kinds = map[schema.GroupVersionResource]string{
@@ -126,6 +129,10 @@ func (s served) generation(override string, dataPlane bool) (Generation, error) 
 		}
 	}
 	if !s[gvrExtKonnect] && !s[gvrExtOperator] {
+		if s[gvrExtKonnectV1alpha2] {
+			return 0, errors.New("this cluster runs kong-operator 2.x (it serves KonnectExtension konnect.konghq.com/v1alpha2 only): " +
+				"init writes the objects of KGO 1.4 to 1.6 and does not support kong-operator 2.x yet")
+		}
 		missing = append(missing, "KonnectExtension (konnect.konghq.com/v1alpha1 or gateway-operator.konghq.com/v1alpha1)")
 	}
 	if len(missing) > 0 {

@@ -242,6 +242,10 @@ func TestGeneration(t *testing.T) {
 	require.ErrorAs(t, err, &ni)
 	require.ErrorContains(t, err, "KGO not installed: the cluster does not serve KonnectAPIAuthConfiguration (konnect.konghq.com/v1alpha1), KonnectGatewayControlPlane")
 	require.ErrorContains(t, err, "helm upgrade --install kgo kong/gateway-operator")
+	ko20 := served{gvrAuth: true, gvrCP: true, gvrDPCert: true, gvrDataPlane: true, gvrExtKonnectV1alpha2: true}
+	_, err = ko20.generation("", true)
+	require.ErrorContains(t, err, "this cluster runs kong-operator 2.x")
+	require.NotErrorAs(t, err, &ni, "kong-operator 2.x is installed, just not supported")
 	noDP := served{gvrAuth: true, gvrCP: true, gvrDPCert: true, gvrExtKonnect: true}
 	_, err = noDP.generation("", true)
 	require.ErrorContains(t, err, "DataPlane (gateway-operator.konghq.com/v1beta1)")
