@@ -11,6 +11,7 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/completion"
 	initcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/init"
 	lintcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/lint"
+	migratecmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/migrate"
 	versioncmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/version"
 	webhookcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/webhook"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
@@ -42,6 +43,7 @@ plane really reached Konnect.`,
 	cmd.AddCommand(checkcmd.NewCommand(factory, streams))
 	cmd.AddCommand(initcmd.NewCommand(factory, streams))
 	cmd.AddCommand(lintcmd.NewCommand(factory, streams))
+	cmd.AddCommand(migratecmd.NewCommand(factory, streams))
 	cmd.AddCommand(webhookcmd.NewCommand(factory, streams))
 	completion.Register(cmd, factory)
 	return cmd
