@@ -26,11 +26,17 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/kubectl-konnect/kubectl-konnect/hack/webhook-rss/fixture"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
 func main() {
+	// controller-runtime logs through its global logger; without one it
+	// prints a warning with a stack trace after 30 s.
+	ctrllog.SetLogger(logr.Discard())
 	objects := flag.Int("objects", 10_000, "cached objects")
 	requests := flag.Int("requests", 500, "admission requests to serve before measuring")
 	clients := flag.Int("clients", 4, "concurrent keep-alive clients")

@@ -219,7 +219,14 @@ func webhookRSSBinary(b *testing.B) string {
 // five fixture.Reviews to each in turn, so that load from other processes
 // falls on every size alike. b.N requests per size. Metrics per size
 // (p50-µs@N, p99-µs@N) and the ratios p99@100k/p99@100 and p99@10k/p99@100.
+//
+// The compact-prototype variant runs the same over fixture.CompactStore.
 func BenchmarkWebhookTLSInterleaved(b *testing.B) {
+	b.Run("store=rules.Store", func(b *testing.B) { benchmarkInterleaved(b) })
+	b.Run("store=compact-prototype", func(b *testing.B) { benchmarkInterleaved(b, "-compact") })
+}
+
+func benchmarkInterleaved(b *testing.B, extraArgs ...string) {
 	bin := webhookRSSBinary(b)
 	type server struct {
 		n      int
@@ -229,7 +236,7 @@ func BenchmarkWebhookTLSInterleaved(b *testing.B) {
 	}
 	var servers []*server
 	for _, n := range benchSizes {
-		cmd := exec.Command(bin, "-serve", "-objects", strconv.Itoa(n), "-clients", "1")
+		cmd := exec.Command(bin, append([]string{"-serve", "-objects", strconv.Itoa(n), "-clients", "1"}, extraArgs...)...)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			b.Fatal(err)
