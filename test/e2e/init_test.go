@@ -254,6 +254,27 @@ func TestInit(t *testing.T) {
 				require.Empty(t, initKonnectWrites(env, reqs))
 			})
 
+			t.Run("AdoptsAPKIControlPlaneWithAGeneratedCA", func(t *testing.T) {
+				ns := env.Namespace(t)
+				name := "pki-" + ns
+				seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: name, AuthType: konnecttest.AuthTypePKIClientCerts})
+				args := []string{"init", "--control-plane", name, "--region", "us", "--adopt"}
+				res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", args...)
+				require.Contains(t, res.stdout, "secret/"+name+"-dp-cert-ca created")
+				// What Konnect knows is the CA, not the data plane's certificate.
+				certs := env.Konnect.DPCertificates(seed.ID)
+				require.Len(t, certs, 1)
+				ca, err := env.Get(context.Background(), initGVKSecret, ns, name+"-dp-cert-ca")
+				require.NoError(t, err)
+				caPEM, _ := base64.StdEncoding.DecodeString(mustNested(t, ca, "data", "tls.crt"))
+				require.Equal(t, strings.TrimSpace(string(caPEM)), strings.TrimSpace(certs[0].Cert))
+				initWaitConnected(t, env, seed.ID)
+				before := initSnapshot(t, env, ns)
+				res = cli.mustRun(t, ns, nil, "", args...)
+				require.Contains(t, res.stdout, "nothing was written", res.String())
+				require.Equal(t, before, initSnapshot(t, env, ns))
+			})
+
 			t.Run("UsesAControlPlaneOfTheNamespaceByItsKonnectName", func(t *testing.T) {
 				ns := env.Namespace(t)
 				crt, key := selfSignedPair(t, "unused")
