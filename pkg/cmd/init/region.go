@@ -53,7 +53,7 @@ func parseServerURL(raw, what string) (serverURL, error) {
 		return bad("give only the host, without port, path or query")
 	}
 	labels := strings.Split(strings.ToLower(u.Hostname()), ".")
-	if len(labels) < 4 || labels[1] != "api" {
+	if len(labels) < 4 || labels[1] != "api" || slices.Contains(labels, "") {
 		return bad("the host is not <region>.api.<domain>")
 	}
 	if labels[0] == "global" {
@@ -80,7 +80,7 @@ func parseEndpoint(raw string) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("the control plane endpoint %q from Konnect is not a URL", raw)
 	}
 	labels := strings.Split(u.Hostname(), ".")
-	if len(labels) < 4 || labels[2] != "cp0" || labels[0] == "" || labels[1] == "" {
+	if len(labels) < 4 || labels[2] != "cp0" || slices.Contains(labels, "") {
 		return endpoint{}, fmt.Errorf("the control plane endpoint %q is not <id>.<region>.cp0.<domain>, the only shape KGO 1.4's KonnectExtension can express: upgrade to KGO 1.5 or later, whose KonnectExtension follows the control plane by reference", raw)
 	}
 	return endpoint{prefix: labels[0], region: labels[1], server: strings.Join(labels[3:], ".")}, nil
