@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -161,7 +162,8 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 func HumanDuration(d time.Duration) string {
 	neg := d < 0
 	if neg {
-		d = -d
+		// time.Time.Sub saturates: -math.MinInt64 would stay negative.
+		d = -max(d, -math.MaxInt64)
 	}
 	var s string
 	switch {
