@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=$(VERSION) -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Commit=$(COMMIT)
 
-.PHONY: all build test unit vet fmt-check envtest demo dist image clean
+.PHONY: all build test unit vet fmt-check envtest demo dist image clean fuzz load
 
 all: build
 
@@ -41,6 +41,31 @@ dist: ## Release archives for linux/darwin/windows x amd64/arm64, sha256 sums, v
 
 image: ## Webhook image (needs a container builder; none runs on the CI machines)
 	docker build -f cmd/webhook/Dockerfile -t kubectl-konnect/webhook:$(VERSION) --build-arg VERSION=$(VERSION) .
+
+# Every fuzz target, as package:Target. `make fuzz` runs each for FUZZTIME
+# (go test keeps what it finds in the package's testdata/fuzz, where it
+# becomes a regression seed that every `go test` runs), then lists failures.
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 2
+FUZZ_TARGETS = \
+	./pkg/webhook:FuzzAdmissionReview ./pkg/webhook:FuzzAdmissionObject ./pkg/rules:FuzzFindings \
+	./pkg/lint:FuzzParse \
+	./pkg/cert:FuzzDecodeCertsPEM ./pkg/cert:FuzzDecodeKeyPEM ./pkg/cert:FuzzParsePair ./pkg/cert:FuzzHumanDuration \
+	./pkg/cmd/init:FuzzParseEndpoint ./pkg/cmd/init:FuzzParseServerURL ./pkg/check:FuzzParseEndpoint
+
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
+	@failed=(); for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo ">> $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) 2>&1 | tail -n 25 || failed+=("$$t"); \
+	done; \
+	if (( $${#failed[@]} )); then echo "fuzz: failed: $${failed[*]}"; exit 1; fi; echo "fuzz: all $(words $(FUZZ_TARGETS)) targets passed"
+
+# The measurements of issue 8 (docs/HARDENING.md): the webhook under load
+# with churn and a certificate rotation, and the latency kubectl apply gains
+# from the webhook. Bounded (a few minutes), loopback only; `make test` skips them.
+load: envtest ## Load, rotation and apply-latency measurements (docs/HARDENING.md)
+	HARDENING_LOAD=1 KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 20m -v -run '^TestWebhookLoad$$' ./pkg/webhook
+	HARDENING_LOAD=1 KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 20m -v -run '^TestHardeningApplyLatency$$' ./test/e2e
 
 clean:
 	rm -rf bin .demo dist
