@@ -58,11 +58,9 @@ func (r initResult) String() string {
 	return "exit " + strconv.Itoa(r.code) + " after " + r.elapsed.Round(time.Millisecond).String() + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
 }
 
-// run runs kubectl konnect with args in namespace ns; extraEnv adds variables (e.g. KONNECT_TOKEN).
-func (c initCLI) run(t *testing.T, ns string, extraEnv []string, stdin string, args ...string) initResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+// command builds the kubectl konnect process with args in namespace ns; extraEnv adds variables
+// (e.g. KONNECT_TOKEN).
+func (c initCLI) command(ctx context.Context, ns string, extraEnv []string, args ...string) *exec.Cmd {
 	kubeconfig := c.env.Kubeconfig
 	if c.kubeconfig != "" {
 		kubeconfig = c.kubeconfig
@@ -80,6 +78,16 @@ func (c initCLI) run(t *testing.T, ns string, extraEnv []string, stdin string, a
 	env = append(env, c.env.PluginEnv()...)
 	env = append(env, "KUBECONFIG="+kubeconfig, "PATH="+c.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	cmd.Env = append(env, extraEnv...)
+	return cmd
+}
+
+// run runs kubectl konnect with args in namespace ns; extraEnv adds variables (e.g. KONNECT_TOKEN).
+func (c initCLI) run(t *testing.T, ns string, extraEnv []string, stdin string, args ...string) initResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := c.command(ctx, ns, extraEnv, args...)
+	full := cmd.Args[1:]
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

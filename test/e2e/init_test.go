@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -293,6 +295,49 @@ func TestInit(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, rv, cp.GetResourceVersion(), "a control plane init did not create is used as it is")
 				initWaitConnected(t, env, initCPID(t, env, ns, "gateway-cp"))
+			})
+
+			t.Run("TimeoutExits124", func(t *testing.T) {
+				ns := env.Namespace(t)
+				name := "slow-" + ns
+				env.Konnect.InjectFault(konnecttest.Fault{Method: "POST", PathPrefix: "/v2/control-planes", Latency: 2 * time.Second})
+				t.Cleanup(env.Konnect.ClearFaults)
+				res := cli.run(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", name, "--region", "us", "--timeout", "700ms")
+				require.Equal(t, 124, res.code, res.String())
+				require.Contains(t, res.stderr, "timed out after")
+				require.Contains(t, res.stderr, "waiting for KGO to program KonnectGatewayControlPlane "+name)
+				env.Konnect.ClearFaults()
+				cli.mustRun(t, ns, nil, "", "init", "--control-plane", name)
+				initAssertConverged(t, env, ns, name)
+			})
+
+			t.Run("CtrlCExits130AndAReRunFinishes", func(t *testing.T) {
+				ns := env.Namespace(t)
+				name := "ctrlc-" + ns
+				env.Konnect.InjectFault(konnecttest.Fault{Method: "POST", PathPrefix: "/v2/control-planes", Latency: 5 * time.Second})
+				t.Cleanup(env.Konnect.ClearFaults)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				cmd := cli.command(ctx, ns, []string{"KONNECT_TOKEN=" + env.Token}, "init", "--control-plane", name, "--region", "us")
+				stderr, err := cmd.StderrPipe()
+				require.NoError(t, err)
+				require.NoError(t, cmd.Start())
+				var lines []string
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					lines = append(lines, sc.Text())
+					if strings.Contains(sc.Text(), "waiting for KGO to program") {
+						require.NoError(t, cmd.Process.Signal(os.Interrupt)) // Ctrl-C while init waits
+					}
+				}
+				err = cmd.Wait()
+				var ee *exec.ExitError
+				require.ErrorAs(t, err, &ee, strings.Join(lines, "\n"))
+				require.Equal(t, 130, ee.ExitCode(), strings.Join(lines, "\n"))
+				require.Contains(t, strings.Join(lines, "\n"), "interrupted during step control-plane; everything done so far is kept: re-run the same command to finish")
+				env.Konnect.ClearFaults()
+				cli.mustRun(t, ns, nil, "", "init", "--control-plane", name)
+				initAssertConverged(t, env, ns, name)
 			})
 
 			t.Run("BadInput", func(t *testing.T) {
