@@ -3,14 +3,12 @@ package cert
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	sdkkonnectgo "github.com/Kong/sdk-konnect-go"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
-	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
 
 // konnectFor builds a Konnect client for the control plane from its KonnectAPIAuthConfiguration, when
@@ -74,29 +72,7 @@ func (c *Clients) konnectFor(ctx context.Context, cp *controlPlane) (*sdkkonnect
 			return nil, err
 		}
 	}
-	return konnect.NewSDK(server, token, userAgentClient(hc)), nil
-}
-
-// userAgentClient wraps base so every Konnect request names the tool.
-func userAgentClient(base *http.Client) *http.Client {
-	if base == nil {
-		base = http.DefaultClient
-	}
-	cl := *base
-	rt := cl.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	cl.Transport = uaTransport{base: rt}
-	return &cl
-}
-
-type uaTransport struct{ base http.RoundTripper }
-
-func (t uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", strings.TrimSpace(version.UserAgent()+" "+r.Header.Get("User-Agent")))
-	return t.base.RoundTrip(r)
+	return konnect.NewSDK(server, token, hc), nil
 }
 
 // authTypeOf decides between pinned_client_certs and pki_client_certs: Konnect's answer when it can be

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/check"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
-	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
 
 // Factory is what the command needs from pkg/kube.Factory.
@@ -157,7 +155,7 @@ func (o *Options) Complete(f Factory) error {
 				return err
 			}
 		}
-		o.Clients.KonnectHTTPClient = userAgentClient(hc)
+		o.Clients.KonnectHTTPClient = hc
 	}
 	return nil
 }
@@ -218,23 +216,4 @@ func (o *Options) Run(ctx context.Context) error {
 		return &FailedError{Failed: rep.Summary.Fail, Total: rep.Summary.Pass + rep.Summary.Warn + rep.Summary.Fail + rep.Summary.Skip}
 	}
 	return nil
-}
-
-// userAgentClient wraps base so every Konnect request names the tool.
-func userAgentClient(base *http.Client) *http.Client {
-	cl := *base
-	rt := cl.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	cl.Transport = uaTransport{base: rt}
-	return &cl
-}
-
-type uaTransport struct{ base http.RoundTripper }
-
-func (t uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", strings.TrimSpace(version.UserAgent()+" "+r.Header.Get("User-Agent")))
-	return t.base.RoundTrip(r)
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
-	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
 
 // konnectAPI is the part of Konnect that init uses, over the official SDK. Every method names the
@@ -73,7 +71,7 @@ func transportOf(c *http.Client) http.RoundTripper {
 	return http.DefaultTransport
 }
 
-// konnectTransport names the tool on every request, counts round trips, and sends the SDK's global
+// konnectTransport counts round trips, and sends the SDK's global
 // calls (/v3/*/me, which the SDK pins to global.api.konghq.com) to the custom domain of --server-url.
 type konnectTransport struct {
 	base   http.RoundTripper
@@ -83,7 +81,6 @@ type konnectTransport struct {
 
 func (t *konnectTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", strings.TrimSpace(version.UserAgent()+" "+r.Header.Get("User-Agent")))
 	if t.domain != defaultDomain && r.URL.Host == "global.api."+defaultDomain {
 		r.URL.Host = "global.api." + t.domain
 		r.Host = r.URL.Host

@@ -24,7 +24,6 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/lint"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/migrate"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
-	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
 
 // Output formats.
@@ -201,7 +200,7 @@ func (o *Options) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		in.Konnect = &migrate.KonnectAPI{HTTPClient: userAgentClient(hc), Secret: secret}
+		in.Konnect = &migrate.KonnectAPI{HTTPClient: hc, Secret: secret}
 	}
 	res := migrate.Plan(ctx, in)
 
@@ -322,23 +321,4 @@ func secretIn(objs []*unstructured.Unstructured, defaultNS string) migrate.Secre
 		}
 		return nil, nil
 	}
-}
-
-// userAgentClient wraps base so every Konnect request names the tool.
-func userAgentClient(base *http.Client) *http.Client {
-	cl := *base
-	rt := cl.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	cl.Transport = uaTransport{base: rt}
-	return &cl
-}
-
-type uaTransport struct{ base http.RoundTripper }
-
-func (t uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", strings.TrimSpace(version.UserAgent()+" "+r.Header.Get("User-Agent")))
-	return t.base.RoundTrip(r)
 }
