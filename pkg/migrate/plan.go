@@ -292,7 +292,6 @@ func (p *planner) legacyTarget(ext *unstructured.Unstructured) (string, string, 
 				continue
 			}
 			via := fmt.Sprintf("konnectID %s is the endpoint prefix of Konnect control plane %q (%s), found with KonnectAPIAuthConfiguration %s", prefix, c.Name, c.ID, auth.GetName())
-			p.res.Notes = append(p.res.Notes, fmt.Sprintf("KonnectExtension %s: %s", nsName(ns, ext.GetName()), via))
 			if cp := p.cpWithID(ns, c.ID); cp != nil {
 				return cp.GetName(), via + fmt.Sprintf("; KonnectGatewayControlPlane %s has its ID", cp.GetName()), nil
 			}
