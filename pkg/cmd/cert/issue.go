@@ -29,8 +29,10 @@ const AnnoRegistered = "cert.kubectl-konnect.io/registered"
 const (
 	registeredLeaf = "leaf"
 	registeredCA   = "ca"
-	// maxNameLen leaves room for "-" and a 10-character fingerprint in the registration's name.
-	maxNameLen = validation.DNS1123SubdomainMaxLength - 11
+	// maxNameLen: the Secret's name is also the value of the registration's
+	// LabelSecret label, and label values are at most 63 characters (which
+	// leaves room for NAME-<fingerprint> in the registration's name).
+	maxNameLen = validation.LabelValueMaxLength
 )
 
 // IssueOptions are the options of `cert issue` and `cert rotate`.
@@ -155,7 +157,7 @@ func (o *IssueOptions) Validate() error {
 			return fmt.Errorf("NAME %q is not a valid Secret name: %s", o.Name, strings.Join(errs, "; "))
 		}
 		if len(o.Name) > maxNameLen {
-			return fmt.Errorf("NAME %q is %d characters long: use at most %d, so NAME-<fingerprint> fits a resource name", o.Name, len(o.Name), maxNameLen)
+			return fmt.Errorf("NAME %q is %d characters long: use at most %d, because NAME is also a label value", o.Name, len(o.Name), maxNameLen)
 		}
 	}
 	if o.Rotate && o.Name == "" {

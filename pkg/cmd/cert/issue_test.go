@@ -459,7 +459,7 @@ func TestValidateNamesTheFlagToFix(t *testing.T) {
 	}{
 		{[]string{"issue"}, "--control-plane is required"},
 		{[]string{"issue", "Bad_Name", "--control-plane", "x"}, `NAME "Bad_Name" is not a valid Secret name`},
-		{[]string{"issue", strings.Repeat("a", 243), "--control-plane", "x"}, "use at most 242"},
+		{[]string{"issue", strings.Repeat("a", 64), "--control-plane", "x"}, "use at most 63"},
 		{[]string{"issue", "--control-plane", "x", "--key-type", "dsa"}, `--key-type "dsa" is not supported: use ecdsa (default) or rsa`},
 		{[]string{"issue", "--control-plane", "x", "--curve", "P-521"}, `--curve "P-521" is not supported: use P-256 (default) or P-384`},
 		{[]string{"issue", "--control-plane", "x", "--key-size", "4096"}, "--key-size applies to --key-type rsa only"},
