@@ -40,30 +40,13 @@ import (
 
 var gvkSecret = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
 
-var (
-	pluginOnce sync.Once
-	pluginErr  error
-)
+var pathOnce sync.Once
 
-// installPlugin builds kubectl-konnect once per test binary and puts it first on PATH, where kubectl
-// finds plugins.
+// installPlugin puts the plugin built for the test binary first on PATH, where kubectl finds plugins.
 func installPlugin(t *testing.T) {
 	t.Helper()
-	pluginOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kubectl-konnect-bin-")
-		if err != nil {
-			pluginErr = err
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-konnect"), "./cmd/kubectl-konnect")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			pluginErr = errors.New("go build ./cmd/kubectl-konnect: " + err.Error() + "\n" + string(out))
-			return
-		}
-		pluginErr = os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	})
-	require.NoError(t, pluginErr)
+	dir := testenv.PluginDir(t)
+	pathOnce.Do(func() { _ = os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH")) })
 }
 
 // konnectCLI runs `kubectl konnect ...` in a namespace and returns stdout, stderr and the exit code.

@@ -368,17 +368,8 @@ func TestCheckTokenRevoked(t *testing.T) {
 	require.NotContains(t, js, token, "the token must never be printed")
 }
 
-// buildCheckPlugin builds kubectl-konnect into a folder of the test, for
-// kubectl to find on PATH.
-func buildCheckPlugin(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-konnect"), "./cmd/kubectl-konnect")
-	cmd.Dir = testenv.RepoRoot()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/kubectl-konnect: %s", out)
-	return dir
-}
+// buildCheckPlugin is the plugin built once for the test binary.
+func buildCheckPlugin(t *testing.T) string { return testenv.PluginDir(t) }
 
 // kubectlKonnectCheck runs `kubectl konnect check` through the real kubectl
 // and the built plugin; Konnect calls reach the fake through

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,19 +23,8 @@ import (
 
 // Helpers of the `kubectl konnect init` tests (issue 4).
 
-// initPluginDir builds kubectl-konnect into a folder of t (the top-level test, so that one build
-// serves all its subtests) for kubectl to find on PATH.
-func initPluginDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-konnect"), "./cmd/kubectl-konnect")
-	cmd.Dir = testenv.RepoRoot()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/kubectl-konnect: %s", out)
-	t.Logf("built kubectl-konnect in %s", time.Since(start).Round(time.Millisecond))
-	return dir
-}
+// initPluginDir is the plugin built once for the test binary.
+func initPluginDir(t *testing.T) string { return testenv.PluginDir(t) }
 
 // initCLI runs `kubectl konnect ...` through the real kubectl, with the plugin first on PATH and the
 // environment of the test ground (kubeconfig, Konnect reached at its real host names).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -74,6 +76,9 @@ func StopAll() {
 			fmt.Fprintf(os.Stderr, "stopping the %s test ground: %v\n", p, err)
 		}
 		delete(shared, p)
+	}
+	if pluginDir != "" {
+		_ = os.RemoveAll(pluginDir)
 	}
 }
 
@@ -192,4 +197,33 @@ func (e *Env) Served(gvk schema.GroupVersionKind) schema.GroupVersionKind {
 		return gvk
 	}
 	return m.GroupVersionKind
+}
+
+var (
+	pluginOnce sync.Once
+	pluginDir  string
+	pluginErr  error
+)
+
+// PluginDir builds kubectl-konnect once per test binary into a folder for
+// kubectl to find on PATH (removed by StopAll), and returns the folder.
+func PluginDir(t testing.TB) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		start := time.Now()
+		if pluginDir, pluginErr = os.MkdirTemp("", "kubectl-konnect-bin-"); pluginErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "kubectl-konnect"), "./cmd/kubectl-konnect")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			pluginErr = fmt.Errorf("go build ./cmd/kubectl-konnect: %v\n%s", err, out)
+			return
+		}
+		t.Logf("built kubectl-konnect in %s", time.Since(start).Round(time.Millisecond))
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
+	}
+	return pluginDir
 }
