@@ -19,6 +19,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/root"
@@ -51,7 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stderr, "Starting the local stack (%s)...\n", *profile)
 	start := time.Now()
-	env, err := testenv.New(ctx, testenv.Profile(*profile), testenv.Options{Dir: absDir})
+	// The webhook runs in-process behind the ValidatingWebhookConfiguration we ship.
+	env, err := testenv.New(ctx, testenv.Profile(*profile), testenv.Options{Dir: absDir, WithWebhook: true})
 	if err != nil {
 		return err
 	}
@@ -93,6 +95,9 @@ The demo Konnect token is in %s (0600; never printed).
 		return err
 	}
 	if err := runCheck(ctx, env, *namespace, stdout, stderr); err != nil {
+		return err
+	}
+	if err := runDenial(ctx, env, *namespace, stdout); err != nil {
 		return err
 	}
 
@@ -167,6 +172,49 @@ func runInit(ctx context.Context, env *testenv.Env, tokenFile, ns string, stdout
 		}
 	}
 	return fmt.Errorf("the data plane did not connect to control plane %q within 30s", controlPlane)
+}
+
+// runDenial shows the webhook at work: kubectl apply of a KongService on a
+// control plane of cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER, which KGO
+// would only refuse later in status, is refused by the API server. A KongService
+// that gets through fails the demo.
+func runDenial(ctx context.Context, env *testenv.Env, ns string, stdout io.Writer) error {
+	cp := `apiVersion: konnect.konghq.com/v1alpha1
+kind: KonnectGatewayControlPlane
+metadata: {name: kic-cp}
+spec: {name: demo-kic, cluster_type: CLUSTER_TYPE_K8S_INGRESS_CONTROLLER, konnect: {authRef: {name: konnect-auth}}}
+`
+	if env.Profile == testenv.KO20 {
+		cp = `apiVersion: konnect.konghq.com/v1alpha2
+kind: KonnectGatewayControlPlane
+metadata: {name: kic-cp}
+spec: {source: Origin, createControlPlaneRequest: {name: demo-kic, cluster_type: CLUSTER_TYPE_K8S_INGRESS_CONTROLLER}, konnect: {authRef: {name: konnect-auth}}}
+`
+	}
+	svc := `apiVersion: configuration.konghq.com/v1alpha1
+kind: KongService
+metadata: {name: echo}
+spec: {host: echo.demo.svc, port: 80, controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: kic-cp}}}
+`
+	if _, errOut, err := env.Kubectl(ctx, cp, "apply", "-n", ns, "-f", "-"); err != nil {
+		return fmt.Errorf("kubectl apply of the KIC control plane: %v: %s", err, errOut)
+	}
+	// The webhook judges from its cache: let it see the control plane first.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, ok := env.WebhookLookup.Get(schema.GroupKind{Group: "konnect.konghq.com", Kind: "KonnectGatewayControlPlane"}, ns, "kic-cp"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the webhook never saw KonnectGatewayControlPlane %s/kic-cp", ns)
+		}
+	}
+	fmt.Fprintf(stdout, "\nThe webhook refuses a KongService on a KIC control plane at apply time:\n$ kubectl apply -n %s -f - <<EOF\n%sEOF\n", ns, svc)
+	out, errOut, err := env.Kubectl(ctx, svc, "apply", "-n", ns, "-f", "-")
+	fmt.Fprint(stdout, out+errOut)
+	if err == nil {
+		return fmt.Errorf("the webhook admitted a KongService on a KIC control plane")
+	}
+	return nil
 }
 
 // runCheck ends the demo with `kubectl konnect check` on the data plane init set up, in-process as

@@ -31,6 +31,10 @@ func TestDemoSmoke(t *testing.T) {
 	require.Contains(t, out, "kubectl konnect check -n demo")
 	require.Regexp(t, `Data plane connected: Konnect control plane "demo-gateway" \([0-9a-f-]{36}\) sees node demo-gateway-0`, out)
 	require.Contains(t, stderr.String(), "Konnect token (from --token-file")
+	// make demo shows the webhook's denial, in KGO's words with the fix.
+	require.Contains(t, out, `The KongService "echo" is invalid`)
+	require.Contains(t, out, "[KON1001] Attaching to ControlPlane demo/kic-cp with cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is not supported")
+	require.Contains(t, out, "Fix: ")
 	token, err := os.ReadFile(filepath.Join(dir, "konnect-token"))
 	require.NoError(t, err)
 	require.NotContains(t, out+stderr.String(), string(bytes.TrimSpace(token)), "the token must never be printed")
