@@ -384,6 +384,22 @@ func TestPlanKGO16KonnectIDs(t *testing.T) {
 	assert.Contains(t, res.Unresolved[0], "KonnectExtension team-a/lost (konnect.konghq.com/v1alpha1): konnectID "+otherID+" matches no KonnectGatewayControlPlane of namespace team-a")
 }
 
+func TestPlanKGO16NamespacedRefNeedsNoKonnect(t *testing.T) {
+	ext := strings.Replace(konnectExtByID("konnect-ext", cpID, "konnect-auth"), "{type: konnectID, konnectID: "+cpID+"}", "{type: konnectNamespacedRef, konnectNamespacedRef: {name: gateway-cp}}", 1)
+	k := konnectWith()
+	res := Plan(context.Background(), Input{Objects: parse(t, auth, kgcpV1("gateway-cp", "demo", ""), ext, dataPlane("dp", "konnect.konghq.com", "konnect-ext")), Konnect: k})
+	require.Empty(t, res.Unresolved)
+	assert.Equal(t, []string{
+		"konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane gateway-cp",
+		"konnect.konghq.com/v1alpha2 KonnectExtension konnect-ext",
+	}, names(res), "the DataPlane already names the konnect.konghq.com extension")
+	assert.Equal(t, "gateway-cp", refOf(t, res, "konnect-ext"))
+	assert.Empty(t, k.calls)
+	assert.Empty(t, res.Notes)
+	_, hasConfig, _ := unstructured.NestedMap(res.Changes[1].New.Object, "spec", "konnect", "configuration")
+	assert.False(t, hasConfig, "v1alpha2 has no spec.konnect.configuration")
+}
+
 func TestPlanUnresolvedPrefixes(t *testing.T) {
 	objs := parse(t, auth, legacyExt("konnect-ext", prefix, "us"), dataPlane("dp", "", "konnect-ext"))
 	res := Plan(context.Background(), Input{Objects: objs})
