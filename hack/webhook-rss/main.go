@@ -6,7 +6,7 @@
 // webhook.Validator as cmd/webhook does, sends requests over keep-alive
 // connections, runs the garbage collector and reads /proc/self/status.
 //
-//	go run ./hack/webhook-rss -objects 10000 [-compact]
+//	go run ./hack/webhook-rss -objects 10000 [-lookup store|informer|compact]
 //
 // The last line is machine-readable (BenchmarkWebhookRSS in pkg/webhook
 // parses it):
@@ -40,14 +40,14 @@ func main() {
 	objects := flag.Int("objects", 10_000, "cached objects")
 	requests := flag.Int("requests", 500, "admission requests to serve before measuring")
 	clients := flag.Int("clients", 4, "concurrent keep-alive clients")
-	compact := flag.Bool("compact", false, "use the fixture.CompactStore prototype (objects kept as JSON) instead of rules.Store")
+	kind := flag.String("lookup", "store", "what holds the objects: store (rules.Store), informer (client-go informers as pkg/webhook.Cache sets them up) or compact (the fixture.CompactStore prototype: objects kept as JSON)")
 	serve := flag.Bool("serve", false, "serve until stdin closes instead of measuring: print \"SERVE url=<url> ca=<base64 CA PEM>\" once ready (for BenchmarkWebhookTLSInterleaved)")
 	flag.Parse()
 	run := measure
 	if *serve {
 		run = serveUntilEOF
 	}
-	if err := run(*objects, *requests, *clients, *compact); err != nil {
+	if err := run(*objects, *requests, *clients, *kind); err != nil {
 		fmt.Fprintln(os.Stderr, "webhook-rss:", err)
 		os.Exit(1)
 	}
@@ -59,18 +59,26 @@ type lookup interface {
 	Len() int
 }
 
-func newLookup(objects int, compact bool) lookup {
-	if compact {
-		return fixture.NewCompactStore(objects)
+func newLookup(objects int, kind string) (lookup, error) {
+	switch kind {
+	case "store":
+		return fixture.NewStore(objects), nil
+	case "compact":
+		return fixture.NewCompactStore(objects), nil
+	case "informer":
+		return fixture.NewInformerLookup(objects)
 	}
-	return fixture.NewStore(objects)
+	return nil, fmt.Errorf("-lookup %q: want store, informer or compact", kind)
 }
 
 // serveUntilEOF serves admission requests with the cluster in a fresh
 // process (its own heap and garbage collector, as a real webhook of that
 // size) until stdin closes.
-func serveUntilEOF(objects, _, clients int, compact bool) error {
-	store := newLookup(objects, compact)
+func serveUntilEOF(objects, _, clients int, kind string) error {
+	store, err := newLookup(objects, kind)
+	if err != nil {
+		return err
+	}
 	runtime.GC()
 	dir, err := os.MkdirTemp("", "webhook-rss-")
 	if err != nil {
@@ -88,11 +96,14 @@ func serveUntilEOF(objects, _, clients int, compact bool) error {
 	return err
 }
 
-func measure(objects, requests, clients int, compact bool) error {
+func measure(objects, requests, clients int, kind string) error {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	store := newLookup(objects, compact)
+	store, err := newLookup(objects, kind)
+	if err != nil {
+		return err
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	storeBytes := int64(after.HeapAlloc) - int64(before.HeapAlloc)
@@ -144,8 +155,8 @@ func measure(objects, requests, clients int, compact bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("objects=%d: VmRSS %.1f MiB (anon %.1f, file %.1f), peak %.1f MiB; Go heap in use %.1f MiB (live %.1f MiB, store %.0f B/object); after FreeOSMemory %.1f MiB\n",
-		store.Len(), st["VmRSS"]/1024, st["RssAnon"]/1024, st["RssFile"]/1024, st["VmHWM"]/1024,
+	fmt.Printf("lookup=%s objects=%d: VmRSS %.1f MiB (anon %.1f, file %.1f), peak %.1f MiB; Go heap in use %.1f MiB (live %.1f MiB, store %.0f B/object); after FreeOSMemory %.1f MiB\n",
+		kind, store.Len(), st["VmRSS"]/1024, st["RssAnon"]/1024, st["RssFile"]/1024, st["VmHWM"]/1024,
 		float64(ms.HeapInuse)/(1<<20), float64(ms.HeapAlloc)/(1<<20), float64(storeBytes)/float64(max(1, objects)), st2["VmRSS"]/1024)
 	fmt.Printf("RSS-REPORT objects=%d rss_kib=%.0f hwm_kib=%.0f anon_kib=%.0f file_kib=%.0f heap_inuse=%d heap_alloc=%d store_bytes=%d rss_after_free_kib=%.0f\n",
 		store.Len(), st["VmRSS"], st["VmHWM"], st["RssAnon"], st["RssFile"], ms.HeapInuse, ms.HeapAlloc, storeBytes, st2["VmRSS"])

@@ -126,23 +126,29 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 
 // BenchmarkWebhookRSS reports the resident memory of a fresh process that
 // serves admission requests over TLS with 10,000 cached objects, and with
-// none as the baseline: hack/webhook-rss, built once, fills a rules.Store,
+// none as the baseline: hack/webhook-rss, built once, fills the lookup,
 // serves 500 requests, runs the garbage collector and reads
-// /proc/self/status. Metrics: RSS-MiB (VmRSS after runtime.GC),
-// RSS-freed-MiB (after debug.FreeOSMemory: without the idle heap the
-// scavenger returns over time), heap-MiB (HeapInuse), live-MiB (HeapAlloc)
-// and B/object (heap the store takes per object). b.N is ignored: one
-// process per size.
+// /proc/self/status. Lookups: rules.Store (lookup=store), client-go
+// informers set up as pkg/webhook.Cache sets them up (lookup=informer),
+// and the fixture.CompactStore prototype (lookup=compact). Metrics:
+// RSS-MiB (VmRSS after runtime.GC), RSS-freed-MiB (after
+// debug.FreeOSMemory: without the idle heap the scavenger returns over
+// time), heap-MiB (HeapInuse), live-MiB (HeapAlloc) and B/object (heap the
+// lookup takes per object). b.N is ignored: one process per case.
 func BenchmarkWebhookRSS(b *testing.B) {
-	for _, n := range []int{0, 10_000} {
-		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
-			m := rssReport(b, n)
+	for _, c := range []struct {
+		lookup string
+		n      int
+	}{{"store", 0}, {"store", 10_000}, {"informer", 10_000}, {"compact", 10_000}} {
+		b.Run(fmt.Sprintf("lookup=%s/objects=%d", c.lookup, c.n), func(b *testing.B) {
+			m := rssReport(b, c.lookup, c.n)
 			b.ReportMetric(m["rss_kib"]/1024, "RSS-MiB")
 			b.ReportMetric(m["rss_after_free_kib"]/1024, "RSS-freed-MiB")
+			b.ReportMetric(m["hwm_kib"]/1024, "peak-RSS-MiB")
 			b.ReportMetric(m["heap_inuse"]/(1<<20), "heap-MiB")
 			b.ReportMetric(m["heap_alloc"]/(1<<20), "live-MiB")
-			if n > 0 {
-				b.ReportMetric(m["store_bytes"]/float64(n), "B/object")
+			if c.n > 0 {
+				b.ReportMetric(m["store_bytes"]/float64(c.n), "B/object")
 			}
 			b.ReportMetric(0, "ns/op")
 		})
@@ -153,20 +159,21 @@ var (
 	rssBuild   sync.Once
 	rssBinary  string
 	rssErr     error
-	rssResults sync.Map // objects -> map[string]float64
+	rssResults sync.Map // "lookup/objects" -> map[string]float64
 )
 
-// rssReport runs hack/webhook-rss once per size (a benchmark function is
+// rssReport runs hack/webhook-rss once per case (a benchmark function is
 // called more than once) and parses its RSS-REPORT line.
-func rssReport(b *testing.B, n int) map[string]float64 {
+func rssReport(b *testing.B, lookup string, n int) map[string]float64 {
 	b.Helper()
-	if m, ok := rssResults.Load(n); ok {
+	key := fmt.Sprintf("%s/%d", lookup, n)
+	if m, ok := rssResults.Load(key); ok {
 		return m.(map[string]float64)
 	}
 	bin := webhookRSSBinary(b)
-	out, err := exec.Command(bin, "-objects", strconv.Itoa(n)).CombinedOutput()
+	out, err := exec.Command(bin, "-lookup", lookup, "-objects", strconv.Itoa(n)).CombinedOutput()
 	if err != nil {
-		b.Fatalf("hack/webhook-rss -objects %d: %v\n%s", n, err, out)
+		b.Fatalf("hack/webhook-rss -lookup %s -objects %d: %v\n%s", lookup, n, err, out)
 	}
 	m := map[string]float64{}
 	for _, line := range strings.Split(string(out), "\n") {
@@ -186,7 +193,7 @@ func rssReport(b *testing.B, n int) map[string]float64 {
 	if _, ok := m["rss_kib"]; !ok {
 		b.Fatalf("hack/webhook-rss reported nothing:\n%s", out)
 	}
-	rssResults.Store(n, m)
+	rssResults.Store(key, m)
 	return m
 }
 
@@ -223,7 +230,7 @@ func webhookRSSBinary(b *testing.B) string {
 // The compact-prototype variant runs the same over fixture.CompactStore.
 func BenchmarkWebhookTLSInterleaved(b *testing.B) {
 	b.Run("store=rules.Store", func(b *testing.B) { benchmarkInterleaved(b) })
-	b.Run("store=compact-prototype", func(b *testing.B) { benchmarkInterleaved(b, "-compact") })
+	b.Run("store=compact-prototype", func(b *testing.B) { benchmarkInterleaved(b, "-lookup", "compact") })
 }
 
 func benchmarkInterleaved(b *testing.B, extraArgs ...string) {
