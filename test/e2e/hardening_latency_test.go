@@ -1,0 +1,222 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
+	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
+)
+
+// envHardeningLoad turns the measurements on (make load): they take
+// minutes and want a quiet machine.
+const envHardeningLoad = "HARDENING_LOAD"
+
+// The latency the webhook may add (issue 8): at most 1.2x to kubectl
+// apply, and at most 2 ms to the API call itself.
+const (
+	hardMaxApplyRatio = 1.2
+	hardMaxAddedAPI   = 2 * time.Millisecond
+)
+
+var gvrKongService = schema.GroupVersionResource{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongservices"}
+
+// TestHardeningApplyLatency measures what the webhook adds to applying a
+// KongService: on one API server (its own, with the webhook of
+// config/base served in-process), the ValidatingWebhookConfiguration is
+// deleted and re-created between phases, in alternating order (on-off,
+// off-on, ...) so that drift in the machine's load falls on both sides.
+// Each phase applies distinct KongServices on an existing control plane,
+// each both with the real kubectl (client-side apply, a new process each
+// time) and with a server-side apply through client-go, which is the
+// API-level figure: kubectl's own start-up dominates its wall time. Before
+// a phase is measured, a server-side dry run of a KongService on a KIC
+// control plane proves the webhook is (or is not) being called.
+//
+// Asserted: the kubectl ratio (the issue's target, 1.2x) and the absolute
+// time added to the API call (2 ms). The API-level ratio is reported, not
+// asserted: its base is 3-5 ms (envtest's etcd on loopback), so a
+// sub-millisecond webhook call, stretched by CPU contention on a shared
+// machine, moves it around 1.2x (docs/HARDENING.md).
+func TestHardeningApplyLatency(t *testing.T) {
+	if os.Getenv(envHardeningLoad) == "" {
+		t.Skipf("a measurement of about two minutes: run it with make load (or %s=1)", envHardeningLoad)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	env, err := testenv.New(ctx, testenv.KGO16, testenv.Options{WithWebhook: true, NoStandIn: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = env.Stop() })
+	t.Logf("API server %s with the webhook up in %s", env.ServerVersion, time.Since(start).Round(time.Millisecond))
+	ns := env.Namespace(t)
+	dyn, err := dynamic.NewForConfig(env.Config)
+	require.NoError(t, err)
+
+	for _, cp := range []struct{ name, clusterType string }{{"cp", ""}, {"kic", rules.ClusterTypeKIC}} {
+		u := &unstructured.Unstructured{Object: controlPlane(testenv.KGO16, cp.name, ns+"-"+cp.name, cp.clusterType)}
+		u.SetNamespace(ns)
+		require.NoError(t, env.Client.Create(ctx, u))
+		env.WaitForWebhookCache(t, rules.GKKonnectGatewayControlPlane, ns, cp.name)
+	}
+
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "kubectl-konnect-webhook"}, vwc))
+	saved := vwc.DeepCopy()
+	saved.ObjectMeta = metav1.ObjectMeta{Name: vwc.Name, Labels: vwc.Labels, Annotations: vwc.Annotations}
+
+	// probe: is the webhook called? A dry-run KongService on the KIC
+	// control plane is denied by it, and only by it.
+	probe := func() bool {
+		u := &unstructured.Unstructured{Object: hardKongService(ns, "probe", "kic")}
+		_, err := dyn.Resource(gvrKongService).Namespace(ns).Create(ctx, u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && !apierrors.IsInvalid(err) {
+			t.Fatalf("probe: %v", err)
+		}
+		return err != nil
+	}
+	var switches []time.Duration
+	setWebhook := func(on bool) {
+		t.Helper()
+		if on {
+			c := saved.DeepCopy()
+			require.NoError(t, env.Client.Create(ctx, c))
+		} else {
+			require.NoError(t, env.Client.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: saved.Name}}))
+		}
+		t0 := time.Now()
+		require.Eventually(t, func() bool { return probe() == on }, 30*time.Second, 20*time.Millisecond,
+			"the API server did not start/stop calling the webhook (on=%v) within 30 s", on)
+		switches = append(switches, time.Since(t0))
+	}
+	require.True(t, probe(), "the webhook must be registered at start")
+
+	n := 0
+	applyKubectl := func() time.Duration {
+		n++
+		m := manifest(t, hardKongService(ns, fmt.Sprintf("svc-k-%d", n), "cp"))
+		t0 := time.Now()
+		_, errOut, err := env.Kubectl(ctx, m, "apply", "-n", ns, "-f", "-")
+		d := time.Since(t0)
+		require.NoError(t, err, errOut)
+		require.NotContains(t, errOut, "Warning", "a valid KongService passes with no warning")
+		return d
+	}
+	applySSA := func() time.Duration {
+		n++
+		name := fmt.Sprintf("svc-a-%d", n)
+		u := &unstructured.Unstructured{Object: hardKongService(ns, name, "cp")}
+		t0 := time.Now()
+		_, err := dyn.Resource(gvrKongService).Namespace(ns).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: "hardening", Force: true})
+		d := time.Since(t0)
+		require.NoError(t, err)
+		return d
+	}
+	// Warm up: kubectl's discovery cache, connections, code paths.
+	applyKubectl()
+	for range 10 {
+		applySSA()
+	}
+
+	const rounds, kubectlPerPhase, ssaPerKubectl = 6, 5, 10
+	lat := map[bool]map[string][]time.Duration{true: {}, false: {}}
+	on := true
+	for r := range rounds {
+		order := []bool{true, false}
+		if r%2 == 1 {
+			order = []bool{false, true}
+		}
+		for _, want := range order {
+			if want != on {
+				setWebhook(want)
+				on = want
+			}
+			applySSA() // the API server's first call after a switch opens a connection
+			for range kubectlPerPhase {
+				lat[on]["kubectl"] = append(lat[on]["kubectl"], applyKubectl())
+				for range ssaPerKubectl {
+					lat[on]["ssa"] = append(lat[on]["ssa"], applySSA())
+				}
+			}
+		}
+	}
+	if !on {
+		setWebhook(true)
+	}
+
+	for _, kind := range []string{"ssa", "kubectl"} {
+		with, without := hardSummarize(lat[true][kind]), hardSummarize(lat[false][kind])
+		ratio := float64(with.median) / float64(without.median)
+		added := with.median - without.median
+		t.Logf("HARDENING apply %-7s with webhook:    %s", kind, with)
+		t.Logf("HARDENING apply %-7s without webhook: %s", kind, without)
+		t.Logf("HARDENING apply %-7s ratio of medians %.3f, of means %.3f, of p90 %.3f (added %.2f ms at the median)", kind, ratio,
+			float64(with.mean)/float64(without.mean), float64(with.p90)/float64(without.p90), float64(added)/1e6)
+		switch {
+		case kind == "kubectl" && ratio > hardMaxApplyRatio:
+			t.Errorf("kubectl apply is %.2fx slower with the webhook at the median, want <= %.1fx", ratio, hardMaxApplyRatio)
+		case kind == "ssa" && added > hardMaxAddedAPI:
+			t.Errorf("the webhook adds %s to an API-level apply at the median, want <= %s", added, hardMaxAddedAPI)
+		}
+	}
+	t.Logf("HARDENING webhook handler time (controller-runtime histogram): %s", hardHandlerHistogram(t))
+	t.Logf("HARDENING registering/removing the configuration took effect in %s; load average %s", hardSummarize(switches), hardLoadAvg())
+}
+
+// hardHandlerHistogram summarizes controller-runtime's admission latency
+// histogram (decade buckets) of this process's webhook.
+func hardHandlerHistogram(t *testing.T) string {
+	t.Helper()
+	mfs, err := ctrlmetrics.Registry.Gather()
+	require.NoError(t, err)
+	var bounds []float64
+	var counts []uint64
+	var total uint64
+	for _, mf := range mfs {
+		if mf.GetName() != "controller_runtime_webhook_latency_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for i, b := range m.GetHistogram().GetBucket() {
+				if len(bounds) <= i {
+					bounds, counts = append(bounds, b.GetUpperBound()), append(counts, 0)
+				}
+				counts[i] += b.GetCumulativeCount()
+			}
+			total += m.GetHistogram().GetSampleCount()
+		}
+	}
+	if total == 0 {
+		return "no samples"
+	}
+	var parts []string
+	for i, b := range bounds {
+		if b >= 1e-5 && b <= 1.1 {
+			parts = append(parts, fmt.Sprintf("<=%s %.1f%%", time.Duration(math.Round(b*float64(time.Second))), 100*float64(counts[i])/float64(total)))
+		}
+	}
+	return fmt.Sprintf("%d requests; %s", total, strings.Join(parts, ", "))
+}
+
+// hardLoadAvg is the machine's 1-minute load average.
+func hardLoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	return strings.Fields(string(b))[0]
+}
