@@ -155,9 +155,13 @@ func measure(objects, requests, clients int, kind string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("lookup=%s objects=%d: VmRSS %.1f MiB (anon %.1f, file %.1f), peak %.1f MiB; Go heap in use %.1f MiB (live %.1f MiB, store %.0f B/object); after FreeOSMemory %.1f MiB\n",
+	perObject := "-"
+	if objects > 0 {
+		perObject = fmt.Sprintf("%.0f", float64(storeBytes)/float64(objects))
+	}
+	fmt.Printf("lookup=%s objects=%d: VmRSS %.1f MiB (anon %.1f, file %.1f), peak %.1f MiB; Go heap in use %.1f MiB (live %.1f MiB, store %s B/object); after FreeOSMemory %.1f MiB\n",
 		kind, store.Len(), st["VmRSS"]/1024, st["RssAnon"]/1024, st["RssFile"]/1024, st["VmHWM"]/1024,
-		float64(ms.HeapInuse)/(1<<20), float64(ms.HeapAlloc)/(1<<20), float64(storeBytes)/float64(max(1, objects)), st2["VmRSS"]/1024)
+		float64(ms.HeapInuse)/(1<<20), float64(ms.HeapAlloc)/(1<<20), perObject, st2["VmRSS"]/1024)
 	fmt.Printf("RSS-REPORT objects=%d rss_kib=%.0f hwm_kib=%.0f anon_kib=%.0f file_kib=%.0f heap_inuse=%d heap_alloc=%d store_bytes=%d rss_after_free_kib=%.0f\n",
 		store.Len(), st["VmRSS"], st["VmHWM"], st["RssAnon"], st["RssFile"], ms.HeapInuse, ms.HeapAlloc, storeBytes, st2["VmRSS"])
 	runtime.KeepAlive(store)
