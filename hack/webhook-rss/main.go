@@ -6,7 +6,7 @@
 // webhook.Validator as cmd/webhook does, sends requests over keep-alive
 // connections, runs the garbage collector and reads /proc/self/status.
 //
-//	go run ./hack/webhook-rss -objects 10000 [-lookup store|informer|compact]
+//	go run ./hack/webhook-rss -objects 10000 [-lookup store|informer]
 //
 // The last line is machine-readable (BenchmarkWebhookRSS in pkg/webhook
 // parses it):
@@ -40,7 +40,7 @@ func main() {
 	objects := flag.Int("objects", 10_000, "cached objects")
 	requests := flag.Int("requests", 500, "admission requests to serve before measuring")
 	clients := flag.Int("clients", 4, "concurrent keep-alive clients")
-	kind := flag.String("lookup", "store", "what holds the objects: store (rules.Store), informer (client-go informers as pkg/webhook.Cache sets them up) or compact (the fixture.CompactStore prototype: objects kept as JSON)")
+	kind := flag.String("lookup", "store", "what holds the objects: store (rules.Store, as lint does) or informer (pkg/webhook.Cache, as the webhook does: compact objects in client-go informers)")
 	serve := flag.Bool("serve", false, "serve until stdin closes instead of measuring: print \"SERVE url=<url> ca=<base64 CA PEM>\" once ready (for BenchmarkWebhookTLSInterleaved)")
 	flag.Parse()
 	run := measure
@@ -63,12 +63,10 @@ func newLookup(objects int, kind string) (lookup, error) {
 	switch kind {
 	case "store":
 		return fixture.NewStore(objects), nil
-	case "compact":
-		return fixture.NewCompactStore(objects), nil
 	case "informer":
 		return fixture.NewInformerLookup(objects)
 	}
-	return nil, fmt.Errorf("-lookup %q: want store, informer or compact", kind)
+	return nil, fmt.Errorf("-lookup %q: want store or informer", kind)
 }
 
 // serveUntilEOF serves admission requests with the cluster in a fresh

@@ -41,11 +41,17 @@ func BenchmarkWebhookTLS(b *testing.B) {
 	benchmarkTLS(b, func(n int) rules.Lookup { return fixture.NewStore(n) })
 }
 
-// BenchmarkWebhookTLSCompactPrototype is BenchmarkWebhookTLS over
-// fixture.CompactStore, a prototype Lookup that keeps objects as JSON and
-// decodes them on each lookup: what a compact cache would change.
-func BenchmarkWebhookTLSCompactPrototype(b *testing.B) {
-	benchmarkTLS(b, func(n int) rules.Lookup { return fixture.NewCompactStore(n) })
+// BenchmarkWebhookTLSCache is BenchmarkWebhookTLS over the webhook's own
+// Cache (compact objects in informers), fed from memory.
+func BenchmarkWebhookTLSCache(b *testing.B) {
+	benchmarkTLS(b, func(n int) rules.Lookup {
+		l, err := fixture.NewInformerLookup(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(l.Stop)
+		return l
+	})
 }
 
 func benchmarkTLS(b *testing.B, newLookup func(n int) rules.Lookup) {
@@ -129,8 +135,8 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 // none as the baseline: hack/webhook-rss, built once, fills the lookup,
 // serves 500 requests, runs the garbage collector and reads
 // /proc/self/status. Lookups: rules.Store (lookup=store), client-go
-// informers set up as pkg/webhook.Cache sets them up (lookup=informer),
-// and the fixture.CompactStore prototype (lookup=compact). Metrics:
+// and pkg/webhook.Cache itself over informers fed from memory
+// (lookup=informer). Metrics:
 // RSS-MiB (VmRSS after runtime.GC), RSS-freed-MiB (after
 // debug.FreeOSMemory: without the idle heap the scavenger returns over
 // time), heap-MiB (HeapInuse), live-MiB (HeapAlloc) and B/object (heap the
@@ -139,7 +145,7 @@ func BenchmarkWebhookRSS(b *testing.B) {
 	for _, c := range []struct {
 		lookup string
 		n      int
-	}{{"store", 0}, {"store", 10_000}, {"informer", 10_000}, {"compact", 10_000}} {
+	}{{"store", 0}, {"store", 10_000}, {"informer", 10_000}} {
 		b.Run(fmt.Sprintf("lookup=%s/objects=%d", c.lookup, c.n), func(b *testing.B) {
 			m := rssReport(b, c.lookup, c.n)
 			b.ReportMetric(m["rss_kib"]/1024, "RSS-MiB")
@@ -227,10 +233,10 @@ func webhookRSSBinary(b *testing.B) string {
 // falls on every size alike. b.N requests per size. Metrics per size
 // (p50-µs@N, p99-µs@N) and the ratios p99@100k/p99@100 and p99@10k/p99@100.
 //
-// The compact-prototype variant runs the same over fixture.CompactStore.
+// The webhook.Cache variant runs the same over the webhook's own cache.
 func BenchmarkWebhookTLSInterleaved(b *testing.B) {
 	b.Run("store=rules.Store", func(b *testing.B) { benchmarkInterleaved(b) })
-	b.Run("store=compact-prototype", func(b *testing.B) { benchmarkInterleaved(b, "-lookup", "compact") })
+	b.Run("store=webhook.Cache", func(b *testing.B) { benchmarkInterleaved(b, "-lookup", "informer") })
 }
 
 func benchmarkInterleaved(b *testing.B, extraArgs ...string) {
@@ -343,9 +349,18 @@ func TestBenchmarkReviewsAreJudgedAsIntended(t *testing.T) {
 			rules.Lookup
 			Len() int
 		}
-	}{{"Store", fixture.NewStore(1000)}, {"CompactStore", fixture.NewCompactStore(1000)}} {
+	}{{"Store", fixture.NewStore(1000)}, {"webhook.Cache", mustInformerLookup(t, 1000)}} {
 		t.Run(l.name, func(t *testing.T) { testReviewsJudged(t, l.lookup, l.lookup.Len()) })
 	}
+}
+
+func mustInformerLookup(t *testing.T, n int) *fixture.InformerLookup {
+	l, err := fixture.NewInformerLookup(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Stop)
+	return l
 }
 
 func testReviewsJudged(t *testing.T, lookup rules.Lookup, n int) {

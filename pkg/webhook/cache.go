@@ -6,7 +6,6 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -72,62 +71,108 @@ func NewCache(cfg *rest.Config) (*Cache, error) {
 	// A discovery error leaves a fact false, as a kind the mapper does not
 	// know is not cached either.
 	facts, _ := rules.ServedIn(mapper)
-	c := &Cache{
-		gen:       rules.GenerationFor(facts),
-		informers: map[schema.GroupKind]cache.SharedIndexInformer{},
-	}
+	sources := map[schema.GroupKind]Source{}
 	for _, gk := range rules.LookupKinds() {
 		gvr, ok := served(gk)
 		if !ok {
 			continue
 		}
+		var inf cache.SharedIndexInformer
+		if gk == rules.GKSecret {
+			inf = metadatainformer.NewFilteredMetadataInformer(meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+		} else {
+			inf = dynamicinformer.NewFilteredDynamicInformer(dyn, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+		}
+		sources[gk] = Source{GVK: gvr.GroupVersion().WithKind(gk.Kind), Informer: inf}
+	}
+	return NewCacheFrom(rules.GenerationFor(facts), sources)
+}
+
+// Source is an informer of one kind, not started, and the version it serves.
+type Source struct {
+	GVK      schema.GroupVersionKind
+	Informer cache.SharedIndexInformer
+}
+
+// NewCacheFrom builds a Cache over informers the caller made (NewCache uses
+// the cluster's; the memory benchmark feeds objects from memory).
+func NewCacheFrom(gen rules.Generation, sources map[schema.GroupKind]Source) (*Cache, error) {
+	c := &Cache{gen: gen, informers: map[schema.GroupKind]cache.SharedIndexInformer{}}
+	for gk, src := range sources {
 		indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 		for _, ix := range rules.Indexes() {
 			if ix.Kind == gk {
 				indexers[ix.Name] = indexFunc(ix.Func)
 			}
 		}
-		var inf cache.SharedIndexInformer
-		if gk == rules.GKSecret {
-			inf = metadatainformer.NewFilteredMetadataInformer(meta, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
-		} else {
-			inf = dynamicinformer.NewFilteredDynamicInformer(dyn, gvr, metav1.NamespaceAll, 0, indexers, nil).Informer()
-		}
-		gvk := gvr.GroupVersion().WithKind(gk.Kind)
-		if err := inf.SetTransform(stripTransform(gvk)); err != nil {
+		if err := src.Informer.AddIndexers(indexers); err != nil {
 			return nil, err
 		}
-		c.informers[gk] = inf
+		if err := src.Informer.SetTransform(compactTransform(src.GVK)); err != nil {
+			return nil, err
+		}
+		c.informers[gk] = src.Informer
 	}
 	return c, nil
 }
 
-// stripTransform stores every object as the stripped unstructured object the
-// rules read, whatever the informer decoded (metadata informers give
-// PartialObjectMetadata).
-func stripTransform(gvk schema.GroupVersionKind) cache.TransformFunc {
+// compactObject is how the cache holds an object: the JSON of what
+// rules.Strip keeps, decoded again on each lookup. Nested maps cost about
+// 2 KB per object and fragment the heap; this costs a few hundred bytes, for
+// some microseconds per lookup (see .notes/webhook-bench.txt).
+type compactObject struct {
+	namespace, name string
+	raw             []byte
+}
+
+// GetObjectMeta lets client-go key and index the object (meta.Accessor).
+func (c *compactObject) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: c.namespace, Name: c.name}
+}
+
+func (c *compactObject) object() (*unstructured.Unstructured, bool) {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(c.raw); err != nil {
+		return nil, false
+	}
+	return u, true
+}
+
+// compactTransform strips what the informer decoded (metadata informers give
+// PartialObjectMetadata) and keeps it compact.
+func compactTransform(gvk schema.GroupVersionKind) cache.TransformFunc {
 	return func(obj any) (any, error) {
+		var u *unstructured.Unstructured
 		switch o := obj.(type) {
 		case *unstructured.Unstructured:
-			return rules.Strip(o), nil
+			u = rules.Strip(o)
 		case *metav1.PartialObjectMetadata:
-			u := &unstructured.Unstructured{Object: map[string]any{}}
-			u.SetGroupVersionKind(gvk)
-			u.SetName(o.Name)
-			u.SetNamespace(o.Namespace)
-			u.SetUID(o.UID)
-			u.SetResourceVersion(o.ResourceVersion)
-			u.SetLabels(o.Labels)
-			return rules.Strip(u), nil
+			m := &unstructured.Unstructured{Object: map[string]any{}}
+			m.SetGroupVersionKind(gvk)
+			m.SetName(o.Name)
+			m.SetNamespace(o.Namespace)
+			m.SetUID(o.UID)
+			m.SetResourceVersion(o.ResourceVersion)
+			m.SetLabels(o.Labels)
+			u = rules.Strip(m)
 		default:
-			return obj, nil // tombstones pass through
+			return obj, nil // tombstones and already compact objects pass through
 		}
+		raw, err := u.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		return &compactObject{namespace: u.GetNamespace(), name: u.GetName(), raw: raw}, nil
 	}
 }
 
 func indexFunc(f rules.IndexFunc) cache.IndexFunc {
 	return func(obj any) ([]string, error) {
-		u, ok := obj.(*unstructured.Unstructured)
+		c, ok := obj.(*compactObject)
+		if !ok {
+			return nil, nil
+		}
+		u, ok := c.object()
 		if !ok {
 			return nil, nil
 		}
@@ -184,8 +229,11 @@ func (c *Cache) Get(gk schema.GroupKind, namespace, name string) (*unstructured.
 	if err != nil || !exists {
 		return nil, false
 	}
-	u, ok := obj.(*unstructured.Unstructured)
-	return u, ok
+	co, ok := obj.(*compactObject)
+	if !ok {
+		return nil, false
+	}
+	return co.object()
 }
 
 // List implements rules.Lookup.
@@ -228,12 +276,11 @@ func (c *Cache) Generation() rules.Generation { return c.gen }
 func unstructuredList(objs []any) []*unstructured.Unstructured {
 	out := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, o := range objs {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			out = append(out, u)
+		if c, ok := o.(*compactObject); ok {
+			if u, ok := c.object(); ok {
+				out = append(out, u)
+			}
 		}
 	}
 	return out
 }
-
-// syncTimeout bounds how long readiness waits for the first list.
-const syncTimeout = 2 * time.Minute
