@@ -34,10 +34,6 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
-// EnvLoad turns the load test on: it runs for minutes and wants the machine
-// to itself, so `make test` skips it and `make load` sets it.
-const EnvLoad = "HARDENING_LOAD"
-
 // loadStep is one rate of the load test.
 type loadStep struct {
 	rate int
@@ -65,9 +61,6 @@ var loadSteps = []loadStep{{200, 20 * time.Second}, {500, 20 * time.Second}, {10
 // with before. The handler's own time comes from controller-runtime's
 // histogram (decade buckets), to tell it from queueing for the CPU.
 func TestWebhookLoad(t *testing.T) {
-	if os.Getenv(EnvLoad) == "" {
-		t.Skipf("a load test of about two minutes: run it with make load (or %s=1)", EnvLoad)
-	}
 	e := sharedEnv(t)
 	ctx := context.Background()
 	ns := "load-" + rand.String(5)

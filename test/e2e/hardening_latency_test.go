@@ -23,10 +23,6 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
-// envHardeningLoad turns the measurements on (make load): they take
-// minutes and want a quiet machine.
-const envHardeningLoad = "HARDENING_LOAD"
-
 // The latency the webhook may add (issue 8): at most 1.2x to kubectl
 // apply, and at most 2 ms to the API call itself.
 const (
@@ -54,9 +50,6 @@ var gvrKongService = schema.GroupVersionResource{Group: "configuration.konghq.co
 // sub-millisecond webhook call, stretched by CPU contention on a shared
 // machine, moves it around 1.2x (docs/HARDENING.md).
 func TestHardeningApplyLatency(t *testing.T) {
-	if os.Getenv(envHardeningLoad) == "" {
-		t.Skipf("a measurement of about two minutes: run it with make load (or %s=1)", envHardeningLoad)
-	}
 	ctx := context.Background()
 	start := time.Now()
 	env, err := testenv.New(ctx, testenv.KGO16, testenv.Options{WithWebhook: true, NoStandIn: true})
