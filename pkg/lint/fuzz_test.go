@@ -30,7 +30,8 @@ func FuzzParse(f *testing.F) {
 		field.NewPath("items").Index(0),
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := 1 + bytes.Count(data, []byte("\n"))
+		// Lines as editors and the YAML parser count them: CRLF, LF or a lone CR.
+		lines := 1 + bytes.Count(bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n")), []byte("\n"))
 		objs, err := Parse("f.yaml", data)
 		if err != nil {
 			var pe *ParseError

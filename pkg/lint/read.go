@@ -185,6 +185,9 @@ func hasExtension(path string) bool {
 // (as kubectl splits them).
 func Parse(name string, data []byte) ([]*Object, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	// Count lines as the YAML parser does: CRLF and a lone CR end a line too.
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
 	if i := skipSpace(data, 0); i < len(data) && data[i] == '{' {
 		return parseJSONStream(name, data)
 	}
