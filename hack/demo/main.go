@@ -126,30 +126,18 @@ func runInit(ctx context.Context, env *testenv.Env, tokenFile, ns string, stdout
 	if err := env.CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", ns, err)
 	}
-	for _, kv := range env.PluginEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "KUBECONFIG" {
-			continue
-		}
-		old, had := os.LookupEnv(k)
-		if err := os.Setenv(k, v); err != nil {
-			return err
-		}
-		defer func() {
-			if had {
-				_ = os.Setenv(k, old)
-			} else {
-				_ = os.Unsetenv(k)
-			}
-		}()
+	restore, err := usePluginEnv(env)
+	if err != nil {
+		return err
 	}
+	defer restore()
 	const controlPlane = "demo-gateway"
 	args := []string{"init", "--kubeconfig", env.Kubeconfig, "-n", ns, "--control-plane", controlPlane, "--region", env.Konnect.Region(), "--token-file", tokenFile}
 	fmt.Fprintf(stdout, "\n$ kubectl konnect %s\n", strings.Join(args, " "))
 	var out bytes.Buffer
 	cmd := root.NewCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: stderr})
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	err = cmd.ExecuteContext(ctx)
 	_, _ = io.Copy(stdout, &out)
 	if err != nil {
 		return fmt.Errorf("kubectl konnect init: %w", err)
@@ -217,11 +205,16 @@ spec: {host: echo.demo.svc, port: 80, controlPlaneRef: {type: konnectNamespacedR
 	return nil
 }
 
-// runCheck ends the demo with `kubectl konnect check` on the data plane init set up, in-process as
-// the plugin parses it and with Konnect reached through the plugin's environment variables, as
-// runInit does. It must pass: a failed check fails the demo. (Warnings, such as the webhook that the
-// demo does not install, exit 0.)
-func runCheck(ctx context.Context, env *testenv.Env, ns string, stdout, stderr io.Writer) error {
+// usePluginEnv sets, for the in-process plugin, the variables that send its
+// Konnect calls to the fake (the kubeconfig is passed as a flag), and returns
+// what puts the environment back.
+func usePluginEnv(env *testenv.Env) (restore func(), err error) {
+	var undo []func()
+	restore = func() {
+		for _, u := range undo {
+			u()
+		}
+	}
 	for _, kv := range env.PluginEnv() {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == "KUBECONFIG" {
@@ -229,22 +222,36 @@ func runCheck(ctx context.Context, env *testenv.Env, ns string, stdout, stderr i
 		}
 		old, had := os.LookupEnv(k)
 		if err := os.Setenv(k, v); err != nil {
-			return err
+			restore()
+			return nil, err
 		}
-		defer func() {
+		undo = append(undo, func() {
 			if had {
 				_ = os.Setenv(k, old)
 			} else {
 				_ = os.Unsetenv(k)
 			}
-		}()
+		})
 	}
+	return restore, nil
+}
+
+// runCheck ends the demo with `kubectl konnect check` on the data plane init set up, in-process as
+// the plugin parses it and with Konnect reached through the plugin's environment variables, as
+// runInit does. It must pass: a failed check fails the demo. (Warnings, such as the webhook that the
+// demo does not install, exit 0.)
+func runCheck(ctx context.Context, env *testenv.Env, ns string, stdout, stderr io.Writer) error {
+	restore, err := usePluginEnv(env)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	args := []string{"check", "--kubeconfig", env.Kubeconfig, "-n", ns, "--wait", "1m"}
 	fmt.Fprintf(stdout, "\n$ kubectl konnect %s\n", strings.Join(args, " "))
 	var out bytes.Buffer
 	cmd := root.NewCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: stderr})
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	err = cmd.ExecuteContext(ctx)
 	_, _ = io.Copy(stdout, &out)
 	if err != nil {
 		return fmt.Errorf("kubectl konnect check: %w", err)
