@@ -38,11 +38,13 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
@@ -214,8 +216,12 @@ func (s *StandIn) register(mgr ctrl.Manager, gvk schema.GroupVersionKind, fn fun
 		return res, err
 	})
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("kgostandin-" + gvk.Group + "-" + gvk.Kind).
-		For(obj).
+		Named("kgostandin-"+gvk.Group+"-"+gvk.Kind).
+		// Spec and annotation changes (and deletions) start a reconcile; the
+		// stand-in's own status writes do not, so an object at rest makes no
+		// Konnect calls and tests that change Konnect under it (a revoked
+		// token) see a stable state. Waits use RequeueAfter.
+		For(obj, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WithOptions(controller.Options{SkipNameValidation: ptr.To(true), MaxConcurrentReconciles: 2}).
 		Complete(r)
 }
