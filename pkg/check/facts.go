@@ -155,34 +155,46 @@ func names(objs []*unstructured.Unstructured) string {
 	return strings.Join(n, ", ")
 }
 
+// pick is the object a flag names, or else the only one in the namespace.
+// With several and no flag it returns them all for the caller to choose.
+func (e *Env) pick(ctx context.Context, gvr schema.GroupVersionResource, kind, name, notFoundHint, noneHint string) (*unstructured.Unstructured, []*unstructured.Unstructured, error) {
+	if name != "" {
+		obj, err := e.get(ctx, gvr, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if obj == nil {
+			return nil, nil, &problem{missing: true, msg: fmt.Sprintf("%s %s not found in namespace %s", kind, name, e.Namespace), hint: notFoundHint}
+		}
+		return obj, nil, nil
+	}
+	objs, err := e.list(ctx, gvr)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch len(objs) {
+	case 0:
+		return nil, nil, &problem{missing: true, msg: fmt.Sprintf("no %s in namespace %s", kind, e.Namespace), hint: noneHint}
+	case 1:
+		return objs[0], nil, nil
+	}
+	return nil, objs, nil
+}
+
 // dataPlane is the DataPlane to check: --dataplane or the only one.
 func (e *Env) dataPlane(ctx context.Context) (*unstructured.Unstructured, error) {
 	return memo(e, "dataplane", func() (*unstructured.Unstructured, error) {
-		if e.DataPlane != "" {
-			dp, err := e.get(ctx, gvrDataPlane, e.DataPlane)
-			if err != nil {
-				return nil, err
-			}
-			if dp == nil {
-				return nil, &problem{missing: true, msg: fmt.Sprintf("DataPlane %s not found in namespace %s", e.DataPlane, e.Namespace),
-					hint: fmt.Sprintf("List the data planes with: kubectl get dataplanes.gateway-operator.konghq.com -n %s", e.Namespace)}
-			}
-			e.selectedDataPlane = dp.GetName()
-			return dp, nil
-		}
-		dps, err := e.list(ctx, gvrDataPlane)
+		dp, several, err := e.pick(ctx, gvrDataPlane, "DataPlane", e.DataPlane,
+			fmt.Sprintf("List the data planes with: kubectl get dataplanes.gateway-operator.konghq.com -n %s", e.Namespace),
+			"Pass the namespace of the data plane with -n, or create a DataPlane whose spec.extensions names a KonnectExtension (kubectl konnect init does all of it).")
 		if err != nil {
 			return nil, err
 		}
-		switch len(dps) {
-		case 0:
-			return nil, &problem{missing: true, msg: fmt.Sprintf("no DataPlane in namespace %s", e.Namespace),
-				hint: "Pass the namespace of the data plane with -n, or create a DataPlane whose spec.extensions names a KonnectExtension (kubectl konnect init does all of it)."}
-		case 1:
-			e.selectedDataPlane = dps[0].GetName()
-			return dps[0], nil
+		if dp == nil {
+			return nil, problemf("Pick one with --dataplane NAME.", "%d DataPlanes in namespace %s (%s)", len(several), e.Namespace, names(several))
 		}
-		return nil, problemf("Pick one with --dataplane NAME.", "%d DataPlanes in namespace %s (%s)", len(dps), e.Namespace, names(dps))
+		e.selectedDataPlane = dp.GetName()
+		return dp, nil
 	})
 }
 
@@ -261,29 +273,15 @@ func activeGroup(gen rules.Generation) string {
 // the only one in the namespace, or the one the extension refers to.
 func (e *Env) controlPlane(ctx context.Context) (*unstructured.Unstructured, error) {
 	return memo(e, "controlplane", func() (*unstructured.Unstructured, error) {
-		if e.ControlPlane != "" {
-			cp, err := e.get(ctx, gvrControlPlane, e.ControlPlane)
-			if err != nil {
-				return nil, err
-			}
-			if cp == nil {
-				return nil, &problem{missing: true, msg: fmt.Sprintf("KonnectGatewayControlPlane %s not found in namespace %s", e.ControlPlane, e.Namespace),
-					hint: fmt.Sprintf("List them with: kubectl get konnectgatewaycontrolplanes.konnect.konghq.com -n %s", e.Namespace)}
-			}
-			e.selectedControlPlane = cp.GetName()
-			return cp, nil
-		}
-		cps, err := e.list(ctx, gvrControlPlane)
+		cp, cps, err := e.pick(ctx, gvrControlPlane, "KonnectGatewayControlPlane", e.ControlPlane,
+			fmt.Sprintf("List them with: kubectl get konnectgatewaycontrolplanes.konnect.konghq.com -n %s", e.Namespace),
+			"Create one that names the Konnect control plane and refers to a KonnectAPIAuthConfiguration (kubectl konnect init does it), or pass -n.")
 		if err != nil {
 			return nil, err
 		}
-		switch len(cps) {
-		case 0:
-			return nil, &problem{missing: true, msg: fmt.Sprintf("no KonnectGatewayControlPlane in namespace %s", e.Namespace),
-				hint: "Create one that names the Konnect control plane and refers to a KonnectAPIAuthConfiguration (kubectl konnect init does it), or pass -n."}
-		case 1:
-			e.selectedControlPlane = cps[0].GetName()
-			return cps[0], nil
+		if cp != nil {
+			e.selectedControlPlane = cp.GetName()
+			return cp, nil
 		}
 		// Several: the one the data plane's KonnectExtension refers to.
 		if x, err := e.extension(ctx); err == nil && x.Obj != nil && x.Group == groupKonnect {
