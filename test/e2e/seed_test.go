@@ -135,7 +135,7 @@ func dataPlane(p testenv.Profile) obj {
 // order a user does it, and checks that the stand-in programs every object
 // and that the data plane ends up connected in the fake Konnect.
 func TestSeedWorkflow(t *testing.T) {
-	for _, p := range testenv.AllProfiles {
+	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -195,7 +195,7 @@ func TestSeedWorkflow(t *testing.T) {
 // wrong endpoint prefix (KGO 1.4) or no registered certificate leaves the
 // DataPlane Ready while it never reaches Konnect.
 func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
-	for _, p := range testenv.AllProfiles {
+	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -222,7 +222,7 @@ func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
 // cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is accepted by kubectl and
 // fails later in status: what the webhook moves to admission time.
 func TestSeedKongServiceOnKICControlPlane(t *testing.T) {
-	for _, p := range testenv.AllProfiles {
+	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)

@@ -24,7 +24,7 @@ import (
 
 // webhookProfiles are the profiles the webhook suites run on: every one,
 // kong-operator 2.0 included.
-var webhookProfiles = testenv.AllProfiles
+var webhookProfiles = testenv.Profiles
 
 // Every rule of the catalogue has at least one kubectl fixture in
 // testdata/webhook: KONxxxx.yaml, or KONxxxx.<variant>.yaml when the rule

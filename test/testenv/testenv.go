@@ -52,12 +52,7 @@ const (
 )
 
 // Profiles lists the profiles every suite runs on, oldest first.
-var Profiles = []Profile{KGO14, KGO16}
-
-// AllProfiles adds the profiles that only some suites support yet: ko-2.0
-// joins Profiles once init, cert, check, lint and the webhook suites pass on
-// it (issue 9).
-var AllProfiles = []Profile{KGO14, KGO16, KO20}
+var Profiles = []Profile{KGO14, KGO16, KO20}
 
 const kubernetesConfigurationModule = "github.com/kong/kubernetes-configuration"
 
