@@ -33,7 +33,13 @@ import (
 // During a cut the webhook answers from what it last saw (stale, never an
 // error): that is logged, not asserted.
 func TestHardeningWebhookFollowsTheClusterAfterWatchInterruptions(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) { webhookFollowsTheClusterAfterWatchInterruptions(t, p) })
+	}
+}
+
+func webhookFollowsTheClusterAfterWatchInterruptions(t *testing.T, p testenv.Profile) {
+	env := testenv.Shared(t, p)
 	ns := env.Namespace(t)
 	ctx := context.Background()
 	host, err := url.Parse(env.Config.Host)
@@ -50,14 +56,14 @@ func TestHardeningWebhookFollowsTheClusterAfterWatchInterruptions(t *testing.T) 
 		if isKIC {
 			ct = rules.ClusterTypeKIC
 		}
-		u := &unstructured.Unstructured{Object: controlPlane(testenv.KGO16, name, ns+"-"+name, ct)}
+		u := &unstructured.Unstructured{Object: controlPlane(p, name, ns+"-"+name, ct)}
 		u.SetNamespace(ns)
 		require.NoError(t, env.Client.Create(ctx, u))
 		kic[name] = isKIC
 	}
 	remove := func(name string) {
 		t.Helper()
-		u := &unstructured.Unstructured{Object: controlPlane(testenv.KGO16, name, "", "")}
+		u := &unstructured.Unstructured{Object: controlPlane(p, name, "", "")}
 		u.SetNamespace(ns)
 		require.NoError(t, env.Client.Delete(ctx, u))
 		delete(kic, name)
@@ -82,7 +88,7 @@ func TestHardeningWebhookFollowsTheClusterAfterWatchInterruptions(t *testing.T) 
 			}
 		}
 		l := &unstructured.UnstructuredList{}
-		l.SetGroupVersionKind(testenv.GVKControlPlane.GroupVersion().WithKind("KonnectGatewayControlPlaneList"))
+		l.SetGroupVersionKind(env.Served(testenv.GVKControlPlane).GroupVersion().WithKind("KonnectGatewayControlPlaneList"))
 		require.NoError(t, env.Client.List(ctx, l, client.InNamespace(ns)))
 		api := map[string]string{}
 		for _, u := range l.Items {

@@ -71,13 +71,19 @@ const (
 )
 
 func TestWebhookInstall(t *testing.T) {
-	ctx := context.Background()
-	hostIP := nonLoopbackIPv4(t)
 	installPlugin(t)
 	webhookBin := buildWebhook(t)
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) { webhookInstall(t, p, webhookBin) })
+	}
+}
+
+func webhookInstall(t *testing.T, p testenv.Profile, webhookBin string) {
+	ctx := context.Background()
+	hostIP := nonLoopbackIPv4(t)
 
 	start := time.Now()
-	env, err := testenv.New(ctx, testenv.KGO16, testenv.Options{AggregatorRouting: true, NoStandIn: true})
+	env, err := testenv.New(ctx, p, testenv.Options{AggregatorRouting: true, NoStandIn: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = env.Stop() })
 	t.Logf("test ground with --enable-aggregator-routing up in %s; webhook endpoint address %s", time.Since(start).Round(time.Millisecond), hostIP)
@@ -90,7 +96,7 @@ func TestWebhookInstall(t *testing.T) {
 	// cluster type KIC is what KON1001 denies.
 	ns := env.Namespace(t)
 	crt, key := selfSignedPair(t, "dp")
-	kic := seedBase(env.Token, "kic-"+ns, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", crt, key)
+	kic := seedBaseFor(p, env.Token, "kic-"+ns, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", crt, key)
 	kicService := manifest(t, kic[5])
 	// Secrets the webhook must learn of without receiving their data: one
 	// created through the API, one with kubectl apply --server-side.
@@ -380,7 +386,7 @@ func TestWebhookInstall(t *testing.T) {
 		require.Equal(t, "Ignore", string(*vwc.Webhooks[0].FailurePolicy))
 
 		ns2 := env.Namespace(t)
-		valid := seedBase(env.Token, "valid-"+ns2, "", crt, key)
+		valid := seedBaseFor(p, env.Token, "valid-"+ns2, "", crt, key)
 		start := time.Now()
 		out, errOut, err := env.Kubectl(ctx, manifest(t, append(valid[:3:3], valid[5])...), "apply", "-n", ns2, "-f", "-")
 		took := time.Since(start)
