@@ -38,7 +38,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	profile := fs.String("profile", string(testenv.KGO16), "CRD profile: kgo-1.4 or kgo-1.6")
+	profile := fs.String("profile", string(testenv.KGO16), "CRD profile: kgo-1.4, kgo-1.6 or ko-2.0")
 	dir := fs.String("dir", ".demo", "folder for the kubeconfig, the Konnect token and CA")
 	smoke := fs.Bool("smoke", false, "start, check the stack with kubectl, and exit (for tests and CI)")
 	namespace := fs.String("namespace", "demo", "namespace where `kubectl konnect init` sets up a data plane")

@@ -7,15 +7,24 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
 // TestDemoSmoke starts the demo stack as `make demo` does and checks what it
 // tells the user, that `kubectl konnect init` ran against it and the data
-// plane connected, then that the token file is private.
+// plane connected, then that the token file is private. The default profile
+// is what `make demo` runs; the others are what -profile offers.
 func TestDemoSmoke(t *testing.T) {
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) { demoSmoke(t, p) })
+	}
+}
+
+func demoSmoke(t *testing.T, p testenv.Profile) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), []string{"-smoke", "-dir", dir}, &stdout, &stderr)
+	err := run(t.Context(), []string{"-smoke", "-dir", dir, "-profile", string(p)}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
 	out := stdout.String()
 	require.Contains(t, out, "source "+filepath.Join(dir, "env"))

@@ -34,7 +34,7 @@ func Get() Info {
 		Commit:         Commit,
 		GoVersion:      runtime.Version(),
 		Platform:       runtime.GOOS + "/" + runtime.GOARCH,
-		KGOGenerations: []string{"kgo-1.4", "kgo-1.5/1.6"},
+		KGOGenerations: []string{"kgo-1.4", "kgo-1.5/1.6", "ko-2.0"},
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range bi.Deps {
