@@ -71,7 +71,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
 # from the webhook. Bounded (a few minutes), loopback only; `make test` skips them.
 load: envtest ## Load, rotation and apply-latency measurements (docs/HARDENING.md)
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 20m -v -run '^TestWebhookLoad$$' ./pkg/webhook
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 20m -v -run '^TestHardeningApplyLatency$$' ./test/e2e
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 45m -v -run '^TestHardeningApplyLatency$$' ./test/e2e
 
 clean:
 	rm -rf bin .demo dist

@@ -50,9 +50,15 @@ var gvrKongService = schema.GroupVersionResource{Group: "configuration.konghq.co
 // sub-millisecond webhook call, stretched by CPU contention on a shared
 // machine, moves it around 1.2x (docs/HARDENING.md).
 func TestHardeningApplyLatency(t *testing.T) {
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) { applyLatency(t, p) })
+	}
+}
+
+func applyLatency(t *testing.T, p testenv.Profile) {
 	ctx := context.Background()
 	start := time.Now()
-	env, err := testenv.New(ctx, testenv.KGO16, testenv.Options{WithWebhook: true, NoStandIn: true})
+	env, err := testenv.New(ctx, p, testenv.Options{WithWebhook: true, NoStandIn: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = env.Stop() })
 	t.Logf("API server %s with the webhook up in %s", env.ServerVersion, time.Since(start).Round(time.Millisecond))
@@ -61,7 +67,7 @@ func TestHardeningApplyLatency(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, cp := range []struct{ name, clusterType string }{{"cp", ""}, {"kic", rules.ClusterTypeKIC}} {
-		u := &unstructured.Unstructured{Object: controlPlane(testenv.KGO16, cp.name, ns+"-"+cp.name, cp.clusterType)}
+		u := &unstructured.Unstructured{Object: controlPlane(p, cp.name, ns+"-"+cp.name, cp.clusterType)}
 		u.SetNamespace(ns)
 		require.NoError(t, env.Client.Create(ctx, u))
 		env.WaitForWebhookCache(t, rules.GKKonnectGatewayControlPlane, ns, cp.name)
