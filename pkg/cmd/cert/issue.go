@@ -279,6 +279,9 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 		return nil, fmt.Errorf("KonnectGatewayControlPlane %s/%s is a Kong Ingress Controller control plane (%s): Konnect does not accept data-plane certificates for it; use a control plane of type CLUSTER_TYPE_CONTROL_PLANE",
 			cp.Namespace, cp.Name, clusterTypeKIC)
 	}
+	if err := cp.neverCreated(); err != nil {
+		return nil, err
+	}
 	if o.Name == "" {
 		o.Name = DefaultSecretName(cp.Name)
 		if len(o.Name) > maxNameLen {

@@ -76,6 +76,16 @@ func TestIssueOnKO2BadControlPlanesCiteTheV1Alpha2Fields(t *testing.T) {
 			want: "KonnectGatewayControlPlane kong/kic-mirror is a Kong Ingress Controller control plane",
 		},
 		{
+			name: "a v1alpha1 manifest applied to kong-operator 2.x: no Konnect name in v1alpha2",
+			extra: []*unstructured.Unstructured{func() *unstructured.Unstructured {
+				u := controlPlaneV2(testNS, "nameless", "", kgoapi.ControlPlaneRequest{AuthRef: "konnect-auth"})
+				unstructured.RemoveNestedField(u.Object, "spec", "createControlPlaneRequest")
+				return u
+			}()},
+			args: []string{"issue", "dp", "--control-plane", "nameless"},
+			want: "KonnectGatewayControlPlane kong/nameless has no spec.createControlPlaneRequest.name and is not a Mirror (spec.source: Mirror), so kong-operator 2.x cannot create it in Konnect and would never register a certificate for it: set spec.createControlPlaneRequest.name (if it was applied as konnect.konghq.com/v1alpha1 with spec.name, kong-operator 2.x dropped that field: re-apply it as v1alpha2, which kubectl konnect migrate -f MANIFEST writes)",
+		},
+		{
 			name:  "a v1alpha1 object is not what kong-operator 2.x reads",
 			extra: []*unstructured.Unstructured{controlPlaneObj(testNS, "old-cp", "Old", "", "konnect-auth", nil)},
 			args:  []string{"issue", "dp", "--control-plane", "old-cp"},
@@ -94,6 +104,18 @@ func TestIssueOnKO2BadControlPlanesCiteTheV1Alpha2Fields(t *testing.T) {
 			assert.Empty(t, dry, "nothing even tried")
 		})
 	}
+}
+
+func TestIssueOnKO2AcceptsAProgrammedControlPlaneWithoutAName(t *testing.T) {
+	// Programmed (status.id) is what counts: the name is only needed to create it.
+	e := standardEnvFor(t, kgoapi.V1Alpha2, "")
+	u := e.get(gvrControlPlaneV2, "gw-cp")
+	unstructured.RemoveNestedField(u.Object, "spec", "createControlPlaneRequest")
+	require.NoError(t, e.dyn.Tracker().Update(gvrControlPlaneV2, u, testNS))
+	_, errOut, err := e.run("issue", "dp", "--control-plane", "gw-cp")
+	require.NoError(t, err, errOut)
+	assert.Contains(t, errOut, "uses pinned_client_certs (from Konnect)")
+	assert.NotNil(t, e.get(gvrSecret, "dp"))
 }
 
 func TestIssueOnKO2FallsBackToTheCreateRequestAuthType(t *testing.T) {
