@@ -78,6 +78,16 @@ func (f *Factory) Discovery() (discovery.CachedDiscoveryInterface, error) {
 	return f.flags.ToDiscoveryClient()
 }
 
+// FreshDiscovery is a discovery client without a cache, for the few requests whose answer must be
+// current (which KonnectGatewayControlPlane version is served): kubectl's disk cache lives for hours.
+func (f *Factory) FreshDiscovery() (discovery.DiscoveryInterface, error) {
+	cfg, err := f.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	return discovery.NewDiscoveryClientForConfig(cfg)
+}
+
 // RESTMapper maps kinds to resources through discovery.
 func (f *Factory) RESTMapper() (meta.RESTMapper, error) {
 	return f.flags.ToRESTMapper()

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -87,25 +88,49 @@ func mustKonnect(t *testing.T, env *testenv.Env, ns string, args ...string) (str
 }
 
 // certControlPlane applies a token Secret, a KonnectAPIAuthConfiguration and KonnectGatewayControlPlane
-// "gateway-cp" (Konnect name "cert-<ns>"), waits for the stand-in to program it and returns its ID.
-func certControlPlane(t *testing.T, env *testenv.Env, ns string, cpSpec obj) (konnectName, cpID string) {
+// "gateway-cp" (Konnect name "cert-<ns>") in the profile's version, with req as further fields of the
+// Konnect create request (spec on v1alpha1, spec.createControlPlaneRequest on v1alpha2), waits for the
+// stand-in to program it and returns its ID.
+func certControlPlane(t *testing.T, env *testenv.Env, ns string, req obj) (konnectName, cpID string) {
 	t.Helper()
 	konnectName = "cert-" + ns
-	spec := obj{"name": konnectName, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}
-	for k, v := range cpSpec {
-		spec[k] = v
+	cp := controlPlane(env.Profile, "gateway-cp", konnectName, "")
+	fields := cp["spec"].(obj)
+	if env.Profile == testenv.KO20 {
+		fields = fields["createControlPlaneRequest"].(obj)
+	}
+	for k, v := range req {
+		fields[k] = v
 	}
 	env.MustKubectl(t, manifest(t,
 		obj{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect"}}),
 			"stringData": obj{"token": env.Token}},
 		obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectAPIAuthConfiguration", "metadata": meta("konnect-auth"),
 			"spec": obj{"type": "secretRef", "secretRef": obj{"name": "konnect-token"}, "serverURL": "us.api.konghq.com"}},
-		obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectGatewayControlPlane", "metadata": meta("gateway-cp"), "spec": spec},
+		cp,
 	), "apply", "-n", ns, "-f", "-")
-	cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
-	id, _, _ := unstructured.NestedString(cp.Object, "status", "id")
+	u := env.WaitFor(t, controlPlaneGVK(env.Profile), ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
+	id, _, _ := unstructured.NestedString(u.Object, "status", "id")
 	require.NotEmpty(t, id)
 	return konnectName, id
+}
+
+// controlPlaneGVK is KonnectGatewayControlPlane in the version the profile's objects are read in:
+// kong-operator 2.x serves v1alpha1 without conversion, so its objects are read as v1alpha2.
+func controlPlaneGVK(p testenv.Profile) schema.GroupVersionKind {
+	gvk := testenv.GVKControlPlane
+	if p == testenv.KO20 {
+		gvk.Version = kgoapi.V1Alpha2
+	}
+	return gvk
+}
+
+// konnectNameField is where the profile's control planes keep their Konnect name.
+func konnectNameField(p testenv.Profile) string {
+	if p == testenv.KO20 {
+		return kgoapi.RequestFieldPath(kgoapi.V1Alpha2, "name")
+	}
+	return kgoapi.RequestFieldPath(kgoapi.V1Alpha1, "name")
 }
 
 func fingerprintPEM(t *testing.T, p []byte) string {
@@ -194,7 +219,7 @@ func TestCertIssueIsIdempotentAndRegistersInKonnect(t *testing.T) {
 
 			// The Konnect name resolves to the resource name, and says so.
 			_, errOut = mustKonnect(t, env, ns, "cert", "issue", "second", "--control-plane", konnectName)
-			assert.Contains(t, errOut, `is the Konnect name (spec.name) of KonnectGatewayControlPlane `+ns+`/gateway-cp; controlPlaneRef uses its resource name "gateway-cp"`)
+			assert.Contains(t, errOut, `is the Konnect name (`+konnectNameField(p)+`) of KonnectGatewayControlPlane `+ns+`/gateway-cp; controlPlaneRef uses its resource name "gateway-cp"`)
 		})
 	}
 }
@@ -291,6 +316,31 @@ func TestCertIssueOnAPKIControlPlaneRegistersAGeneratedCA(t *testing.T) {
 			assert.Equal(t, map[string]bool{caFP: true}, konnectFingerprints(t, env, cpID))
 		})
 	}
+}
+
+// TestCertOnAControlPlaneGroupOnKO20: kong-operator 2.x registers data-plane certificates on control
+// plane groups, so `cert issue` and `cert rotate` work on one; the stand-in programs the registrations
+// and Konnect ends with the current certificate pinned on the group.
+func TestCertOnAControlPlaneGroupOnKO20(t *testing.T) {
+	installPlugin(t)
+	env := testenv.Shared(t, testenv.KO20)
+	ns := env.Namespace(t)
+	_, cpID := certControlPlane(t, env, ns, obj{"cluster_type": "CLUSTER_TYPE_CONTROL_PLANE_GROUP"})
+
+	out, errOut := mustKonnect(t, env, ns, "cert", "issue", "dp", "--control-plane", "gateway-cp")
+	fp := fingerprintPEM(t, secretBytes(t, env, ns, "dp")["tls.crt"])
+	assert.Equal(t, "kongdataplaneclientcertificate.configuration.konghq.com/dp-"+fp[:10]+" created\nsecret/dp created\n", out, errOut)
+	env.WaitFor(t, testenv.GVKDataPlaneClientCert, ns, "dp-"+fp[:10], waitTimeout, testenv.HasCondition("Programmed", "True"))
+	assert.Equal(t, map[string]bool{fp: true}, konnectFingerprints(t, env, cpID), "pinned on the group")
+
+	out, errOut = mustKonnect(t, env, ns, "cert", "rotate", "dp")
+	newFP := fingerprintPEM(t, secretBytes(t, env, ns, "dp")["tls.crt"])
+	assert.Contains(t, out, "dp-"+newFP[:10]+" created", errOut)
+	assert.Contains(t, out, "dp-"+fp[:10]+" deleted")
+	require.Eventually(t, func() bool {
+		fps := konnectFingerprints(t, env, cpID)
+		return len(fps) == 1 && fps[newFP]
+	}, waitTimeout, 100*time.Millisecond, "Konnect ends with the new certificate only")
 }
 
 // verifyClientCert checks that the first certificate of chainPEM is a client certificate caPEM signed.
@@ -404,10 +454,7 @@ func TestCertBadInputsFailClearlyAndWriteNothing(t *testing.T) {
 			ns := env.Namespace(t)
 			certControlPlane(t, env, ns, nil)
 			other := env.Namespace(t)
-			env.MustKubectl(t, manifest(t,
-				obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectGatewayControlPlane", "metadata": meta("east-cp"),
-					"spec": obj{"name": "east-" + other, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}},
-			), "apply", "-n", other, "-f", "-")
+			env.MustKubectl(t, manifest(t, controlPlane(p, "east-cp", "east-"+other, "")), "apply", "-n", other, "-f", "-")
 			env.MustKubectl(t, "", "create", "configmap", "owner", "-n", ns)
 			ownerUID := strings.TrimSpace(env.MustKubectl(t, "", "get", "configmap", "owner", "-n", ns, "-o", "jsonpath={.metadata.uid}"))
 			tls := func(name string, pp pemPair, extraMeta obj) obj {
@@ -430,7 +477,7 @@ func TestCertBadInputsFailClearlyAndWriteNothing(t *testing.T) {
 				want []string
 			}{
 				{"unknown control plane", []string{"cert", "issue", "dp", "--control-plane", "gateway-cpp"},
-					[]string{`no KonnectGatewayControlPlane in namespace "` + ns + `" has that resource name or Konnect name (spec.name); did you mean "gateway-cp"?`}},
+					[]string{`no KonnectGatewayControlPlane in namespace "` + ns + `" has that resource name or Konnect name (` + konnectNameField(p) + `); did you mean "gateway-cp"?`}},
 				{"control plane of another namespace", []string{"cert", "issue", "dp", "--control-plane", "east-cp"},
 					[]string{"KonnectGatewayControlPlane " + other + "/east-cp is in namespace", "controlPlaneRef cannot cross namespaces: run with -n " + other}},
 				{"Secret of another type", []string{"cert", "issue", "opaque", "--control-plane", "gateway-cp"},

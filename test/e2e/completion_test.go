@@ -24,29 +24,33 @@ func TestCompletionThroughKubectl(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(pluginDir, "kubectl_complete-konnect"), b, 0o755))
 
-	env := testenv.Shared(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	crt, key := selfSignedPair(t, "dp")
-	env.MustKubectl(t, manifest(t, append(seedBase(env.Token, "completion-"+ns, "", crt, key)[:3], dataPlane(testenv.KGO16))...), "apply", "-n", ns, "-f", "-")
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.Shared(t, p)
+			ns := env.Namespace(t)
+			crt, key := selfSignedPair(t, "dp")
+			env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "completion-"+ns, "", crt, key)[:3], dataPlane(p))...), "apply", "-n", ns, "-f", "-")
 
-	complete := func(args ...string) []string {
-		t.Helper()
-		cmd := exec.CommandContext(context.Background(), "kubectl", append([]string{"__complete", "konnect"}, args...)...)
-		cmd.Env = append(os.Environ(), env.PluginEnv()...)
-		out, err := cmd.Output()
-		require.NoError(t, err, "kubectl __complete konnect %v", args)
-		var words []string
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if !strings.HasPrefix(l, ":") { // the last line is cobra's directive
-				words = append(words, strings.SplitN(l, "\t", 2)[0])
+			complete := func(args ...string) []string {
+				t.Helper()
+				cmd := exec.CommandContext(context.Background(), "kubectl", append([]string{"__complete", "konnect"}, args...)...)
+				cmd.Env = append(os.Environ(), env.PluginEnv()...)
+				out, err := cmd.Output()
+				require.NoError(t, err, "kubectl __complete konnect %v", args)
+				var words []string
+				for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+					if !strings.HasPrefix(l, ":") { // the last line is cobra's directive
+						words = append(words, strings.SplitN(l, "\t", 2)[0])
+					}
+				}
+				return words
 			}
-		}
-		return words
+			require.Subset(t, complete(""), []string{"cert", "check", "init", "lint", "version"})
+			require.Equal(t, []string{"gateway-cp"}, complete("cert", "issue", "dp", "-n", ns, "--control-plane", "gat"))
+			require.Equal(t, []string{"dp"}, complete("check", "-n", ns, "--dataplane", ""))
+			require.Contains(t, complete("version", "-n", ns[:8]), ns)
+		})
 	}
-	require.Subset(t, complete(""), []string{"cert", "check", "init", "lint", "version"})
-	require.Equal(t, []string{"gateway-cp"}, complete("cert", "issue", "dp", "-n", ns, "--control-plane", "gat"))
-	require.Equal(t, []string{"dp"}, complete("check", "-n", ns, "--dataplane", ""))
-	require.Contains(t, complete("version", "-n", ns[:8]), ns)
 }
 
 func TestCompletionScripts(t *testing.T) {

@@ -15,7 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // FieldManager is the server-side apply field manager of every write.
@@ -51,19 +54,25 @@ const (
 )
 
 // GVRs of the kinds we read and write. The same group/versions serve KGO 1.4 (kubernetes-configuration
-// v1.0.x) and KGO 1.5/1.6 (v1.2-v1.4).
+// v1.0.x), KGO 1.5/1.6 (v1.2-v1.4) and kong-operator 2.x (v2.x). KonnectGatewayControlPlane is the
+// exception: kong-operator 2.x objects are read as v1alpha2 (see Clients.controlPlaneGVR).
 var (
-	gvrSecret       = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-	gvrDPCert       = schema.GroupVersionResource{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongdataplaneclientcertificates"}
-	gvrControlPlane = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectgatewaycontrolplanes"}
-	gvrAuthConfig   = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectapiauthconfigurations"}
+	gvrSecret     = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	gvrDPCert     = schema.GroupVersionResource{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongdataplaneclientcertificates"}
+	gvrAuthConfig = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectapiauthconfigurations"}
 )
 
 // Factory is what the cert commands need from pkg/kube.Factory; tests substitute a fake. A factory that
-// also has a KonnectHTTPClient() *http.Client method supplies the client for Konnect API calls.
+// also has a KonnectHTTPClient() *http.Client method supplies the client for Konnect API calls; one
+// that has a FreshDiscovery() method is asked which KonnectGatewayControlPlane version is served
+// (without it, v1alpha1: KGO 1.x).
 type Factory interface {
 	Dynamic() (dynamic.Interface, error)
 	Namespace() (string, bool, error)
+}
+
+type freshDiscoverer interface {
+	FreshDiscovery() (discovery.DiscoveryInterface, error)
 }
 
 // Clients are the cluster and Konnect access shared by the cert verbs. Complete fills what is not set
@@ -77,6 +86,11 @@ type Clients struct {
 	KonnectHTTPClient *http.Client
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ControlPlaneVersion is the KonnectGatewayControlPlane version to read (kgoapi.V1Alpha1 or
+	// V1Alpha2); discovered on first use when empty.
+	ControlPlaneVersion string
+
+	discover func() (discovery.DiscoveryInterface, error)
 }
 
 // Complete fills the namespace and the dynamic client from the factory. It is called from RunE only,
@@ -102,7 +116,30 @@ func (c *Clients) Complete(f Factory) error {
 		}
 		c.Dynamic = d
 	}
+	if fd, ok := f.(freshDiscoverer); ok && c.discover == nil {
+		c.discover = fd.FreshDiscovery
+	}
 	return nil
+}
+
+// controlPlaneGVR is the KonnectGatewayControlPlane resource in the newest version the cluster serves:
+// v1alpha2 on kong-operator 2.x, whose v1alpha1 is served without conversion and so shows v1alpha2
+// objects without their Konnect name, cluster type and auth type. Discovered once, when first needed.
+func (c *Clients) controlPlaneGVR() (schema.GroupVersionResource, error) {
+	if c.ControlPlaneVersion == "" {
+		c.ControlPlaneVersion = kgoapi.V1Alpha1
+		if c.discover != nil {
+			dc, err := c.discover()
+			if err == nil {
+				c.ControlPlaneVersion, err = kgoapi.DiscoverControlPlaneVersion(dc)
+			}
+			if err != nil {
+				c.ControlPlaneVersion = ""
+				return schema.GroupVersionResource{}, err
+			}
+		}
+	}
+	return kgoapi.ControlPlaneGVR(c.ControlPlaneVersion), nil
 }
 
 func (c *Clients) res(gvr schema.GroupVersionResource) dynamic.ResourceInterface {

@@ -9,42 +9,67 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
-// controlPlane is the part of a KonnectGatewayControlPlane the cert verbs use.
+// controlPlane is the part of a KonnectGatewayControlPlane the cert verbs use, read through kgoapi so
+// that v1alpha1 (KGO 1.x) and v1alpha2 (kong-operator 2.x) objects give the same answers.
 type controlPlane struct {
 	// Name is the resource name: what controlPlaneRef must name.
 	Name      string
 	Namespace string
-	// KonnectName is spec.name, the name in Konnect.
+	// Version is the API version the object was read in.
+	Version string
+	// KonnectName is the name in Konnect (spec.name, or spec.createControlPlaneRequest.name in
+	// v1alpha2); empty for a Mirror.
 	KonnectName string
-	// ID is status.id, the control plane's UUID in Konnect, once KGO programmed it.
-	ID          string
+	// ID is the control plane's UUID in Konnect: status.id once KGO programmed it, or a Mirror's
+	// spec.mirror.konnect.id.
+	ID string
+	// ClusterType as requested at creation, or a Mirror's status.clusterType (v1alpha2).
 	ClusterType string
-	// AuthType is spec.auth_type as requested at creation; Konnect's answer is authoritative.
+	// AuthType is the auth_type requested at creation; Konnect's answer is authoritative.
 	AuthType string
 	// AuthRef is spec.konnect.authRef.name, the KonnectAPIAuthConfiguration in the same namespace.
 	AuthRef string
+	// Mirror says the object mirrors a control plane made elsewhere (spec.source: Mirror).
+	Mirror bool
 }
 
 func toControlPlane(u *unstructured.Unstructured) *controlPlane {
-	cp := &controlPlane{
+	return &controlPlane{
 		Name:        u.GetName(),
 		Namespace:   u.GetNamespace(),
-		KonnectName: str(u, "spec", "name"),
-		ID:          str(u, "status", "id"),
-		ClusterType: str(u, "spec", "cluster_type"),
-		AuthType:    str(u, "spec", "auth_type"),
-		AuthRef:     str(u, "spec", "konnect", "authRef", "name"),
+		Version:     u.GroupVersionKind().Version,
+		KonnectName: kgoapi.KonnectName(u),
+		ID:          kgoapi.KonnectID(u),
+		ClusterType: kgoapi.ClusterType(u),
+		AuthType:    kgoapi.AuthType(u),
+		AuthRef:     kgoapi.AuthRef(u),
+		Mirror:      kgoapi.IsMirror(u),
 	}
-	if str(u, "spec", "source") == "Mirror" && cp.ID == "" {
-		cp.ID = str(u, "spec", "mirror", "konnect", "id")
+}
+
+// field is the path of a create-request field (name, auth_type) in the object's version.
+func (cp *controlPlane) field(f string) string { return kgoapi.RequestFieldPath(cp.Version, f) }
+
+// neverCreated explains why kong-operator 2.x cannot create the control plane in Konnect, so would never
+// program a certificate for it: a v1alpha2 Origin without a Konnect name and without status.id. That is
+// what a KGO 1.x manifest (konnect.konghq.com/v1alpha1, spec.name) becomes when applied to kong-operator
+// 2.x, which serves v1alpha1 without conversion and so drops spec.name.
+func (cp *controlPlane) neverCreated() error {
+	if cp.Version != kgoapi.V1Alpha2 || cp.Mirror || cp.KonnectName != "" || cp.ID != "" {
+		return nil
 	}
-	return cp
+	return fmt.Errorf("KonnectGatewayControlPlane %s/%s has no %s and is not a Mirror (spec.source: Mirror), so kong-operator 2.x cannot create it in Konnect and would never register a certificate for it: "+
+		"set %s (if it was applied as konnect.konghq.com/v1alpha1 with spec.name, kong-operator 2.x dropped that field: re-apply it as v1alpha2, which kubectl konnect migrate -f MANIFEST writes)",
+		cp.Namespace, cp.Name, cp.field("name"), cp.field("name"))
 }
 
 // resolveControlPlane finds the KonnectGatewayControlPlane that ref names: by resource name first, then
-// by Konnect name (spec.name), which is a common slip and is said on stderr. A control plane of another
+// by Konnect name, which is a common slip and is said on stderr. A control plane of another
 // namespace is refused (controlPlaneRef cannot cross namespaces); an unknown one gets close names.
 func (c *Clients) resolveControlPlane(ctx context.Context, ref string) (*controlPlane, error) {
 	if ns, name, ok := strings.Cut(ref, "/"); ok {
@@ -53,17 +78,22 @@ func (c *Clients) resolveControlPlane(ctx context.Context, ref string) (*control
 		}
 		ref = name
 	}
-	u, err := c.get(ctx, gvrControlPlane, ref)
+	gvr, err := c.controlPlaneGVR()
+	if err != nil {
+		return nil, err
+	}
+	u, err := c.get(ctx, gvr, ref)
 	if err != nil {
 		return nil, err
 	}
 	if u != nil {
 		return toControlPlane(u), nil
 	}
-	all, err := c.list(ctx, gvrControlPlane, "")
+	all, err := c.list(ctx, gvr, "")
 	if err != nil {
 		return nil, err
 	}
+	nameField := kgoapi.RequestFieldPath(gvr.Version, "name")
 	var byKonnectName []*controlPlane
 	for i := range all {
 		if cp := toControlPlane(&all[i]); cp.KonnectName == ref {
@@ -73,8 +103,8 @@ func (c *Clients) resolveControlPlane(ctx context.Context, ref string) (*control
 	switch len(byKonnectName) {
 	case 1:
 		cp := byKonnectName[0]
-		c.progress("note: %q is the Konnect name (spec.name) of KonnectGatewayControlPlane %s/%s; controlPlaneRef uses its resource name %q",
-			ref, cp.Namespace, cp.Name, cp.Name)
+		c.progress("note: %q is the Konnect name (%s) of KonnectGatewayControlPlane %s/%s; controlPlaneRef uses its resource name %q",
+			ref, cp.field("name"), cp.Namespace, cp.Name, cp.Name)
 		return cp, nil
 	case 0:
 	default:
@@ -82,18 +112,18 @@ func (c *Clients) resolveControlPlane(ctx context.Context, ref string) (*control
 		for i, cp := range byKonnectName {
 			names[i] = cp.Name
 		}
-		return nil, fmt.Errorf("--control-plane %q: %d KonnectGatewayControlPlanes in namespace %q have that Konnect name (spec.name): %s; pass the resource name instead",
-			ref, len(names), c.Namespace, strings.Join(names, ", "))
+		return nil, fmt.Errorf("--control-plane %q: %d KonnectGatewayControlPlanes in namespace %q have that Konnect name (%s): %s; pass the resource name instead",
+			ref, len(names), c.Namespace, nameField, strings.Join(names, ", "))
 	}
-	if other := c.findElsewhere(ctx, ref); other != nil {
+	if other := c.findElsewhere(ctx, gvr, ref); other != nil {
 		return nil, crossNamespaceError(other.Namespace, other.Name, c.Namespace)
 	}
-	return nil, unknownControlPlaneError(ref, c.Namespace, all)
+	return nil, unknownControlPlaneError(ref, c.Namespace, nameField, all)
 }
 
 // findElsewhere looks for the control plane in other namespaces, when the user may list them.
-func (c *Clients) findElsewhere(ctx context.Context, ref string) *controlPlane {
-	l, err := c.Dynamic.Resource(gvrControlPlane).List(ctx, metav1.ListOptions{})
+func (c *Clients) findElsewhere(ctx context.Context, gvr schema.GroupVersionResource, ref string) *controlPlane {
+	l, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if !apierrors.IsForbidden(err) {
 			c.progress("note: could not look for control plane %q in other namespaces: %v", ref, err)
@@ -114,7 +144,7 @@ func crossNamespaceError(cpNS, cpName, ns string) error {
 		cpNS, cpName, cpNS, ns, cpNS)
 }
 
-func unknownControlPlaneError(ref, ns string, all []unstructured.Unstructured) error {
+func unknownControlPlaneError(ref, ns, nameField string, all []unstructured.Unstructured) error {
 	if len(all) == 0 {
 		return fmt.Errorf("--control-plane %q: there is no KonnectGatewayControlPlane in namespace %q: create one first, or pick the namespace with -n", ref, ns)
 	}
@@ -126,7 +156,7 @@ func unknownControlPlaneError(ref, ns string, all []unstructured.Unstructured) e
 			candidates = append(candidates, cp.KonnectName)
 		}
 	}
-	msg := fmt.Sprintf("--control-plane %q: no KonnectGatewayControlPlane in namespace %q has that resource name or Konnect name (spec.name)", ref, ns)
+	msg := fmt.Sprintf("--control-plane %q: no KonnectGatewayControlPlane in namespace %q has that resource name or Konnect name (%s)", ref, ns, nameField)
 	if close := closeNames(ref, candidates); len(close) > 0 {
 		msg += "; did you mean " + quoteJoin(close) + "?"
 	}

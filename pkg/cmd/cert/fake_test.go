@@ -20,14 +20,25 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/discovery"
+	discoveryfake "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 )
 
 const testNS = "kong"
+
+// The KonnectGatewayControlPlane resources of KGO 1.x and kong-operator 2.x. The fake keeps objects per
+// version, as kong-operator 2.x does in effect: its v1alpha1 has no conversion, so a v1alpha2 object
+// read as v1alpha1 lacks its Konnect fields.
+var (
+	gvrControlPlane   = kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1)
+	gvrControlPlaneV2 = kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)
+)
 
 // env is a fake cluster (dynamic fake client with server-side apply and dry-run emulated) plus the fake
 // Konnect, and a "KGO" that programs KongDataPlaneClientCertificates when asked to.
@@ -47,17 +58,28 @@ type env struct {
 	dryRuns []string
 	// touched is set when a client or the namespace was asked for.
 	touched bool
+	// served is what discovery answers: konnect.konghq.com/v1alpha1 always, v1alpha2 with serveV1Alpha2.
+	served []*metav1.APIResourceList
+	// discoveryErr, when set, is the answer of every discovery request.
+	discoveryErr error
+	// discoveries counts the discovery requests.
+	discoveries int
 }
 
 func newEnv(t *testing.T, objs ...*unstructured.Unstructured) *env {
 	t.Helper()
 	e := &env{t: t, konnect: konnecttest.NewForTest(t), program: true}
+	e.served = []*metav1.APIResourceList{{GroupVersion: "konnect.konghq.com/v1alpha1", APIResources: []metav1.APIResource{
+		{Name: kgoapi.ResourceControlPlanes, Kind: kindControlPlane, Namespaced: true},
+		{Name: "konnectapiauthconfigurations", Kind: kindAuthConfig, Namespaced: true},
+	}}}
 	scheme := runtime.NewScheme()
 	listKinds := map[schema.GroupVersionResource]string{
-		gvrSecret:       "SecretList",
-		gvrDPCert:       "KongDataPlaneClientCertificateList",
-		gvrControlPlane: "KonnectGatewayControlPlaneList",
-		gvrAuthConfig:   "KonnectAPIAuthConfigurationList",
+		gvrSecret:         "SecretList",
+		gvrDPCert:         "KongDataPlaneClientCertificateList",
+		gvrControlPlane:   "KonnectGatewayControlPlaneList",
+		gvrControlPlaneV2: "KonnectGatewayControlPlaneList",
+		gvrAuthConfig:     "KonnectAPIAuthConfigurationList",
 	}
 	var ro []runtime.Object
 	for _, o := range objs {
@@ -186,6 +208,26 @@ func (e *env) Dynamic() (dynamic.Interface, error) { e.touched = true; return e.
 func (e *env) Namespace() (string, bool, error)    { e.touched = true; return testNS, true, nil }
 func (e *env) KonnectHTTPClient() *http.Client     { return e.konnect.HTTPClient() }
 
+func (e *env) FreshDiscovery() (discovery.DiscoveryInterface, error) {
+	e.touched = true
+	dc := &discoveryfake.FakeDiscovery{Fake: &k8stesting.Fake{Resources: e.served}}
+	dc.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.discoveries++
+		return e.discoveryErr != nil, nil, e.discoveryErr
+	})
+	return dc, nil
+}
+
+// serveV1Alpha2 makes the cluster kong-operator 2.x: discovery lists KonnectGatewayControlPlane v1alpha2.
+func (e *env) serveV1Alpha2() {
+	e.served = append(e.served, &metav1.APIResourceList{GroupVersion: "konnect.konghq.com/v1alpha2", APIResources: []metav1.APIResource{
+		{Name: kgoapi.ResourceControlPlanes, Kind: kindControlPlane, Namespaced: true},
+		{Name: kgoapi.ResourceExtensions, Kind: "KonnectExtension", Namespaced: true},
+	}})
+}
+
 // run executes `cert <args>` and returns stdout, stderr and the error.
 func (e *env) run(args ...string) (string, string, error) {
 	e.t.Helper()
@@ -274,24 +316,53 @@ func rawSecret(ns, name, typ string, labels map[string]string, data map[string][
 	return u
 }
 
+// controlPlaneV2 is a kong-operator 2.x (v1alpha2) Origin control plane: the Konnect name, cluster
+// type and auth type in spec.createControlPlaneRequest.
+func controlPlaneV2(ns, name, id string, req kgoapi.ControlPlaneRequest) *unstructured.Unstructured {
+	u := kgoapi.NewOriginControlPlane(kgoapi.V1Alpha2, ns, name, req)
+	if id != "" {
+		u.Object["status"] = map[string]any{"id": id}
+	}
+	return u
+}
+
+// gvrOf is the resource of a fixture object, by kind and version.
+func gvrOf(o *unstructured.Unstructured) schema.GroupVersionResource {
+	if o.GetKind() == kindControlPlane {
+		return kgoapi.ControlPlaneGVR(o.GroupVersionKind().Version)
+	}
+	return map[string]schema.GroupVersionResource{"Secret": gvrSecret, kindDPCert: gvrDPCert, kindAuthConfig: gvrAuthConfig}[o.GetKind()]
+}
+
+// create adds fixture objects to the fake cluster.
+func (e *env) create(objs ...*unstructured.Unstructured) {
+	e.t.Helper()
+	for _, o := range objs {
+		require.NoError(e.t, e.dyn.Tracker().Create(gvrOf(o), o, o.GetNamespace()))
+	}
+}
+
 // standardEnv is namespace "kong" with control plane "gw-cp" (Konnect name "Gateway CP", programmed,
-// token readable) registered in the fake Konnect with the given auth type.
+// token readable) registered in the fake Konnect with the given auth type: a KGO 1.x cluster.
 func standardEnv(t *testing.T, authType string, extra ...*unstructured.Unstructured) *env {
+	t.Helper()
+	return standardEnvFor(t, kgoapi.V1Alpha1, authType, extra...)
+}
+
+// standardEnvFor is standardEnv on KGO 1.x (v1alpha1) or kong-operator 2.x (v1alpha2: served, and
+// "gw-cp" made in that version).
+func standardEnvFor(t *testing.T, version, authType string, extra ...*unstructured.Unstructured) *env {
 	t.Helper()
 	e := newEnv(t)
 	seed := konnecttest.ControlPlaneSeed{Name: "Gateway CP", AuthType: authType}
 	cp := e.konnect.AddControlPlane(seed)
 	e.cpID = cp.ID
 	e.token = e.konnect.IssueToken()
-	objs := append([]*unstructured.Unstructured{
-		authToken(testNS, "konnect-auth", e.token),
-		controlPlaneObj(testNS, "gw-cp", "Gateway CP", cp.ID, "konnect-auth", nil),
-	}, extra...)
-	for _, o := range objs {
-		gvr := map[string]schema.GroupVersionResource{
-			"Secret": gvrSecret, kindDPCert: gvrDPCert, kindControlPlane: gvrControlPlane, kindAuthConfig: gvrAuthConfig,
-		}[o.GetKind()]
-		require.NoError(t, e.dyn.Tracker().Create(gvr, o, o.GetNamespace()))
+	gwCP := controlPlaneObj(testNS, "gw-cp", "Gateway CP", cp.ID, "konnect-auth", nil)
+	if version == kgoapi.V1Alpha2 {
+		e.serveV1Alpha2()
+		gwCP = controlPlaneV2(testNS, "gw-cp", cp.ID, kgoapi.ControlPlaneRequest{Name: "Gateway CP", AuthRef: "konnect-auth"})
 	}
+	e.create(append([]*unstructured.Unstructured{authToken(testNS, "konnect-auth", e.token), gwCP}, extra...)...)
 	return e
 }

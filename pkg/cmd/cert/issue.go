@@ -94,7 +94,8 @@ the KonnectGatewayControlPlane resource.
 The control plane's auth type decides what is registered: with pinned_client_certs (Konnect's default)
 the certificate itself; with pki_client_certs a CA (--ca-secret, --ca-cert-file, or one generated in
 Secret NAME-ca) whose signed certificates the data planes present. The auth type is read from Konnect
-when the control plane's token is readable, else from spec.auth_type; --auth-type overrides it.
+when the control plane's token is readable, else from spec.auth_type (spec.createControlPlaneRequest.auth_type
+in konnect.konghq.com/v1alpha2, kong-operator 2.x); --auth-type overrides it.
 
 Re-running with a valid certificate changes nothing and says so. Use "cert rotate" (or --force) for a
 new certificate: the new one is registered and programmed before the old registration is removed.
@@ -130,7 +131,7 @@ With -o the objects are printed, including the Secret with its private key: that
 
 func (o *IssueOptions) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&o.ControlPlane, "control-plane", "", "KonnectGatewayControlPlane resource name (its Konnect name spec.name is resolved too)")
+	fl.StringVar(&o.ControlPlane, "control-plane", "", "KonnectGatewayControlPlane resource name (its Konnect name is resolved too)")
 	fl.StringVar(&o.KeyAlgorithm, "key-type", "ecdsa", "Key algorithm: ecdsa or rsa")
 	fl.StringVar(&o.Curve, "curve", "P-256", "ECDSA curve: P-256 or P-384")
 	fl.IntVar(&o.KeySize, "key-size", 2048, "RSA key size: 2048, 3072 or 4096")
@@ -140,7 +141,7 @@ func (o *IssueOptions) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.CASecret, "ca-secret", "", "Secret in the namespace holding a CA (tls.crt, tls.key) to sign with")
 	fl.StringVar(&o.CACertFile, "ca-cert-file", "", "PEM file with a CA certificate to sign with (with --ca-key-file)")
 	fl.StringVar(&o.CAKeyFile, "ca-key-file", "", "PEM file with the private key of --ca-cert-file")
-	fl.StringVar(&o.AuthType, "auth-type", "", "pinned_client_certs or pki_client_certs (default: ask Konnect, else spec.auth_type)")
+	fl.StringVar(&o.AuthType, "auth-type", "", "pinned_client_certs or pki_client_certs (default: ask Konnect, else the control plane's auth_type)")
 	fl.StringVar(&o.DryRun, "dry-run", dryRunNone, `Must be "none", "client", or "server": client prints what would be applied; server has the API server check it without persisting`)
 	fl.StringVar(&o.OutDir, "out-dir", "", "Also write tls.crt and tls.key (mode 0600) to this directory")
 	fl.BoolVar(&o.Force, "force", false, "Issue a new certificate even if a valid one exists, and take over a Secret of another type or owner")
@@ -277,6 +278,9 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 	if cp.ClusterType == clusterTypeKIC {
 		return nil, fmt.Errorf("KonnectGatewayControlPlane %s/%s is a Kong Ingress Controller control plane (%s): Konnect does not accept data-plane certificates for it; use a control plane of type CLUSTER_TYPE_CONTROL_PLANE",
 			cp.Namespace, cp.Name, clusterTypeKIC)
+	}
+	if err := cp.neverCreated(); err != nil {
+		return nil, err
 	}
 	if o.Name == "" {
 		o.Name = DefaultSecretName(cp.Name)

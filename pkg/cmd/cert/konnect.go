@@ -76,7 +76,8 @@ func (c *Clients) konnectFor(ctx context.Context, cp *controlPlane) (*sdkkonnect
 }
 
 // authTypeOf decides between pinned_client_certs and pki_client_certs: Konnect's answer when it can be
-// asked, else spec.auth_type, else Konnect's default. The second value explains where it came from.
+// asked, else the auth_type the object requested, else Konnect's default. The second value explains
+// where it came from.
 func (c *Clients) authTypeOf(ctx context.Context, cp *controlPlane, sdk *sdkkonnectgo.SDK, sdkErr error) (string, string) {
 	var why string
 	switch {
@@ -99,9 +100,13 @@ func (c *Clients) authTypeOf(ctx context.Context, cp *controlPlane, sdk *sdkkonn
 		}
 	}
 	if cp.AuthType != "" {
-		return cp.AuthType, fmt.Sprintf("from spec.auth_type of KonnectGatewayControlPlane %s/%s (%s)", cp.Namespace, cp.Name, why)
+		return cp.AuthType, fmt.Sprintf("from %s of KonnectGatewayControlPlane %s/%s (%s)", cp.field("auth_type"), cp.Namespace, cp.Name, why)
 	}
-	return authTypePinned, fmt.Sprintf("Konnect's default: spec.auth_type is unset (%s)", why)
+	if cp.Mirror {
+		return authTypePinned, fmt.Sprintf("Konnect's default: Mirror KonnectGatewayControlPlane %s/%s does not say (%s); pass --auth-type if the control plane uses %s",
+			cp.Namespace, cp.Name, why, authTypePKI)
+	}
+	return authTypePinned, fmt.Sprintf("Konnect's default: %s is unset (%s)", cp.field("auth_type"), why)
 }
 
 // registeredInKonnect returns the SHA-256 fingerprints of the certificates pinned to the control plane.

@@ -321,7 +321,11 @@ func (o *ListOptions) checkKonnect(ctx context.Context, items []ListItem, regFP 
 		}
 		s := &cpState{}
 		cache[name] = s
-		u, err := o.get(ctx, gvrControlPlane, name)
+		gvr, err := o.controlPlaneGVR()
+		var u *unstructured.Unstructured
+		if err == nil {
+			u, err = o.get(ctx, gvr, name)
+		}
 		switch {
 		case err != nil:
 			s.why = err.Error()

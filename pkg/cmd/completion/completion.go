@@ -11,14 +11,18 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 var (
-	namespaces    = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
-	controlPlanes = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectgatewaycontrolplanes"}
+	namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	// controlPlanes is listed in the version the cluster serves newest (v1alpha2 on kong-operator 2.x).
+	controlPlanes = kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1)
 	dataPlanes    = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1beta1", Resource: "dataplanes"}
 )
 
@@ -64,6 +68,13 @@ func names(f *kube.Factory, gvr schema.GroupVersionResource) cobra.CompletionFun
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if gvr == controlPlanes {
+			v, err := controlPlaneVersion(f)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			gvr = kgoapi.ControlPlaneGVR(v)
+		}
 		ri := dyn.Resource(gvr)
 		lister := dynamicLister(ri)
 		if gvr != namespaces {
@@ -85,6 +96,22 @@ func names(f *kube.Factory, gvr schema.GroupVersionResource) cobra.CompletionFun
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// controlPlaneVersion asks discovery, within the same 5 seconds a listing gets, which
+// KonnectGatewayControlPlane version the cluster serves.
+func controlPlaneVersion(f *kube.Factory) (string, error) {
+	cfg, err := f.RESTConfig()
+	if err != nil {
+		return "", err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 5 * time.Second
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	return kgoapi.DiscoverControlPlaneVersion(dc)
 }
 
 // dynamicLister is the List of a dynamic resource client, namespaced or not.
