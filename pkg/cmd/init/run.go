@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // run is one execution of init.
@@ -225,11 +226,11 @@ func (r *run) preflight(ctx context.Context) error {
 	if r.gen, err = srv.generation(o.KGOVersion, !o.NoDataPlane); err != nil {
 		return err
 	}
-	how := "from the KonnectExtension CRD the cluster serves"
+	how := "from the CRDs the cluster serves"
 	if o.KGOVersion != "" {
 		how = "--kgo-version " + o.KGOVersion
 	}
-	r.p.info("%s API (%s): KonnectExtension %s", r.gen, how, r.gen.extensionGVR().GroupVersion())
+	r.p.info("%s API (%s): KonnectGatewayControlPlane %s, KonnectExtension %s", r.gen, how, r.gen.cpGVR().GroupVersion(), r.gen.extensionGVR().GroupVersion())
 	if r.gen == KGO14 && o.CertProvisioning == "automatic" {
 		return errors.New("--cert-provisioning automatic needs KGO 1.5 or later (konnect.konghq.com KonnectExtension); KGO 1.4 only takes a certificate Secret: leave the flag out")
 	}
@@ -378,13 +379,10 @@ func (c *cpPlan) id() string {
 	if c.konnect != nil {
 		return c.konnect.ID
 	}
-	if c.live != nil {
-		if str(c.live, "spec", "source") == "Mirror" {
-			return str(c.live, "spec", "mirror", "konnect", "id")
-		}
-		return str(c.live, "status", "id")
+	if c.live == nil {
+		return ""
 	}
-	return ""
+	return kgoapi.KonnectID(c.live)
 }
 
 // plan reads everything init may write and decides what to do. It writes nothing.
@@ -476,6 +474,7 @@ func (r *run) planControlPlane(ctx context.Context) error {
 	c := &r.cp
 	c.konnectName = strings.TrimSpace(o.ControlPlane)
 	res, _ := resourceNameFor(c.konnectName)
+	gvrCP := r.gen.cpGVR()
 	live, err := r.get(ctx, gvrCP, res)
 	if err != nil {
 		return err
@@ -490,7 +489,7 @@ func (r *run) planControlPlane(ctx context.Context) error {
 			return r.kubeErr("list", gvrCP, "", err)
 		}
 		for i := range l.Items {
-			if str(&l.Items[i], "spec", "name") == c.konnectName {
+			if kgoapi.KonnectName(&l.Items[i]) == c.konnectName {
 				live = &l.Items[i]
 				r.p.info("%q is the Konnect name of KonnectGatewayControlPlane %s/%s: using it", c.konnectName, r.ns, live.GetName())
 				break
@@ -500,15 +499,17 @@ func (r *run) planControlPlane(ctx context.Context) error {
 
 	if live != nil {
 		c.mode, c.live, c.res = cpExisting, live, live.GetName()
-		if n := str(live, "spec", "name"); n != "" {
+		if n := kgoapi.KonnectName(live); n != "" {
 			c.konnectName = n
 		}
-		c.clusterType = str(live, "spec", "cluster_type")
-		c.authType = str(live, "spec", "auth_type")
+		// A Mirror's cluster type is what kong-operator 2.x read from Konnect (status.clusterType) until
+		// Konnect answers below.
+		c.clusterType = kgoapi.ClusterType(live)
+		c.authType = kgoapi.AuthType(live)
 		if !ours(live) {
 			r.p.info("Using KonnectGatewayControlPlane %s/%s as it is (not created by kubectl konnect)", r.ns, c.res)
 		}
-		if ref := str(live, "spec", "konnect", "authRef", "name"); ref != o.AuthName && !r.authAdopted {
+		if ref := kgoapi.AuthRef(live); ref != o.AuthName && !r.authAdopted {
 			r.p.warn("KonnectGatewayControlPlane %s/%s authenticates with KonnectAPIAuthConfiguration %s, not %s", r.ns, c.res, ref, o.AuthName)
 		}
 		if id := c.id(); id != "" {
@@ -540,17 +541,17 @@ func (r *run) planControlPlane(ctx context.Context) error {
 		switch {
 		case kcp != nil && !o.Adopt && !adopted:
 			return r.clashError(kcp, "a new KonnectGatewayControlPlane with that name would fail with 409 Conflict when KGO creates it")
-		case kcp != nil && r.gen == KGO15:
-			ok, merr := mirrorSupported(ctx, r.o.Discovery)
+		case kcp != nil && r.gen.mirrors():
+			ok, merr := mirrorSupported(ctx, r.o.Discovery, gvrCP)
 			if merr != nil {
 				r.p.warn("could not read the KonnectGatewayControlPlane schema (%v); assuming it has source: Mirror", merr)
 			} else if !ok {
 				return fmt.Errorf("--adopt: the served KonnectGatewayControlPlane has no source: Mirror (kubernetes-configuration < v1.2), so KGO cannot adopt control plane %q: upgrade KGO's CRDs, or choose a new name", c.konnectName)
 			}
 			c.mode, c.konnect = cpMirror, kcp
-			c.desired = controlPlaneMirror(r.ns, c.res, kcp.ID, o.AuthName)
-			r.p.info("Adopting Konnect control plane %q (%s) for KGO 1.5+: KonnectGatewayControlPlane %s with source: Mirror; KGO reads it and never changes or deletes it in Konnect",
-				c.konnectName, kcp.ID, c.res)
+			c.desired = controlPlaneMirror(r.gen, r.ns, c.res, kcp.ID, o.AuthName)
+			r.p.info("Adopting Konnect control plane %q (%s) for %s: KonnectGatewayControlPlane %s (%s) with source: Mirror; KGO reads it and never changes or deletes it in Konnect",
+				c.konnectName, kcp.ID, r.gen, c.res, gvrCP.GroupVersion())
 		case kcp != nil:
 			c.mode, c.konnect, c.res = cpDirect, kcp, res
 			r.p.info("Adopting Konnect control plane %q (%s) for KGO 1.4: KGO 1.4 cannot adopt a control plane it did not create (no source: Mirror before KGO 1.5, "+
@@ -569,7 +570,7 @@ func (r *run) planControlPlane(ctx context.Context) error {
 			}
 			c.mode = cpCreate
 			c.clusterType = o.clusterType
-			c.desired = controlPlaneOrigin(r.ns, c.res, c.konnectName, o.clusterType, o.AuthName)
+			c.desired = controlPlaneOrigin(r.gen, r.ns, c.res, c.konnectName, o.clusterType, o.AuthName)
 			if c.res != c.konnectName {
 				r.p.info("Control plane %q gets the resource name %s", c.konnectName, c.res)
 			}
