@@ -65,6 +65,7 @@ func TestInit(t *testing.T) {
 					require.Contains(t, res.stdout, want)
 				}
 				cpID := initCPID(t, env, ns, name)
+				require.Equal(t, initCPAPIVersion(p), initWrittenAs(t, env, ns, name))
 				kcp, ok := env.Konnect.ControlPlaneByName(name)
 				require.True(t, ok)
 				require.Equal(t, kcp.ID, cpID)
@@ -116,7 +117,7 @@ func TestInit(t *testing.T) {
 				require.Eventually(t, func() bool { return len(env.Konnect.Nodes(cpID)) == 2 }, waitTimeout, 100*time.Millisecond, "both replicas connect")
 			})
 
-			if p == testenv.KGO16 {
+			if p != testenv.KGO14 { // KGO 1.4 only takes a certificate Secret
 				t.Run("AutomaticCertificateProvisioning", func(t *testing.T) {
 					ns := env.Namespace(t)
 					name := "auto-" + ns
@@ -159,6 +160,22 @@ func TestInit(t *testing.T) {
 					require.Contains(t, res.stderr, "run this command again for the rest")
 				}
 				require.Equal(t, want, order, "every object, in apply order")
+				// Each object in the version its generation reads: v1alpha2 on kong-operator 2.x, where
+				// v1alpha1 KonnectGatewayControlPlanes are not converted and v1alpha1 KonnectExtensions not served.
+				apiVersions := map[string]string{}
+				for _, m := range regexp.MustCompile(`(?m)^apiVersion: (\S+)\nkind: (KonnectGatewayControlPlane|KonnectExtension)$`).FindAllStringSubmatch(res.stdout, -1) {
+					apiVersions[m[2]] = m[1]
+				}
+				wantVersions := map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha1", "KonnectExtension": "konnect.konghq.com/v1alpha1"}
+				switch p {
+				case testenv.KGO14:
+					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha1"}
+				case testenv.KO20:
+					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha2", "KonnectExtension": "konnect.konghq.com/v1alpha2"}
+					require.Contains(t, res.stdout, "createControlPlaneRequest:\n    cluster_type: CLUSTER_TYPE_CONTROL_PLANE\n    name: "+name+"\n", res.stdout)
+					require.Contains(t, res.stdout, "source: Origin")
+				}
+				require.Equal(t, wantVersions, apiVersions, res.stdout)
 				env.MustKubectl(t, res.stdout, "apply", "-n", ns, "-f", "-")
 				if p == testenv.KGO14 {
 					env.WaitFor(t, testenv.GVKControlPlane, ns, name, waitTimeout, testenv.HasCondition("Programmed", "True"))
@@ -235,6 +252,7 @@ func TestInit(t *testing.T) {
 					require.Equal(t, "Mirror", mustNested(t, cp, "spec", "source"))
 					require.Equal(t, seed.ID, mustNested(t, cp, "spec", "mirror", "konnect", "id"))
 					require.Equal(t, seed.ID, mustNested(t, cp, "status", "id"))
+					require.Equal(t, initCPAPIVersion(p), initWrittenAs(t, env, ns, res2), "init writes the Mirror in its generation's version")
 				}
 				require.Len(t, env.Konnect.DPCertificates(seed.ID), 1)
 				initWaitConnected(t, env, seed.ID)
@@ -281,7 +299,7 @@ func TestInit(t *testing.T) {
 				ns := env.Namespace(t)
 				crt, key := selfSignedPair(t, "unused")
 				konnectName := "seeded-" + ns
-				objs := seedBase(env.Token, konnectName, "", crt, key)[:3] // token Secret, auth, control plane "gateway-cp"
+				objs := seedBaseFor(p, env.Token, konnectName, "", crt, key)[:3] // token Secret, auth, control plane "gateway-cp"
 				env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
 				cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
 				rv := cp.GetResourceVersion()
@@ -342,6 +360,13 @@ func TestInit(t *testing.T) {
 
 			t.Run("BadInput", func(t *testing.T) {
 				tokenEnv := []string{"KONNECT_TOKEN=" + env.Token}
+				// kong-operator 2.x serves no KGO 1.4 KonnectExtension, so --kgo-version 1.4 is refused first there.
+				autoOn14 := []string{"--cert-provisioning automatic needs KGO 1.5 or later"}
+				wrongVersion := "2.x"
+				if p == testenv.KO20 {
+					autoOn14 = []string{"--kgo-version 1.4: the cluster does not serve KonnectExtension (gateway-operator.konghq.com/v1alpha1), which KGO 1.4 acts on"}
+					wrongVersion = "1.6"
+				}
 				cases := []struct {
 					name    string
 					env     []string
@@ -388,13 +413,15 @@ func TestInit(t *testing.T) {
 					{name: "adopt a control plane Konnect does not have", env: tokenEnv, args: []string{"--adopt"},
 						message: []string{"--adopt: Konnect has no control plane named"}},
 					{name: "automatic certificates on KGO 1.4", env: tokenEnv, args: []string{"--kgo-version", "1.4", "--cert-provisioning", "automatic"},
-						message: []string{"--cert-provisioning automatic needs KGO 1.5 or later"}},
+						message: autoOn14},
+					{name: "KGO version the cluster does not serve", env: tokenEnv, args: []string{"--kgo-version", wrongVersion},
+						message: []string{"--kgo-version " + wrongVersion + ": the cluster does not serve KonnectExtension", "leave --kgo-version out"}},
 					// Last: KGO retries this control plane in the background until it is deleted.
 					{name: "name clash of a control plane in the namespace", env: nil, setup: func(t *testing.T, ns string) []string {
 						taken := "taken-" + ns
 						env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: taken})
 						crt, key := selfSignedPair(t, "unused")
-						env.MustKubectl(t, manifest(t, seedBase(env.Token, taken, "", crt, key)[:3]...), "apply", "-n", ns, "-f", "-")
+						env.MustKubectl(t, manifest(t, seedBaseFor(p, env.Token, taken, "", crt, key)[:3]...), "apply", "-n", ns, "-f", "-")
 						// KGO keeps retrying (and getting 409) until the control plane goes: remove it after the case.
 						t.Cleanup(func() {
 							env.MustKubectl(t, "", "delete", "-n", ns, "konnectgatewaycontrolplanes.konnect.konghq.com", "gateway-cp", "--wait=true")
