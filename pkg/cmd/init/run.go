@@ -479,6 +479,7 @@ func (r *run) planControlPlane(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var listed []unstructured.Unstructured
 	if live == nil {
 		l, err := r.res(gvrCP).List(ctx, metav1.ListOptions{})
 		switch {
@@ -492,6 +493,26 @@ func (r *run) planControlPlane(ctx context.Context) error {
 			if kgoapi.KonnectName(&l.Items[i]) == c.konnectName {
 				live = &l.Items[i]
 				r.p.info("%q is the Konnect name of KonnectGatewayControlPlane %s/%s: using it", c.konnectName, r.ns, live.GetName())
+				break
+			}
+		}
+		listed = l.Items
+	}
+	// The control plane of that name in Konnect, once asked (nil: Konnect has none).
+	var byName *components.ControlPlane
+	askedByName := false
+	if live == nil && len(listed) > 0 {
+		// A Mirror has no Konnect name in its spec: find one of the namespace that mirrors (or a
+		// KonnectGatewayControlPlane that created) Konnect's control plane of that name, rather than
+		// adopting it a second time.
+		if byName, err = r.kc.controlPlaneByName(ctx, c.konnectName); err != nil {
+			return err
+		}
+		askedByName = true
+		for i := range listed {
+			if byName != nil && kgoapi.KonnectID(&listed[i]) == strings.ToLower(byName.ID) {
+				live, c.konnect = &listed[i], byName
+				r.p.info("KonnectGatewayControlPlane %s/%s is Konnect control plane %q (%s) already: using it", r.ns, live.GetName(), c.konnectName, byName.ID)
 				break
 			}
 		}
@@ -512,7 +533,10 @@ func (r *run) planControlPlane(ctx context.Context) error {
 		if ref := kgoapi.AuthRef(live); ref != o.AuthName && !r.authAdopted {
 			r.p.warn("KonnectGatewayControlPlane %s/%s authenticates with KonnectAPIAuthConfiguration %s, not %s", r.ns, c.res, ref, o.AuthName)
 		}
-		if id := c.id(); id != "" {
+		switch id := c.id(); {
+		case c.konnect != nil:
+			// Found in Konnect by its name above.
+		case id != "":
 			kcp, err := r.kc.controlPlane(ctx, id)
 			var ke *KonnectError
 			if errors.As(err, &ke) && ke.Status == http.StatusNotFound {
@@ -523,16 +547,22 @@ func (r *run) planControlPlane(ctx context.Context) error {
 				return err
 			}
 			c.konnect = kcp
-		} else if kcp, err := r.kc.controlPlaneByName(ctx, c.konnectName); err != nil {
-			return err
-		} else if kcp != nil && kcp.Labels["k8s-uid"] != string(live.GetUID()) {
-			return r.clashError(kcp, fmt.Sprintf("KonnectGatewayControlPlane %s/%s is not programmed yet, and KGO will fail to create it with 409 Conflict", r.ns, c.res))
+		default:
+			kcp, err := r.kc.controlPlaneByName(ctx, c.konnectName)
+			if err != nil {
+				return err
+			}
+			if kcp != nil && kcp.Labels["k8s-uid"] != string(live.GetUID()) {
+				return r.clashError(kcp, fmt.Sprintf("KonnectGatewayControlPlane %s/%s is not programmed yet, and KGO will fail to create it with 409 Conflict", r.ns, c.res))
+			}
 		}
 	} else {
 		c.res = res
-		kcp, err := r.kc.controlPlaneByName(ctx, c.konnectName)
-		if err != nil {
-			return err
+		kcp := byName
+		if !askedByName {
+			if kcp, err = r.kc.controlPlaneByName(ctx, c.konnectName); err != nil {
+				return err
+			}
 		}
 		adopted, err := r.adoptedBefore(ctx, kcp)
 		if err != nil {
