@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -315,6 +316,38 @@ func TestInit(t *testing.T) {
 				initWaitConnected(t, env, initCPID(t, env, ns, "gateway-cp"))
 			})
 
+			if p != testenv.KGO14 { // KGO 1.4 has no source: Mirror
+				t.Run("UsesAMirrorOfTheNamespaceForItsKonnectControlPlane", func(t *testing.T) {
+					ns := env.Namespace(t)
+					name := "Team GW " + ns
+					seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: name})
+					crt, key := selfSignedPair(t, "unused")
+					version := "konnect.konghq.com/v1alpha1"
+					if p == testenv.KO20 {
+						version = "konnect.konghq.com/v1alpha2"
+					}
+					mirror := obj{"apiVersion": version, "kind": "KonnectGatewayControlPlane", "metadata": meta("team-mirror"),
+						"spec": obj{"source": "Mirror", "mirror": obj{"konnect": obj{"id": seed.ID}}, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}}
+					objs := append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror) // token Secret, auth, the Mirror
+					env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
+					env.WaitFor(t, testenv.GVKControlPlane, ns, "team-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
+
+					// No --adopt: the namespace has adopted it already, under another resource name.
+					res := cli.mustRun(t, ns, nil, "", "init", "--control-plane", name, "--auth-name", "konnect-auth")
+					require.Contains(t, res.stderr, "KonnectGatewayControlPlane "+ns+"/team-mirror is Konnect control plane \""+name+"\" ("+seed.ID+") already: using it")
+					require.Contains(t, res.stdout, "konnectgatewaycontrolplane.konnect.konghq.com/team-mirror adopted")
+					require.Contains(t, res.stdout, "konnectextension.konnect.konghq.com/team-mirror created")
+					second, _ := resourceNameForTest(name)
+					_, err := env.Get(context.Background(), testenv.GVKControlPlane, ns, second)
+					require.Error(t, err, "no second KonnectGatewayControlPlane for the same control plane")
+					ext, err := env.Get(context.Background(), testenv.GVKKonnectExtension, ns, "team-mirror")
+					require.NoError(t, err)
+					require.Equal(t, "team-mirror", mustNested(t, ext, "spec", "konnect", "controlPlane", "ref", "konnectNamespacedRef", "name"))
+					require.Len(t, env.Konnect.DPCertificates(seed.ID), 1)
+					initWaitConnected(t, env, seed.ID)
+				})
+			}
+
 			t.Run("TimeoutExits124", func(t *testing.T) {
 				ns := env.Namespace(t)
 				name := "slow-" + ns
@@ -428,6 +461,28 @@ func TestInit(t *testing.T) {
 						})
 						return []string{"--control-plane", "gateway-cp", "--auth-name", "konnect-auth"}
 					}, message: []string{`name clash: Konnect already has a control plane named "taken-`, "is not programmed yet, and KGO will fail to create it with 409 Conflict"}},
+				}
+				if p != testenv.KGO14 { // a Mirror of a KIC control plane: its cluster type is Konnect's (status.clusterType on 2.x)
+					kicMirror := cases[0]
+					kicMirror.name, kicMirror.env, kicMirror.args = "KIC control plane mirrored in the namespace", nil, nil
+					kicMirror.message = []string{"is a Kong Ingress Controller control plane (CLUSTER_TYPE_K8S_INGRESS_CONTROLLER)", "--no-dataplane"}
+					kicMirror.setup = func(t *testing.T, ns string) []string {
+						seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "kic-mirror-" + ns, ClusterType: konnecttest.ClusterTypeK8sIngressController})
+						crt, key := selfSignedPair(t, "unused")
+						version := "konnect.konghq.com/v1alpha1"
+						if p == testenv.KO20 {
+							version = "konnect.konghq.com/v1alpha2"
+						}
+						mirror := obj{"apiVersion": version, "kind": "KonnectGatewayControlPlane", "metadata": meta("kic-mirror"),
+							"spec": obj{"source": "Mirror", "mirror": obj{"konnect": obj{"id": seed.ID}}, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}}
+						env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror)...), "apply", "-n", ns, "-f", "-")
+						cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "kic-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
+						if p == testenv.KO20 {
+							require.Equal(t, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", mustNested(t, cp, "status", "clusterType"))
+						}
+						return []string{"--control-plane", "kic-mirror", "--auth-name", "konnect-auth"}
+					}
+					cases = slices.Insert(cases, len(cases)-1, kicMirror)
 				}
 				for _, tc := range cases {
 					t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
