@@ -57,38 +57,42 @@ const (
 )
 
 func TestHardeningInitKonnectDown(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
-	cli := initCLI{env: env, binDir: initPluginDir(t)}
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.Shared(t, p)
+			cli := initCLI{env: env, binDir: initPluginDir(t)}
 
-	t.Run("UnreachableThroughKubectl", func(t *testing.T) {
-		ns := env.Namespace(t)
-		down := hardClosedAddr(t)
-		res := cli.run(t, ns, []string{"KONNECT_TOKEN=" + env.Token, "KUBECTL_KONNECT_CONNECT_TO=" + down}, "",
-			"init", "--control-plane", "down-"+ns, "--region", "us")
-		t.Logf("%s", res)
-		require.Equal(t, 1, res.code, "%s", res)
-		require.Empty(t, res.stdout, "results go to stdout; there are none")
-		lines := strings.Split(strings.TrimSpace(hardPort.ReplaceAllString(res.stderr, "127.0.0.1:PORT")), "\n")
-		require.Equal(t, hardInitUnreachable, lines[len(lines)-1])
-		require.Contains(t, res.stderr, "0 writes")
-		require.Empty(t, initSnapshot(t, env, ns), "nothing may be written when Konnect is down")
-	})
+			t.Run("UnreachableThroughKubectl", func(t *testing.T) {
+				ns := env.Namespace(t)
+				down := hardClosedAddr(t)
+				res := cli.run(t, ns, []string{"KONNECT_TOKEN=" + env.Token, "KUBECTL_KONNECT_CONNECT_TO=" + down}, "",
+					"init", "--control-plane", "down-"+ns, "--region", "us")
+				t.Logf("%s", res)
+				require.Equal(t, 1, res.code, "%s", res)
+				require.Empty(t, res.stdout, "results go to stdout; there are none")
+				lines := strings.Split(strings.TrimSpace(hardPort.ReplaceAllString(res.stderr, "127.0.0.1:PORT")), "\n")
+				require.Equal(t, hardInitUnreachable, lines[len(lines)-1])
+				require.Contains(t, res.stderr, "0 writes")
+				require.Empty(t, initSnapshot(t, env, ns), "nothing may be written when Konnect is down")
+			})
 
-	t.Run("Unavailable503InProcess", func(t *testing.T) {
-		ns := env.Namespace(t)
-		env.Konnect.InjectFault(konnecttest.Fault{Status: http.StatusServiceUnavailable, Times: -1})
-		defer env.Konnect.ClearFaults()
-		from := len(env.Konnect.Requests())
-		o, out, errOut := initInProcess(t, env, ns, func(o *initcmd.Options) { o.ControlPlane = "down-" + ns })
-		err := o.Run(context.Background())
-		t.Logf("err: %v\nstdout: %s\nstderr: %s", err, out, errOut)
-		require.Error(t, err)
-		require.Equal(t, hardInit503, err.Error())
-		require.Empty(t, out.String())
-		require.Contains(t, errOut.String(), "0 writes")
-		require.Empty(t, initSnapshot(t, env, ns), "nothing may be written when Konnect is down")
-		require.Greater(t, len(env.Konnect.Requests())-from, 1, "a 503 is retried with backoff before giving up")
-	})
+			t.Run("Unavailable503InProcess", func(t *testing.T) {
+				ns := env.Namespace(t)
+				env.Konnect.InjectFault(konnecttest.Fault{Status: http.StatusServiceUnavailable, Times: -1})
+				defer env.Konnect.ClearFaults()
+				from := len(env.Konnect.Requests())
+				o, out, errOut := initInProcess(t, env, ns, func(o *initcmd.Options) { o.ControlPlane = "down-" + ns })
+				err := o.Run(context.Background())
+				t.Logf("err: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+				require.Error(t, err)
+				require.Equal(t, hardInit503, err.Error())
+				require.Empty(t, out.String())
+				require.Contains(t, errOut.String(), "0 writes")
+				require.Empty(t, initSnapshot(t, env, ns), "nothing may be written when Konnect is down")
+				require.Greater(t, len(env.Konnect.Requests())-from, 1, "a 503 is retried with backoff before giving up")
+			})
+		})
+	}
 }
 
 // hardRunCheck is runCheck with a chosen Konnect HTTP client.

@@ -65,12 +65,12 @@ func (s *syncBuffer) String() string {
 }
 
 // hardAuditedEnv is a test ground whose API server writes an audit log
-// (and whose own output is kept): the kgo-1.6 CRDs, the fake Konnect and
+// (and whose own output is kept): the profile's CRDs, the fake Konnect and
 // the KGO stand-in, as testenv.New starts them.
-func hardAuditedEnv(t *testing.T) (env *testenv.Env, auditLog string, apiOutput *syncBuffer) {
+func hardAuditedEnv(t *testing.T, p testenv.Profile) (env *testenv.Env, auditLog string, apiOutput *syncBuffer) {
 	t.Helper()
 	ctx := context.Background()
-	dirs, err := testenv.CRDDirs(testenv.KGO16)
+	dirs, err := testenv.CRDDirs(p)
 	require.NoError(t, err)
 	assets, err := testenv.BinaryAssets()
 	require.NoError(t, err)
@@ -91,7 +91,7 @@ func hardAuditedEnv(t *testing.T) (env *testenv.Env, auditLog string, apiOutput 
 	api.Out, api.Err = apiOutput, apiOutput
 	cfg, err := te.Start()
 	require.NoError(t, err)
-	env = &testenv.Env{Profile: testenv.KGO16, Config: cfg}
+	env = &testenv.Env{Profile: p, Config: cfg}
 	t.Cleanup(func() {
 		if env.StandIn != nil {
 			_ = env.StandIn.Stop()
@@ -154,131 +154,135 @@ func leaks(where, text string, tokens ...string) []string {
 // Events of every namespace, and every object of every namespaced and
 // cluster-scoped resource, where only the token Secret's data may hold it.
 func TestHardeningTokenNeverLeaks(t *testing.T) {
-	env, auditLog, apiOutput := hardAuditedEnv(t)
-	cli := initCLI{env: env, binDir: initPluginDir(t)}
-	revoked := env.Konnect.IssueToken()
-	env.Konnect.RevokeToken(revoked)
-	tokens := []string{env.Token, revoked}
-	var found []string
-	outputs := 0
-	grep := func(where, text string) {
-		outputs++
-		found = append(found, leaks(where, text, tokens...)...)
-	}
-	tokenEnv := []string{"KONNECT_TOKEN=" + env.Token}
-	tokenFile := writeTokenFile(t, env.Token)
-	var namespaces []string
-	run := func(name string, wantExit int, extraEnv []string, stdin string, args ...string) string {
-		ns := env.Namespace(t)
-		namespaces = append(namespaces, ns)
-		res := cli.run(t, ns, extraEnv, stdin, append([]string{"init", "--control-plane", "tok-" + ns, "--region", "us"}, args...)...)
-		require.Equal(t, wantExit, res.code, "%s: %s", name, res)
-		grep(name+" stdout", res.stdout)
-		grep(name+" stderr", res.stderr)
-		return ns
-	}
-
-	ns := run("init (KONNECT_TOKEN)", 0, tokenEnv, "")
-	run("init --token-file -o yaml", 0, nil, "", "--token-file", tokenFile, "-o", "yaml", "--no-dataplane")
-	run("init --token-stdin --dry-run=server -o json", 0, nil, env.Token+"\n", "--token-stdin", "--dry-run=server", "-o", "json", "--no-dataplane")
-	run("init --dry-run=client -o yaml", 0, tokenEnv, "", "--dry-run=client", "-o", "yaml")
-	run("init with a revoked token", 1, []string{"KONNECT_TOKEN=" + revoked}, "")
-	// A re-run reads the token from the Secret the first run wrote.
-	res := cli.mustRun(t, ns, nil, "", "init", "--control-plane", "tok-"+ns)
-	grep("re-run stdout", res.stdout)
-	grep("re-run stderr", res.stderr)
-
-	// In-process, with the same streams a user would see.
-	ipNS := env.Namespace(t)
-	namespaces = append(namespaces, ipNS)
-	o, out, errOut := initInProcess(t, env, ipNS, func(o *initcmd.Options) { o.ControlPlane = "tok-" + ipNS; o.NoDataPlane = true })
-	require.NoError(t, o.Run(context.Background()), "stderr: %s", errOut)
-	grep("in-process init stdout", out.String())
-	grep("in-process init stderr", errOut.String())
-
-	// check reads the token from the Secret and calls Konnect with it.
-	for _, format := range []string{"", "json"} {
-		args := []string{}
-		if format != "" {
-			args = append(args, "-o", format)
-		}
-		stdout, stderr, _ := runCheck(t, env, ns, args...)
-		grep("check -o "+format+" stdout", stdout)
-		grep("check -o "+format+" stderr", stderr)
-	}
-
-	// Events of every namespace, both APIs.
-	ctx := context.Background()
-	evs := &corev1.EventList{}
-	require.NoError(t, env.Client.List(ctx, evs))
-	b, err := json.Marshal(evs)
-	require.NoError(t, err)
-	grep(fmt.Sprintf("the %d core Events", len(evs.Items)), string(b))
-
-	// Every object of every resource, the token Secrets' data left out.
-	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
-	require.NoError(t, err)
-	quiet := rest.CopyConfig(env.Config)
-	quiet.WarningHandler = rest.NoWarnings{}
-	dyn, err := dynamic.NewForConfig(quiet)
-	require.NoError(t, err)
-	lists, err := dc.ServerPreferredResources()
-	require.NoError(t, err)
-	objects, tokenSecrets := 0, 0
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		require.NoError(t, err)
-		for _, r := range l.APIResources {
-			if !strings.Contains(strings.Join(r.Verbs, ","), "list") || r.Name == "componentstatuses" {
-				continue // componentstatuses probes components envtest does not run (20 s)
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) {
+			env, auditLog, apiOutput := hardAuditedEnv(t, p)
+			cli := initCLI{env: env, binDir: initPluginDir(t)}
+			revoked := env.Konnect.IssueToken()
+			env.Konnect.RevokeToken(revoked)
+			tokens := []string{env.Token, revoked}
+			var found []string
+			outputs := 0
+			grep := func(where, text string) {
+				outputs++
+				found = append(found, leaks(where, text, tokens...)...)
 			}
-			items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{})
-			require.NoError(t, err, "listing %s", r.Name)
-			for _, u := range items.Items {
-				objects++
-				if u.GetKind() == "" {
-					u.SetKind(r.Kind)
+			tokenEnv := []string{"KONNECT_TOKEN=" + env.Token}
+			tokenFile := writeTokenFile(t, env.Token)
+			var namespaces []string
+			run := func(name string, wantExit int, extraEnv []string, stdin string, args ...string) string {
+				ns := env.Namespace(t)
+				namespaces = append(namespaces, ns)
+				res := cli.run(t, ns, extraEnv, stdin, append([]string{"init", "--control-plane", "tok-" + ns, "--region", "us"}, args...)...)
+				require.Equal(t, wantExit, res.code, "%s: %s", name, res)
+				grep(name+" stdout", res.stdout)
+				grep(name+" stderr", res.stderr)
+				return ns
+			}
+
+			ns := run("init (KONNECT_TOKEN)", 0, tokenEnv, "")
+			run("init --token-file -o yaml", 0, nil, "", "--token-file", tokenFile, "-o", "yaml", "--no-dataplane")
+			run("init --token-stdin --dry-run=server -o json", 0, nil, env.Token+"\n", "--token-stdin", "--dry-run=server", "-o", "json", "--no-dataplane")
+			run("init --dry-run=client -o yaml", 0, tokenEnv, "", "--dry-run=client", "-o", "yaml")
+			run("init with a revoked token", 1, []string{"KONNECT_TOKEN=" + revoked}, "")
+			// A re-run reads the token from the Secret the first run wrote.
+			res := cli.mustRun(t, ns, nil, "", "init", "--control-plane", "tok-"+ns)
+			grep("re-run stdout", res.stdout)
+			grep("re-run stderr", res.stderr)
+
+			// In-process, with the same streams a user would see.
+			ipNS := env.Namespace(t)
+			namespaces = append(namespaces, ipNS)
+			o, out, errOut := initInProcess(t, env, ipNS, func(o *initcmd.Options) { o.ControlPlane = "tok-" + ipNS; o.NoDataPlane = true })
+			require.NoError(t, o.Run(context.Background()), "stderr: %s", errOut)
+			grep("in-process init stdout", out.String())
+			grep("in-process init stderr", errOut.String())
+
+			// check reads the token from the Secret and calls Konnect with it.
+			for _, format := range []string{"", "json"} {
+				args := []string{}
+				if format != "" {
+					args = append(args, "-o", format)
 				}
-				if u.GetKind() == "Secret" && u.GetLabels()["konghq.com/credential"] == "konnect" {
-					// The search finds the token where it must be.
-					b, err := json.Marshal(u.Object["data"])
-					require.NoError(t, err)
-					require.NotEmpty(t, leaks("data", string(b), env.Token), "Secret %s/%s: the token is not in its data", u.GetNamespace(), u.GetName())
-					tokenSecrets++
-					unstructured.RemoveNestedField(u.Object, "data")
-					unstructured.RemoveNestedField(u.Object, "stringData")
-				}
-				b, err := json.Marshal(u.Object)
+				stdout, stderr, _ := runCheck(t, env, ns, args...)
+				grep("check -o "+format+" stdout", stdout)
+				grep("check -o "+format+" stderr", stderr)
+			}
+
+			// Events of every namespace, both APIs.
+			ctx := context.Background()
+			evs := &corev1.EventList{}
+			require.NoError(t, env.Client.List(ctx, evs))
+			b, err := json.Marshal(evs)
+			require.NoError(t, err)
+			grep(fmt.Sprintf("the %d core Events", len(evs.Items)), string(b))
+
+			// Every object of every resource, the token Secrets' data left out.
+			dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
+			require.NoError(t, err)
+			quiet := rest.CopyConfig(env.Config)
+			quiet.WarningHandler = rest.NoWarnings{}
+			dyn, err := dynamic.NewForConfig(quiet)
+			require.NoError(t, err)
+			lists, err := dc.ServerPreferredResources()
+			require.NoError(t, err)
+			objects, tokenSecrets := 0, 0
+			for _, l := range lists {
+				gv, err := schema.ParseGroupVersion(l.GroupVersion)
 				require.NoError(t, err)
-				found = append(found, leaks(fmt.Sprintf("%s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName()), string(b), tokens...)...)
+				for _, r := range l.APIResources {
+					if !strings.Contains(strings.Join(r.Verbs, ","), "list") || r.Name == "componentstatuses" {
+						continue // componentstatuses probes components envtest does not run (20 s)
+					}
+					items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{})
+					require.NoError(t, err, "listing %s", r.Name)
+					for _, u := range items.Items {
+						objects++
+						if u.GetKind() == "" {
+							u.SetKind(r.Kind)
+						}
+						if u.GetKind() == "Secret" && u.GetLabels()["konghq.com/credential"] == "konnect" {
+							// The search finds the token where it must be.
+							b, err := json.Marshal(u.Object["data"])
+							require.NoError(t, err)
+							require.NotEmpty(t, leaks("data", string(b), env.Token), "Secret %s/%s: the token is not in its data", u.GetNamespace(), u.GetName())
+							tokenSecrets++
+							unstructured.RemoveNestedField(u.Object, "data")
+							unstructured.RemoveNestedField(u.Object, "stringData")
+						}
+						b, err := json.Marshal(u.Object)
+						require.NoError(t, err)
+						found = append(found, leaks(fmt.Sprintf("%s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName()), string(b), tokens...)...)
+					}
+				}
 			}
-		}
+
+			// The audit log, once the API server has written everything.
+			time.Sleep(time.Second)
+			audit, err := os.ReadFile(auditLog)
+			require.NoError(t, err)
+			auditLines := bytes.Count(audit, []byte("\n"))
+			require.Greater(t, auditLines, 100, "the audit log must be on")
+			require.Contains(t, string(audit), `"resource":"secrets"`, "the audit log must see the token Secret's requests")
+			require.Contains(t, string(audit), `"resource":"konnectapiauthconfigurations"`)
+			grep("the audit log", string(audit))
+			grep("the API server's output", apiOutput.String())
+
+			require.GreaterOrEqual(t, tokenSecrets, 3, "the runs that write store the token in a Secret")
+			t.Logf("HARDENING token: %d tokens (one valid, one revoked) in 4 forms, searched in %d outputs, %d objects (%d token Secrets' data left out), %d core Events, %d audit log lines (%d namespaces)",
+				len(tokens), outputs, objects, tokenSecrets, len(evs.Items), auditLines, len(namespaces)+1)
+			require.Empty(t, found, "the Konnect token must appear nowhere but in its Secret's data")
+
+			// The control: --inline-token stores the token in the
+			// KonnectAPIAuthConfiguration, by design (its help says who can read
+			// it); the same search finds it in the audit log.
+			ctrl := env.Namespace(t)
+			res = cli.mustRun(t, ctrl, tokenEnv, "", "init", "--control-plane", "tok-"+ctrl, "--region", "us", "--inline-token", "--no-dataplane")
+			require.Empty(t, leaks("stdout", res.stdout+res.stderr, env.Token))
+			time.Sleep(time.Second)
+			audit, err = os.ReadFile(auditLog)
+			require.NoError(t, err)
+			require.NotEmpty(t, leaks("the audit log", string(audit), env.Token), "the audit log search must find an inline token")
+		})
 	}
-
-	// The audit log, once the API server has written everything.
-	time.Sleep(time.Second)
-	audit, err := os.ReadFile(auditLog)
-	require.NoError(t, err)
-	auditLines := bytes.Count(audit, []byte("\n"))
-	require.Greater(t, auditLines, 100, "the audit log must be on")
-	require.Contains(t, string(audit), `"resource":"secrets"`, "the audit log must see the token Secret's requests")
-	require.Contains(t, string(audit), `"resource":"konnectapiauthconfigurations"`)
-	grep("the audit log", string(audit))
-	grep("the API server's output", apiOutput.String())
-
-	require.GreaterOrEqual(t, tokenSecrets, 3, "the runs that write store the token in a Secret")
-	t.Logf("HARDENING token: %d tokens (one valid, one revoked) in 4 forms, searched in %d outputs, %d objects (%d token Secrets' data left out), %d core Events, %d audit log lines (%d namespaces)",
-		len(tokens), outputs, objects, tokenSecrets, len(evs.Items), auditLines, len(namespaces)+1)
-	require.Empty(t, found, "the Konnect token must appear nowhere but in its Secret's data")
-
-	// The control: --inline-token stores the token in the
-	// KonnectAPIAuthConfiguration, by design (its help says who can read
-	// it); the same search finds it in the audit log.
-	ctrl := env.Namespace(t)
-	res = cli.mustRun(t, ctrl, tokenEnv, "", "init", "--control-plane", "tok-"+ctrl, "--region", "us", "--inline-token", "--no-dataplane")
-	require.Empty(t, leaks("stdout", res.stdout+res.stderr, env.Token))
-	time.Sleep(time.Second)
-	audit, err = os.ReadFile(auditLog)
-	require.NoError(t, err)
-	require.NotEmpty(t, leaks("the audit log", string(audit), env.Token), "the audit log search must find an inline token")
 }

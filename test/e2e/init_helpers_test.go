@@ -99,13 +99,17 @@ func (c initCLI) mustRun(t *testing.T, ns string, extraEnv []string, stdin strin
 	return res
 }
 
-// initKinds are every kind init may write.
+// initKinds are every kind init may write, in the versions init writes them on the profile:
+// kong-operator 2.x's KonnectGatewayControlPlane and KonnectExtension are v1alpha2.
 func initKindsOf(p testenv.Profile) []schema.GroupVersionKind {
-	ext := testenv.GVKKonnectExtension
-	if p == testenv.KGO14 {
+	cp, ext := testenv.GVKControlPlane, testenv.GVKKonnectExtension
+	switch p {
+	case testenv.KGO14:
 		ext = testenv.GVKOldKonnectExtension
+	case testenv.KO20:
+		cp.Version, ext.Version = "v1alpha2", "v1alpha2"
 	}
-	return []schema.GroupVersionKind{{Version: "v1", Kind: "Secret"}, testenv.GVKAuth, testenv.GVKControlPlane,
+	return []schema.GroupVersionKind{{Version: "v1", Kind: "Secret"}, testenv.GVKAuth, cp,
 		testenv.GVKDataPlaneClientCert, ext, testenv.GVKDataPlane}
 }
 
@@ -185,4 +189,24 @@ func initManagedBy(t *testing.T, env *testenv.Env, ns string) []string {
 		}
 	}
 	return out
+}
+
+// initCPAPIVersion is the KonnectGatewayControlPlane version init writes on the profile.
+func initCPAPIVersion(p testenv.Profile) string {
+	return initKindsOf(p)[2].GroupVersion().String()
+}
+
+// initWrittenAs is the apiVersion in which init's field manager wrote KonnectGatewayControlPlane
+// name (the object reads the same in every served version, so only managedFields tell).
+func initWrittenAs(t *testing.T, env *testenv.Env, ns, name string) string {
+	t.Helper()
+	cp, err := env.Get(context.Background(), testenv.GVKControlPlane, ns, name)
+	require.NoError(t, err)
+	for _, mf := range cp.GetManagedFields() {
+		if mf.Manager == initcmd.FieldManager {
+			return mf.APIVersion
+		}
+	}
+	t.Fatalf("KonnectGatewayControlPlane %s/%s has no fields of manager %s", ns, name, initcmd.FieldManager)
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ func TestInit(t *testing.T) {
 					require.Contains(t, res.stdout, want)
 				}
 				cpID := initCPID(t, env, ns, name)
+				require.Equal(t, initCPAPIVersion(p), initWrittenAs(t, env, ns, name))
 				kcp, ok := env.Konnect.ControlPlaneByName(name)
 				require.True(t, ok)
 				require.Equal(t, kcp.ID, cpID)
@@ -116,7 +118,7 @@ func TestInit(t *testing.T) {
 				require.Eventually(t, func() bool { return len(env.Konnect.Nodes(cpID)) == 2 }, waitTimeout, 100*time.Millisecond, "both replicas connect")
 			})
 
-			if p == testenv.KGO16 {
+			if p != testenv.KGO14 { // KGO 1.4 only takes a certificate Secret
 				t.Run("AutomaticCertificateProvisioning", func(t *testing.T) {
 					ns := env.Namespace(t)
 					name := "auto-" + ns
@@ -159,6 +161,22 @@ func TestInit(t *testing.T) {
 					require.Contains(t, res.stderr, "run this command again for the rest")
 				}
 				require.Equal(t, want, order, "every object, in apply order")
+				// Each object in the version its generation reads: v1alpha2 on kong-operator 2.x, where
+				// v1alpha1 KonnectGatewayControlPlanes are not converted and v1alpha1 KonnectExtensions not served.
+				apiVersions := map[string]string{}
+				for _, m := range regexp.MustCompile(`(?m)^apiVersion: (\S+)\nkind: (KonnectGatewayControlPlane|KonnectExtension)$`).FindAllStringSubmatch(res.stdout, -1) {
+					apiVersions[m[2]] = m[1]
+				}
+				wantVersions := map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha1", "KonnectExtension": "konnect.konghq.com/v1alpha1"}
+				switch p {
+				case testenv.KGO14:
+					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha1"}
+				case testenv.KO20:
+					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha2", "KonnectExtension": "konnect.konghq.com/v1alpha2"}
+					require.Contains(t, res.stdout, "createControlPlaneRequest:\n    cluster_type: CLUSTER_TYPE_CONTROL_PLANE\n    name: "+name+"\n", res.stdout)
+					require.Contains(t, res.stdout, "source: Origin")
+				}
+				require.Equal(t, wantVersions, apiVersions, res.stdout)
 				env.MustKubectl(t, res.stdout, "apply", "-n", ns, "-f", "-")
 				if p == testenv.KGO14 {
 					env.WaitFor(t, testenv.GVKControlPlane, ns, name, waitTimeout, testenv.HasCondition("Programmed", "True"))
@@ -235,6 +253,7 @@ func TestInit(t *testing.T) {
 					require.Equal(t, "Mirror", mustNested(t, cp, "spec", "source"))
 					require.Equal(t, seed.ID, mustNested(t, cp, "spec", "mirror", "konnect", "id"))
 					require.Equal(t, seed.ID, mustNested(t, cp, "status", "id"))
+					require.Equal(t, initCPAPIVersion(p), initWrittenAs(t, env, ns, res2), "init writes the Mirror in its generation's version")
 				}
 				require.Len(t, env.Konnect.DPCertificates(seed.ID), 1)
 				initWaitConnected(t, env, seed.ID)
@@ -281,7 +300,7 @@ func TestInit(t *testing.T) {
 				ns := env.Namespace(t)
 				crt, key := selfSignedPair(t, "unused")
 				konnectName := "seeded-" + ns
-				objs := seedBase(env.Token, konnectName, "", crt, key)[:3] // token Secret, auth, control plane "gateway-cp"
+				objs := seedBaseFor(p, env.Token, konnectName, "", crt, key)[:3] // token Secret, auth, control plane "gateway-cp"
 				env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
 				cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
 				rv := cp.GetResourceVersion()
@@ -296,6 +315,38 @@ func TestInit(t *testing.T) {
 				require.Equal(t, rv, cp.GetResourceVersion(), "a control plane init did not create is used as it is")
 				initWaitConnected(t, env, initCPID(t, env, ns, "gateway-cp"))
 			})
+
+			if p != testenv.KGO14 { // KGO 1.4 has no source: Mirror
+				t.Run("UsesAMirrorOfTheNamespaceForItsKonnectControlPlane", func(t *testing.T) {
+					ns := env.Namespace(t)
+					name := "Team GW " + ns
+					seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: name})
+					crt, key := selfSignedPair(t, "unused")
+					version := "konnect.konghq.com/v1alpha1"
+					if p == testenv.KO20 {
+						version = "konnect.konghq.com/v1alpha2"
+					}
+					mirror := obj{"apiVersion": version, "kind": "KonnectGatewayControlPlane", "metadata": meta("team-mirror"),
+						"spec": obj{"source": "Mirror", "mirror": obj{"konnect": obj{"id": seed.ID}}, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}}
+					objs := append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror) // token Secret, auth, the Mirror
+					env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
+					env.WaitFor(t, testenv.GVKControlPlane, ns, "team-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
+
+					// No --adopt: the namespace has adopted it already, under another resource name.
+					res := cli.mustRun(t, ns, nil, "", "init", "--control-plane", name, "--auth-name", "konnect-auth")
+					require.Contains(t, res.stderr, "KonnectGatewayControlPlane "+ns+"/team-mirror is Konnect control plane \""+name+"\" ("+seed.ID+") already: using it")
+					require.Contains(t, res.stdout, "konnectgatewaycontrolplane.konnect.konghq.com/team-mirror adopted")
+					require.Contains(t, res.stdout, "konnectextension.konnect.konghq.com/team-mirror created")
+					second, _ := resourceNameForTest(name)
+					_, err := env.Get(context.Background(), testenv.GVKControlPlane, ns, second)
+					require.Error(t, err, "no second KonnectGatewayControlPlane for the same control plane")
+					ext, err := env.Get(context.Background(), testenv.GVKKonnectExtension, ns, "team-mirror")
+					require.NoError(t, err)
+					require.Equal(t, "team-mirror", mustNested(t, ext, "spec", "konnect", "controlPlane", "ref", "konnectNamespacedRef", "name"))
+					require.Len(t, env.Konnect.DPCertificates(seed.ID), 1)
+					initWaitConnected(t, env, seed.ID)
+				})
+			}
 
 			t.Run("TimeoutExits124", func(t *testing.T) {
 				ns := env.Namespace(t)
@@ -342,6 +393,13 @@ func TestInit(t *testing.T) {
 
 			t.Run("BadInput", func(t *testing.T) {
 				tokenEnv := []string{"KONNECT_TOKEN=" + env.Token}
+				// kong-operator 2.x serves no KGO 1.4 KonnectExtension, so --kgo-version 1.4 is refused first there.
+				autoOn14 := []string{"--cert-provisioning automatic needs KGO 1.5 or later"}
+				wrongVersion := "2.x"
+				if p == testenv.KO20 {
+					autoOn14 = []string{"--kgo-version 1.4: the cluster does not serve KonnectExtension (gateway-operator.konghq.com/v1alpha1), which KGO 1.4 acts on"}
+					wrongVersion = "1.6"
+				}
 				cases := []struct {
 					name    string
 					env     []string
@@ -388,19 +446,43 @@ func TestInit(t *testing.T) {
 					{name: "adopt a control plane Konnect does not have", env: tokenEnv, args: []string{"--adopt"},
 						message: []string{"--adopt: Konnect has no control plane named"}},
 					{name: "automatic certificates on KGO 1.4", env: tokenEnv, args: []string{"--kgo-version", "1.4", "--cert-provisioning", "automatic"},
-						message: []string{"--cert-provisioning automatic needs KGO 1.5 or later"}},
+						message: autoOn14},
+					{name: "KGO version the cluster does not serve", env: tokenEnv, args: []string{"--kgo-version", wrongVersion},
+						message: []string{"--kgo-version " + wrongVersion + ": the cluster does not serve KonnectExtension", "leave --kgo-version out"}},
 					// Last: KGO retries this control plane in the background until it is deleted.
 					{name: "name clash of a control plane in the namespace", env: nil, setup: func(t *testing.T, ns string) []string {
 						taken := "taken-" + ns
 						env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: taken})
 						crt, key := selfSignedPair(t, "unused")
-						env.MustKubectl(t, manifest(t, seedBase(env.Token, taken, "", crt, key)[:3]...), "apply", "-n", ns, "-f", "-")
+						env.MustKubectl(t, manifest(t, seedBaseFor(p, env.Token, taken, "", crt, key)[:3]...), "apply", "-n", ns, "-f", "-")
 						// KGO keeps retrying (and getting 409) until the control plane goes: remove it after the case.
 						t.Cleanup(func() {
 							env.MustKubectl(t, "", "delete", "-n", ns, "konnectgatewaycontrolplanes.konnect.konghq.com", "gateway-cp", "--wait=true")
 						})
 						return []string{"--control-plane", "gateway-cp", "--auth-name", "konnect-auth"}
 					}, message: []string{`name clash: Konnect already has a control plane named "taken-`, "is not programmed yet, and KGO will fail to create it with 409 Conflict"}},
+				}
+				if p != testenv.KGO14 { // a Mirror of a KIC control plane: its cluster type is Konnect's (status.clusterType on 2.x)
+					kicMirror := cases[0]
+					kicMirror.name, kicMirror.env, kicMirror.args = "KIC control plane mirrored in the namespace", nil, nil
+					kicMirror.message = []string{"is a Kong Ingress Controller control plane (CLUSTER_TYPE_K8S_INGRESS_CONTROLLER)", "--no-dataplane"}
+					kicMirror.setup = func(t *testing.T, ns string) []string {
+						seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "kic-mirror-" + ns, ClusterType: konnecttest.ClusterTypeK8sIngressController})
+						crt, key := selfSignedPair(t, "unused")
+						version := "konnect.konghq.com/v1alpha1"
+						if p == testenv.KO20 {
+							version = "konnect.konghq.com/v1alpha2"
+						}
+						mirror := obj{"apiVersion": version, "kind": "KonnectGatewayControlPlane", "metadata": meta("kic-mirror"),
+							"spec": obj{"source": "Mirror", "mirror": obj{"konnect": obj{"id": seed.ID}}, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}}
+						env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror)...), "apply", "-n", ns, "-f", "-")
+						cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "kic-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
+						if p == testenv.KO20 {
+							require.Equal(t, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", mustNested(t, cp, "status", "clusterType"))
+						}
+						return []string{"--control-plane", "kic-mirror", "--auth-name", "konnect-auth"}
+					}
+					cases = slices.Insert(cases, len(cases)-1, kicMirror)
 				}
 				for _, tc := range cases {
 					t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {

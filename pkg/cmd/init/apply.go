@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
@@ -132,8 +133,8 @@ func (r *run) apply(ctx context.Context) error {
 	var ext *unstructured.Unstructured
 	certSecret := r.crt.secretName
 	switch {
-	case r.gen == KGO15:
-		ext = extensionKGO15(r.ns, r.extName, r.cp.res, certSecret)
+	case r.gen.mirrors():
+		ext = extensionKonnect(r.gen, r.ns, r.extName, r.cp.res, certSecret)
 	case r.ep != nil:
 		ext = extensionKGO14(r.ns, r.extName, *r.ep, certSecret)
 	}
@@ -167,7 +168,7 @@ func (r *run) applyControlPlane(ctx context.Context) error {
 	c := &r.cp
 	switch c.mode {
 	case cpCreate, cpMirror:
-		u, err := r.ensure(ctx, gvrCP, c.live, c.desired, false)
+		u, err := r.ensure(ctx, r.gen.cpGVR(), c.live, c.desired, false)
 		if err != nil {
 			return err
 		}
@@ -179,7 +180,7 @@ func (r *run) applyControlPlane(ctx context.Context) error {
 		if !ours(c.live) {
 			op = opAdopted
 		}
-		r.record(gvrCP, c.res, op, c.live, false)
+		r.record(r.gen.cpGVR(), c.res, op, c.live, false)
 		r.p.ok("KonnectGatewayControlPlane %s %s", c.res, op)
 	case cpDirect:
 		r.results = append(r.results, result{resource: "konnect-controlplane", name: c.konnectName, op: opAdopted})
@@ -198,7 +199,7 @@ func (r *run) applyControlPlane(ctx context.Context) error {
 // waitControlPlane waits for KGO to program the control plane: Programmed=True and status.id.
 func (r *run) waitControlPlane(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	what := fmt.Sprintf("KGO to program KonnectGatewayControlPlane %s", u.GetName())
-	return r.waitFor(ctx, gvrCP, u, what, fmt.Sprintf("KonnectGatewayControlPlane %s programmed by KGO", u.GetName()), func(u *unstructured.Unstructured) (bool, string, error) {
+	return r.waitFor(ctx, r.gen.cpGVR(), u, what, fmt.Sprintf("KonnectGatewayControlPlane %s programmed by KGO", u.GetName()), func(u *unstructured.Unstructured) (bool, string, error) {
 		st, reason, msg := condition(u, "Programmed")
 		if st == "True" && str(u, "status", "id") != "" {
 			return true, "", nil
@@ -210,7 +211,7 @@ func (r *run) waitControlPlane(ctx context.Context, u *unstructured.Unstructured
 		return false, conditionText(u, "Programmed"), nil
 	}, func(ctx context.Context) string {
 		// On timeout, say what the auth configuration says too: an invalid token stops everything.
-		a, err := r.get(ctx, gvrAuth, str(u, "spec", "konnect", "authRef", "name"))
+		a, err := r.get(ctx, gvrAuth, kgoapi.AuthRef(u))
 		if err != nil || a == nil {
 			return ""
 		}
@@ -229,7 +230,7 @@ func (r *run) resolveEndpoint(ctx context.Context) error {
 		r.leave(StepEndpoint)
 		return nil
 	}
-	if c.konnect == nil || c.konnect.ID != id {
+	if c.konnect == nil || !strings.EqualFold(c.konnect.ID, id) {
 		kcp, err := r.kc.controlPlane(ctx, id)
 		if err != nil {
 			return err

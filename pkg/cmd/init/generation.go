@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/openapi"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // Generation is the KGO API generation init writes for.
@@ -22,6 +24,9 @@ const (
 	// KGO15 is KGO 1.5 and 1.6: konnect.konghq.com/v1alpha1 KonnectExtension referring to the
 	// KonnectGatewayControlPlane; control planes created elsewhere are adopted with source: Mirror.
 	KGO15 Generation = 15
+	// KO20 is kong-operator 2.x: konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane (the Konnect
+	// request in spec.createControlPlaneRequest) and KonnectExtension; adoption is a Mirror, as on KGO15.
+	KO20 Generation = 20
 )
 
 func (g Generation) String() string {
@@ -30,34 +35,39 @@ func (g Generation) String() string {
 		return "KGO 1.4"
 	case KGO15:
 		return "KGO 1.5/1.6"
+	case KO20:
+		return "kong-operator 2.x"
 	}
 	return "unknown KGO"
 }
 
-// The kinds init reads and writes. Their group/versions are the same in every generation but the
-// KonnectExtension's.
+// The kinds init reads and writes. KonnectGatewayControlPlane and KonnectExtension change version
+// with the generation (cpGVR, extensionGVR); the others are the same in all.
 var (
 	gvrSecret      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 	gvrNamespace   = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 	gvrAuth        = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectapiauthconfigurations"}
-	gvrCP          = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectgatewaycontrolplanes"}
+	gvrCP          = kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1)
+	gvrCPV1alpha2  = kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)
 	gvrDPCert      = schema.GroupVersionResource{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongdataplaneclientcertificates"}
-	gvrExtKonnect  = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectextensions"}
+	gvrExtKonnect  = kgoapi.ExtensionGVR(kgoapi.V1Alpha1)
 	gvrExtOperator = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1alpha1", Resource: "konnectextensions"}
 	gvrDataPlane   = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1beta1", Resource: "dataplanes"}
 
-	// gvrExtKonnectV1alpha2 is kong-operator 2.x's KonnectExtension, which init does not write.
-	gvrExtKonnectV1alpha2 = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha2", Resource: "konnectextensions"}
+	// gvrExtKonnectV1alpha2 is kong-operator 2.x's KonnectExtension.
+	gvrExtKonnectV1alpha2 = kgoapi.ExtensionGVR(kgoapi.V1Alpha2)
 )
 
 var kinds = map[schema.GroupVersionResource]string{
-	gvrSecret:      "Secret",
-	gvrAuth:        "KonnectAPIAuthConfiguration",
-	gvrCP:          "KonnectGatewayControlPlane",
-	gvrDPCert:      "KongDataPlaneClientCertificate",
-	gvrExtKonnect:  "KonnectExtension",
-	gvrExtOperator: "KonnectExtension",
-	gvrDataPlane:   "DataPlane",
+	gvrSecret:             "Secret",
+	gvrAuth:               "KonnectAPIAuthConfiguration",
+	gvrCP:                 "KonnectGatewayControlPlane",
+	gvrCPV1alpha2:         "KonnectGatewayControlPlane",
+	gvrDPCert:             "KongDataPlaneClientCertificate",
+	gvrExtKonnect:         "KonnectExtension",
+	gvrExtKonnectV1alpha2: "KonnectExtension",
+	gvrExtOperator:        "KonnectExtension",
+	gvrDataPlane:          "DataPlane",
 }
 
 // resourceName is how kubectl names a resource in its output: secret, dataplane.gateway-operator.konghq.com.
@@ -71,11 +81,29 @@ func resourceName(gvr schema.GroupVersionResource) string {
 
 // extensionGVR is the KonnectExtension the generation acts on.
 func (g Generation) extensionGVR() schema.GroupVersionResource {
-	if g == KGO14 {
+	switch g {
+	case KGO14:
 		return gvrExtOperator
+	case KO20:
+		return gvrExtKonnectV1alpha2
 	}
 	return gvrExtKonnect
 }
+
+// cpVersion is the KonnectGatewayControlPlane version init reads and writes: kong-operator 2.x still
+// serves v1alpha1, but without conversion, so its objects are v1alpha2 only.
+func (g Generation) cpVersion() string {
+	if g == KO20 {
+		return kgoapi.V1Alpha2
+	}
+	return kgoapi.V1Alpha1
+}
+
+// cpGVR is the KonnectGatewayControlPlane resource of the generation.
+func (g Generation) cpGVR() schema.GroupVersionResource { return kgoapi.ControlPlaneGVR(g.cpVersion()) }
+
+// mirrors says whether the generation adopts a control plane made elsewhere with source: Mirror.
+func (g Generation) mirrors() bool { return g == KGO15 || g == KO20 }
 
 // NotInstalledError says KGO's CRDs are missing, and how to install them.
 type NotInstalledError struct{ Missing []string }
@@ -115,61 +143,92 @@ func describeGVR(gvr schema.GroupVersionResource) string {
 	return fmt.Sprintf("%s (%s/%s)", kinds[gvr], gvr.Group, gvr.Version)
 }
 
-// generation decides what to write: the KonnectExtension the cluster serves (konnect.konghq.com
-// first: KGO >= 1.5 ignores the old group), unless override (--kgo-version) says otherwise.
+// detect reads the generation from the CRDs the cluster serves: a v1alpha2 KonnectGatewayControlPlane
+// or KonnectExtension is kong-operator 2.x; else the konnect.konghq.com KonnectExtension wins (KGO >= 1.5
+// ignores the old group). 0 when no KonnectExtension of any generation is served.
+func (s served) detect() Generation {
+	switch {
+	case s[gvrCPV1alpha2] || s[gvrExtKonnectV1alpha2]:
+		return KO20
+	case s[gvrExtKonnect]:
+		return KGO15
+	case s[gvrExtOperator]:
+		return KGO14
+	}
+	return 0
+}
+
+// parseKGOVersion reads --kgo-version.
+func parseKGOVersion(override string) (Generation, error) {
+	v := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(override), "v"))
+	switch {
+	case v == "1.4" || strings.HasPrefix(v, "1.4."):
+		return KGO14, nil
+	case v == "1.5" || v == "1.6" || strings.HasPrefix(v, "1.5.") || strings.HasPrefix(v, "1.6."):
+		return KGO15, nil
+	case v == "2" || strings.HasPrefix(v, "2."):
+		return KO20, nil
+	}
+	return 0, fmt.Errorf("--kgo-version %q is not supported: use 1.4, 1.5, 1.6 or 2.x (kong-operator 2.x), or leave it out: init reads the generation from the CRDs the cluster serves", override)
+}
+
+// generation decides what to write: the generation the served CRDs say (detect), unless override
+// (--kgo-version) says otherwise.
 func (s served) generation(override string, dataPlane bool) (Generation, error) {
+	detected := s.detect()
+	cp := gvrCP
+	if detected == KO20 {
+		cp = gvrCPV1alpha2
+	}
 	var missing []string
-	required := []schema.GroupVersionResource{gvrAuth, gvrCP, gvrDPCert}
+	required := []schema.GroupVersionResource{gvrAuth, cp, gvrDPCert}
 	if dataPlane {
 		required = append(required, gvrDataPlane)
+	}
+	if detected == KO20 {
+		required = append(required, gvrExtKonnectV1alpha2)
 	}
 	for _, gvr := range required {
 		if !s[gvr] {
 			missing = append(missing, describeGVR(gvr))
 		}
 	}
-	if !s[gvrExtKonnect] && !s[gvrExtOperator] {
-		if s[gvrExtKonnectV1alpha2] {
-			return 0, errors.New("this cluster runs kong-operator 2.x (it serves KonnectExtension konnect.konghq.com/v1alpha2 only): " +
-				"init writes the objects of KGO 1.4 to 1.6 and does not support kong-operator 2.x yet")
-		}
-		missing = append(missing, "KonnectExtension (konnect.konghq.com/v1alpha1 or gateway-operator.konghq.com/v1alpha1)")
+	if detected == 0 {
+		missing = append(missing, "KonnectExtension (konnect.konghq.com/v1alpha2 or v1alpha1, or gateway-operator.konghq.com/v1alpha1)")
 	}
 	if len(missing) > 0 {
 		return 0, &NotInstalledError{Missing: missing}
 	}
-	var g Generation
-	switch v := strings.TrimPrefix(strings.TrimSpace(override), "v"); {
-	case v == "":
-		g = KGO14
-		if s[gvrExtKonnect] {
-			g = KGO15
-		}
-		return g, nil
-	case v == "1.4" || strings.HasPrefix(v, "1.4."):
-		g = KGO14
-	case v == "1.5" || v == "1.6" || strings.HasPrefix(v, "1.5.") || strings.HasPrefix(v, "1.6."):
-		g = KGO15
-	default:
-		return 0, fmt.Errorf("--kgo-version %q is not supported: use 1.4, 1.5 or 1.6 (or leave it out: init reads the generation from the CRDs the cluster serves)", override)
+	if strings.TrimSpace(override) == "" {
+		return detected, nil
 	}
-	if !s[g.extensionGVR()] {
-		return 0, fmt.Errorf("--kgo-version %s: the cluster does not serve %s, which %s acts on: leave --kgo-version out, or install that KGO's CRDs",
-			override, describeGVR(g.extensionGVR()), g)
+	g, err := parseKGOVersion(override)
+	if err != nil {
+		return 0, err
+	}
+	for _, gvr := range []schema.GroupVersionResource{g.extensionGVR(), g.cpGVR()} {
+		if !s[gvr] {
+			return 0, fmt.Errorf("--kgo-version %s: the cluster does not serve %s, which %s acts on: leave --kgo-version out (the cluster serves the CRDs of %s), or install that KGO's CRDs",
+				override, describeGVR(gvr), g, detected)
+		}
 	}
 	return g, nil
 }
 
 // mirrorSupported says whether the served KonnectGatewayControlPlane has spec.source with Mirror
 // (kubernetes-configuration >= v1.2, KGO >= 1.5), read from the API server's OpenAPI v3 document.
-func mirrorSupported(ctx context.Context, dc discovery.DiscoveryInterface) (bool, error) {
+// kong-operator 2.x's v1alpha2 always has it.
+func mirrorSupported(ctx context.Context, dc discovery.DiscoveryInterface, cp schema.GroupVersionResource) (bool, error) {
+	if cp.Version == kgoapi.V1Alpha2 {
+		return true, nil
+	}
 	paths, err := openapi.ToClientWithContext(dc.OpenAPIV3()).PathsWithContext(ctx)
 	if err != nil {
 		return false, err
 	}
-	gv, ok := paths["apis/"+gvrCP.Group+"/"+gvrCP.Version]
+	gv, ok := paths["apis/"+cp.Group+"/"+cp.Version]
 	if !ok {
-		return false, errors.New("no OpenAPI v3 document for " + gvrCP.Group + "/" + gvrCP.Version)
+		return false, errors.New("no OpenAPI v3 document for " + cp.Group + "/" + cp.Version)
 	}
 	b, err := gv.SchemaWithContext(ctx, "application/json")
 	if err != nil {

@@ -159,8 +159,9 @@ idempotent command:
   3. a data-plane certificate (as "kubectl konnect cert issue" makes it) registered with the control plane;
   4. the control plane's endpoint, read from the Konnect API;
   5. the KonnectExtension of the KGO generation the cluster serves (KGO 1.4: gateway-operator.konghq.com
-     with the endpoint's konnectID, region and host; KGO 1.5/1.6: konnect.konghq.com referring to the
-     control plane);
+     with the endpoint's konnectID, region and host; KGO 1.5/1.6: konnect.konghq.com/v1alpha1 referring
+     to the control plane; kong-operator 2.x: konnect.konghq.com/v1alpha2, with a v1alpha2
+     KonnectGatewayControlPlane);
   6. a DataPlane using it.
 
 Nothing is written before the token, the region, the control plane and your RBAC permissions check out.
@@ -195,7 +196,7 @@ re-run it is read from the Secret of the first run.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.ControlPlane, "control-plane", "", "Control plane: the Konnect name of a new one, or an existing KonnectGatewayControlPlane (resource name or Konnect name)")
-	fl.BoolVar(&o.Adopt, "adopt", false, "Use the control plane of that name that exists in Konnect (KGO 1.5+: mirrored with source: Mirror)")
+	fl.BoolVar(&o.Adopt, "adopt", false, "Use the control plane of that name that exists in Konnect (KGO 1.5+ and kong-operator 2.x: mirrored with source: Mirror)")
 	fl.StringVar(&o.ClusterType, "cluster-type", o.ClusterType, "Cluster type of a new control plane: hybrid, kic or group (data planes need hybrid)")
 	fl.StringVar(&o.Region, "region", "", "Konnect region: us, eu, au, me or in (default: the region of an existing KonnectAPIAuthConfiguration, else your Konnect user's home region)")
 	fl.StringVar(&o.ServerURL, "server-url", "", "Konnect regional API URL, e.g. https://eu.api.konghq.com or a custom domain (instead of --region)")
@@ -209,7 +210,7 @@ re-run it is read from the Secret of the first run.`,
 	fl.BoolVar(&o.NoDataPlane, "no-dataplane", false, "Set up auth and control plane only: no certificate, KonnectExtension or DataPlane")
 	fl.StringVar(&o.Image, "image", o.Image, "Kong Gateway image of the DataPlane's proxy container")
 	fl.Int32Var(&o.Replicas, "replicas", o.Replicas, "Replicas of the DataPlane")
-	fl.StringVar(&o.KGOVersion, "kgo-version", "", "Override the KGO generation read from the cluster's CRDs: 1.4, 1.5 or 1.6")
+	fl.StringVar(&o.KGOVersion, "kgo-version", "", "Override the KGO generation read from the cluster's CRDs: 1.4, 1.5, 1.6 or 2.x (kong-operator 2.x)")
 	fl.StringVar(&o.CertProvisioning, "cert-provisioning", o.CertProvisioning, "manual: init makes and registers the certificate; automatic: KGO does (KGO 1.5+)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print what would be applied) or "server" (the API server checks every object, nothing is persisted)`)
 	fl.BoolVar(&o.IncludeSecrets, "include-secrets", false, "With -o: also print the Secrets (the Konnect token, the data plane's private key)")

@@ -14,7 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 func TestParseServerURL(t *testing.T) {
@@ -235,17 +238,48 @@ func TestGeneration(t *testing.T) {
 	_, err = kgo14.generation("1.6", true)
 	require.ErrorContains(t, err, "--kgo-version 1.6: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha1)")
 	_, err = kgo16.generation("2.0", true)
-	require.ErrorContains(t, err, `--kgo-version "2.0" is not supported`)
+	require.ErrorContains(t, err, "--kgo-version 2.0: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha2), which kong-operator 2.x acts on")
+	require.ErrorContains(t, err, "the cluster serves the CRDs of KGO 1.5/1.6")
+	_, err = kgo16.generation("3.0", true)
+	require.ErrorContains(t, err, `--kgo-version "3.0" is not supported: use 1.4, 1.5, 1.6 or 2.x`)
 
 	var ni *NotInstalledError
 	_, err = served{}.generation("", true)
 	require.ErrorAs(t, err, &ni)
 	require.ErrorContains(t, err, "KGO not installed: the cluster does not serve KonnectAPIAuthConfiguration (konnect.konghq.com/v1alpha1), KonnectGatewayControlPlane")
 	require.ErrorContains(t, err, "helm upgrade --install kgo kong/gateway-operator")
-	ko20 := served{gvrAuth: true, gvrCP: true, gvrDPCert: true, gvrDataPlane: true, gvrExtKonnectV1alpha2: true}
-	_, err = ko20.generation("", true)
-	require.ErrorContains(t, err, "this cluster runs kong-operator 2.x")
-	require.NotErrorAs(t, err, &ni, "kong-operator 2.x is installed, just not supported")
+
+	// kong-operator 2.x: KonnectGatewayControlPlane v1alpha1 (deprecated, no conversion) and v1alpha2,
+	// KonnectExtension v1alpha2 only.
+	ko20 := served{gvrAuth: true, gvrCP: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true, gvrExtKonnectV1alpha2: true}
+	g, err = ko20.generation("", true)
+	require.NoError(t, err)
+	assert.Equal(t, KO20, g)
+	assert.Equal(t, "kong-operator 2.x", g.String())
+	assert.Equal(t, gvrCPV1alpha2, g.cpGVR(), "v1alpha2: v1alpha1 objects would not be converted")
+	assert.Equal(t, gvrExtKonnectV1alpha2, g.extensionGVR())
+	for _, v := range []string{"2.0", "v2.0.1", "2.x", "2"} {
+		g, err = ko20.generation(v, true)
+		require.NoError(t, err, v)
+		assert.Equal(t, KO20, g, v)
+	}
+	_, err = ko20.generation("1.6", true)
+	require.ErrorContains(t, err, "--kgo-version 1.6: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha1), which KGO 1.5/1.6 acts on: leave --kgo-version out (the cluster serves the CRDs of kong-operator 2.x)")
+	_, err = ko20.generation("1.4", true)
+	require.ErrorContains(t, err, "does not serve KonnectExtension (gateway-operator.konghq.com/v1alpha1)")
+	g, err = served{gvrAuth: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrExtKonnectV1alpha2: true}.generation("", false)
+	require.NoError(t, err, "v1alpha2 alone (v1alpha1 no longer served) is kong-operator 2.x too")
+	assert.Equal(t, KO20, g)
+	_, err = served{gvrAuth: true, gvrCP: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true}.generation("", true)
+	require.ErrorAs(t, err, &ni)
+	require.ErrorContains(t, err, "does not serve KonnectExtension (konnect.konghq.com/v1alpha2)")
+	assert.Equal(t, KGO15, kgo16.detect())
+	assert.Equal(t, gvrCP, KGO15.cpGVR())
+	assert.True(t, KGO15.mirrors() && KO20.mirrors() && !KGO14.mirrors(), "KGO 1.4 has no source: Mirror")
+	ok, err := mirrorSupported(context.Background(), nil, KO20.cpGVR())
+	require.NoError(t, err)
+	assert.True(t, ok, "v1alpha2 always has source: Mirror: no OpenAPI round trip")
+
 	noDP := served{gvrAuth: true, gvrCP: true, gvrDPCert: true, gvrExtKonnect: true}
 	_, err = noDP.generation("", true)
 	require.ErrorContains(t, err, "DataPlane (gateway-operator.konghq.com/v1beta1)")
@@ -375,7 +409,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestRenderStripsWhatTheServerOwns(t *testing.T) {
-	u := controlPlaneOrigin("ns", "gw", "gw", clusterTypeHybrid, "auth")
+	u := controlPlaneOrigin(KGO15, "ns", "gw", "gw", clusterTypeHybrid, "auth")
 	u.SetResourceVersion("1")
 	u.SetUID("abc")
 	u.SetFinalizers([]string{"konnect.konghq.com/delete"})
@@ -397,4 +431,73 @@ func TestClusterTypeErrors(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	assert.Equal(t, 124, (&TimeoutError{Err: errors.New("x")}).ExitCode())
 	assert.Equal(t, 130, (&InterruptedError{Err: errors.New("x")}).ExitCode())
+}
+
+// The objects init writes, in the shape of each generation: kong-operator 2.x gets v1alpha2 objects
+// with the Konnect request in spec.createControlPlaneRequest.
+func TestObjectsOfEachGeneration(t *testing.T) {
+	for _, tc := range []struct {
+		g                 Generation
+		cpAPI, extAPI     string
+		nameField, extGrp string
+	}{
+		{KGO15, "konnect.konghq.com/v1alpha1", "konnect.konghq.com/v1alpha1", "spec.name", "konnect.konghq.com"},
+		{KO20, "konnect.konghq.com/v1alpha2", "konnect.konghq.com/v1alpha2", "spec.createControlPlaneRequest.name", "konnect.konghq.com"},
+	} {
+		t.Run(tc.g.String(), func(t *testing.T) {
+			cp := controlPlaneOrigin(tc.g, "ns", "my-gw", "My GW", clusterTypeHybrid, "auth")
+			assert.Equal(t, tc.cpAPI, cp.GetAPIVersion())
+			assert.Equal(t, "KonnectGatewayControlPlane", cp.GetKind())
+			assert.Equal(t, managedBy, cp.GetLabels()[labelManagedBy])
+			assert.Equal(t, "ns", cp.GetNamespace())
+			assert.Equal(t, "My GW", kgoapi.KonnectName(cp))
+			assert.Equal(t, clusterTypeHybrid, kgoapi.ClusterType(cp))
+			assert.Equal(t, "auth", kgoapi.AuthRef(cp))
+			assert.Equal(t, tc.nameField, kgoapi.KonnectNameField(cp))
+			if tc.g == KO20 {
+				assert.Equal(t, map[string]any{
+					"source":                    "Origin",
+					"createControlPlaneRequest": map[string]any{"name": "My GW", "cluster_type": clusterTypeHybrid},
+					"konnect":                   map[string]any{"authRef": map[string]any{"name": "auth"}},
+				}, cp.Object["spec"])
+			}
+
+			m := controlPlaneMirror(tc.g, "ns", "shared", "3f2a", "auth")
+			assert.Equal(t, tc.cpAPI, m.GetAPIVersion())
+			assert.True(t, kgoapi.IsMirror(m))
+			assert.Equal(t, "3f2a", kgoapi.KonnectID(m))
+			assert.Equal(t, managedBy, m.GetLabels()[labelManagedBy])
+			_, hasRequest := m.Object["spec"].(map[string]any)["createControlPlaneRequest"]
+			assert.False(t, hasRequest, "v1alpha2 refuses createControlPlaneRequest on a Mirror")
+
+			ext := extensionKonnect(tc.g, "ns", "my-gw", "my-gw", "my-gw-dp-cert")
+			assert.Equal(t, tc.extAPI, ext.GetAPIVersion())
+			assert.Equal(t, map[string]any{
+				"konnect":    map[string]any{"controlPlane": map[string]any{"ref": map[string]any{"type": "konnectNamespacedRef", "konnectNamespacedRef": map[string]any{"name": "my-gw"}}}},
+				"clientAuth": map[string]any{"certificateSecret": map[string]any{"provisioning": "Manual", "secretRef": map[string]any{"name": "my-gw-dp-cert"}}},
+			}, ext.Object["spec"])
+			auto := extensionKonnect(tc.g, "ns", "my-gw", "my-gw", "")
+			assert.Equal(t, map[string]any{"provisioning": "Automatic"}, auto.Object["spec"].(map[string]any)["clientAuth"].(map[string]any)["certificateSecret"])
+
+			dp := dataPlane("ns", "my-gw", tc.g, "my-gw", DefaultImage, 1)
+			assert.Equal(t, tc.extGrp, dp.Object["spec"].(map[string]any)["extensions"].([]any)[0].(map[string]any)["group"])
+		})
+	}
+}
+
+// On kong-operator 2.x the RBAC preflight asks for the v1alpha2 resources init writes.
+func TestPlannedWritesOfKO20(t *testing.T) {
+	r := &run{o: &Options{AuthName: "auth", Image: DefaultImage, Replicas: 1}, ns: "ns", gen: KO20,
+		server: serverURL{region: "us", domain: defaultDomain}}
+	r.cp = cpPlan{mode: cpCreate, res: "gw", desired: controlPlaneOrigin(KO20, "ns", "gw", "gw", clusterTypeHybrid, "auth")}
+	r.extName, r.dpName, r.crt.secretName = "gw", "gw", "gw-dp-cert"
+	got := map[schema.GroupVersionResource]bool{}
+	for _, w := range r.plannedWrites() {
+		got[w.gvr] = true
+	}
+	assert.True(t, got[gvrCPV1alpha2], "%v", got)
+	assert.True(t, got[gvrExtKonnectV1alpha2], "%v", got)
+	assert.False(t, got[gvrCP] || got[gvrExtKonnect] || got[gvrExtOperator], "no v1alpha1 or old-group writes on 2.x: %v", got)
+	assert.Equal(t, "konnectgatewaycontrolplane.konnect.konghq.com", resourceName(gvrCPV1alpha2))
+	assert.Equal(t, "konnectextension.konnect.konghq.com", resourceName(gvrExtKonnectV1alpha2))
 }

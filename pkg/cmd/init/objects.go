@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // Labels on what init writes. managed-by is how a re-run tells its own objects from foreign ones of
@@ -65,33 +67,36 @@ func authConfig(ns, name string, server serverURL, secretName, inlineToken strin
 	return u
 }
 
-// controlPlaneOrigin makes KGO create the control plane in Konnect.
-func controlPlaneOrigin(ns, name, konnectName, clusterType, auth string) *unstructured.Unstructured {
-	u := newObject("konnect.konghq.com/v1alpha1", "KonnectGatewayControlPlane", ns, name, nil)
-	u.Object["spec"] = obj{
-		"name":         konnectName,
-		"cluster_type": clusterType,
-		"konnect":      obj{"authRef": obj{"name": auth}},
-	}
-	return u
+// controlPlaneOrigin makes KGO create the control plane in Konnect, in the generation's
+// KonnectGatewayControlPlane version.
+func controlPlaneOrigin(g Generation, ns, name, konnectName, clusterType, auth string) *unstructured.Unstructured {
+	return labelled(kgoapi.NewOriginControlPlane(g.cpVersion(), ns, name, kgoapi.ControlPlaneRequest{
+		Name: konnectName, ClusterType: clusterType, AuthRef: auth,
+	}))
 }
 
 // controlPlaneMirror makes KGO (>= 1.5) mirror a control plane that exists in Konnect: it reads it,
 // never changes or deletes it.
-func controlPlaneMirror(ns, name, id, auth string) *unstructured.Unstructured {
-	u := newObject("konnect.konghq.com/v1alpha1", "KonnectGatewayControlPlane", ns, name, nil)
-	u.Object["spec"] = obj{
-		"source":  "Mirror",
-		"mirror":  obj{"konnect": obj{"id": id}},
-		"konnect": obj{"authRef": obj{"name": auth}},
+func controlPlaneMirror(g Generation, ns, name, id, auth string) *unstructured.Unstructured {
+	return labelled(kgoapi.NewMirrorControlPlane(g.cpVersion(), ns, name, id, auth))
+}
+
+// labelled adds the labels of newObject to an object built elsewhere.
+func labelled(u *unstructured.Unstructured) *unstructured.Unstructured {
+	l := u.GetLabels()
+	if l == nil {
+		l = map[string]string{}
 	}
+	l[labelManagedBy] = managedBy
+	u.SetLabels(l)
 	return u
 }
 
-// extensionKGO15 is the konnect.konghq.com KonnectExtension: the control plane by reference, and the
-// data plane's certificate from our Secret (Manual) or made by KGO (Automatic).
-func extensionKGO15(ns, name, controlPlane, certSecret string) *unstructured.Unstructured {
-	u := newObject("konnect.konghq.com/v1alpha1", "KonnectExtension", ns, name, nil)
+// extensionKonnect is the konnect.konghq.com KonnectExtension of KGO 1.5+ (v1alpha1) and
+// kong-operator 2.x (v1alpha2, the same spec): the control plane by reference, and the data plane's
+// certificate from our Secret (Manual) or made by KGO (Automatic).
+func extensionKonnect(g Generation, ns, name, controlPlane, certSecret string) *unstructured.Unstructured {
+	u := newObject(g.extensionGVR().GroupVersion().String(), "KonnectExtension", ns, name, nil)
 	certificate := obj{"provisioning": "Automatic"}
 	if certSecret != "" {
 		certificate = obj{"provisioning": "Manual", "secretRef": obj{"name": certSecret}}

@@ -55,7 +55,7 @@ func (r *run) plannedWrites() []write {
 		}
 		add(gvrAuth, r.liveAuth, authConfig(r.ns, o.AuthName, r.server, r.tokenSecretName(), inline))
 	}
-	add(gvrCP, r.cp.live, r.cp.desired)
+	add(r.gen.cpGVR(), r.cp.live, r.cp.desired)
 	if o.NoDataPlane {
 		return ws
 	}
@@ -63,8 +63,8 @@ func (r *run) plannedWrites() []write {
 	add(gvrSecret, r.crt.live, r.crt.secret)
 	add(gvrDPCert, r.crt.liveReg, r.crt.registration)
 	switch {
-	case r.gen == KGO15:
-		add(gvrExtKonnect, r.liveExt, extensionKGO15(r.ns, r.extName, r.cp.res, r.crt.secretName))
+	case r.gen.mirrors():
+		add(r.gen.extensionGVR(), r.liveExt, extensionKonnect(r.gen, r.ns, r.extName, r.cp.res, r.crt.secretName))
 	case r.liveExt == nil:
 		add(gvrExtOperator, nil, extensionKGO14(r.ns, r.extName, endpoint{}, r.crt.secretName))
 	}

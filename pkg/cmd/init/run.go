@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // run is one execution of init.
@@ -225,11 +226,11 @@ func (r *run) preflight(ctx context.Context) error {
 	if r.gen, err = srv.generation(o.KGOVersion, !o.NoDataPlane); err != nil {
 		return err
 	}
-	how := "from the KonnectExtension CRD the cluster serves"
+	how := "from the CRDs the cluster serves"
 	if o.KGOVersion != "" {
 		how = "--kgo-version " + o.KGOVersion
 	}
-	r.p.info("%s API (%s): KonnectExtension %s", r.gen, how, r.gen.extensionGVR().GroupVersion())
+	r.p.info("%s API (%s): KonnectGatewayControlPlane %s, KonnectExtension %s", r.gen, how, r.gen.cpGVR().GroupVersion(), r.gen.extensionGVR().GroupVersion())
 	if r.gen == KGO14 && o.CertProvisioning == "automatic" {
 		return errors.New("--cert-provisioning automatic needs KGO 1.5 or later (konnect.konghq.com KonnectExtension); KGO 1.4 only takes a certificate Secret: leave the flag out")
 	}
@@ -378,13 +379,10 @@ func (c *cpPlan) id() string {
 	if c.konnect != nil {
 		return c.konnect.ID
 	}
-	if c.live != nil {
-		if str(c.live, "spec", "source") == "Mirror" {
-			return str(c.live, "spec", "mirror", "konnect", "id")
-		}
-		return str(c.live, "status", "id")
+	if c.live == nil {
+		return ""
 	}
-	return ""
+	return kgoapi.KonnectID(c.live)
 }
 
 // plan reads everything init may write and decides what to do. It writes nothing.
@@ -476,10 +474,12 @@ func (r *run) planControlPlane(ctx context.Context) error {
 	c := &r.cp
 	c.konnectName = strings.TrimSpace(o.ControlPlane)
 	res, _ := resourceNameFor(c.konnectName)
+	gvrCP := r.gen.cpGVR()
 	live, err := r.get(ctx, gvrCP, res)
 	if err != nil {
 		return err
 	}
+	var listed []unstructured.Unstructured
 	if live == nil {
 		l, err := r.res(gvrCP).List(ctx, metav1.ListOptions{})
 		switch {
@@ -490,9 +490,29 @@ func (r *run) planControlPlane(ctx context.Context) error {
 			return r.kubeErr("list", gvrCP, "", err)
 		}
 		for i := range l.Items {
-			if str(&l.Items[i], "spec", "name") == c.konnectName {
+			if kgoapi.KonnectName(&l.Items[i]) == c.konnectName {
 				live = &l.Items[i]
 				r.p.info("%q is the Konnect name of KonnectGatewayControlPlane %s/%s: using it", c.konnectName, r.ns, live.GetName())
+				break
+			}
+		}
+		listed = l.Items
+	}
+	// The control plane of that name in Konnect, once asked (nil: Konnect has none).
+	var byName *components.ControlPlane
+	askedByName := false
+	if live == nil && len(listed) > 0 {
+		// A Mirror has no Konnect name in its spec: find one of the namespace that mirrors (or a
+		// KonnectGatewayControlPlane that created) Konnect's control plane of that name, rather than
+		// adopting it a second time.
+		if byName, err = r.kc.controlPlaneByName(ctx, c.konnectName); err != nil {
+			return err
+		}
+		askedByName = true
+		for i := range listed {
+			if byName != nil && kgoapi.KonnectID(&listed[i]) == strings.ToLower(byName.ID) {
+				live, c.konnect = &listed[i], byName
+				r.p.info("KonnectGatewayControlPlane %s/%s is Konnect control plane %q (%s) already: using it", r.ns, live.GetName(), c.konnectName, byName.ID)
 				break
 			}
 		}
@@ -500,18 +520,23 @@ func (r *run) planControlPlane(ctx context.Context) error {
 
 	if live != nil {
 		c.mode, c.live, c.res = cpExisting, live, live.GetName()
-		if n := str(live, "spec", "name"); n != "" {
+		if n := kgoapi.KonnectName(live); n != "" {
 			c.konnectName = n
 		}
-		c.clusterType = str(live, "spec", "cluster_type")
-		c.authType = str(live, "spec", "auth_type")
+		// A Mirror's cluster type is what kong-operator 2.x read from Konnect (status.clusterType) until
+		// Konnect answers below.
+		c.clusterType = kgoapi.ClusterType(live)
+		c.authType = kgoapi.AuthType(live)
 		if !ours(live) {
 			r.p.info("Using KonnectGatewayControlPlane %s/%s as it is (not created by kubectl konnect)", r.ns, c.res)
 		}
-		if ref := str(live, "spec", "konnect", "authRef", "name"); ref != o.AuthName && !r.authAdopted {
+		if ref := kgoapi.AuthRef(live); ref != o.AuthName && !r.authAdopted {
 			r.p.warn("KonnectGatewayControlPlane %s/%s authenticates with KonnectAPIAuthConfiguration %s, not %s", r.ns, c.res, ref, o.AuthName)
 		}
-		if id := c.id(); id != "" {
+		switch id := c.id(); {
+		case c.konnect != nil:
+			// Found in Konnect by its name above.
+		case id != "":
 			kcp, err := r.kc.controlPlane(ctx, id)
 			var ke *KonnectError
 			if errors.As(err, &ke) && ke.Status == http.StatusNotFound {
@@ -522,16 +547,22 @@ func (r *run) planControlPlane(ctx context.Context) error {
 				return err
 			}
 			c.konnect = kcp
-		} else if kcp, err := r.kc.controlPlaneByName(ctx, c.konnectName); err != nil {
-			return err
-		} else if kcp != nil && kcp.Labels["k8s-uid"] != string(live.GetUID()) {
-			return r.clashError(kcp, fmt.Sprintf("KonnectGatewayControlPlane %s/%s is not programmed yet, and KGO will fail to create it with 409 Conflict", r.ns, c.res))
+		default:
+			kcp, err := r.kc.controlPlaneByName(ctx, c.konnectName)
+			if err != nil {
+				return err
+			}
+			if kcp != nil && kcp.Labels["k8s-uid"] != string(live.GetUID()) {
+				return r.clashError(kcp, fmt.Sprintf("KonnectGatewayControlPlane %s/%s is not programmed yet, and KGO will fail to create it with 409 Conflict", r.ns, c.res))
+			}
 		}
 	} else {
 		c.res = res
-		kcp, err := r.kc.controlPlaneByName(ctx, c.konnectName)
-		if err != nil {
-			return err
+		kcp := byName
+		if !askedByName {
+			if kcp, err = r.kc.controlPlaneByName(ctx, c.konnectName); err != nil {
+				return err
+			}
 		}
 		adopted, err := r.adoptedBefore(ctx, kcp)
 		if err != nil {
@@ -540,17 +571,17 @@ func (r *run) planControlPlane(ctx context.Context) error {
 		switch {
 		case kcp != nil && !o.Adopt && !adopted:
 			return r.clashError(kcp, "a new KonnectGatewayControlPlane with that name would fail with 409 Conflict when KGO creates it")
-		case kcp != nil && r.gen == KGO15:
-			ok, merr := mirrorSupported(ctx, r.o.Discovery)
+		case kcp != nil && r.gen.mirrors():
+			ok, merr := mirrorSupported(ctx, r.o.Discovery, gvrCP)
 			if merr != nil {
 				r.p.warn("could not read the KonnectGatewayControlPlane schema (%v); assuming it has source: Mirror", merr)
 			} else if !ok {
 				return fmt.Errorf("--adopt: the served KonnectGatewayControlPlane has no source: Mirror (kubernetes-configuration < v1.2), so KGO cannot adopt control plane %q: upgrade KGO's CRDs, or choose a new name", c.konnectName)
 			}
 			c.mode, c.konnect = cpMirror, kcp
-			c.desired = controlPlaneMirror(r.ns, c.res, kcp.ID, o.AuthName)
-			r.p.info("Adopting Konnect control plane %q (%s) for KGO 1.5+: KonnectGatewayControlPlane %s with source: Mirror; KGO reads it and never changes or deletes it in Konnect",
-				c.konnectName, kcp.ID, c.res)
+			c.desired = controlPlaneMirror(r.gen, r.ns, c.res, kcp.ID, o.AuthName)
+			r.p.info("Adopting Konnect control plane %q (%s) for %s: KonnectGatewayControlPlane %s (%s) with source: Mirror; KGO reads it and never changes or deletes it in Konnect",
+				c.konnectName, kcp.ID, r.gen, c.res, gvrCP.GroupVersion())
 		case kcp != nil:
 			c.mode, c.konnect, c.res = cpDirect, kcp, res
 			r.p.info("Adopting Konnect control plane %q (%s) for KGO 1.4: KGO 1.4 cannot adopt a control plane it did not create (no source: Mirror before KGO 1.5, "+
@@ -569,7 +600,7 @@ func (r *run) planControlPlane(ctx context.Context) error {
 			}
 			c.mode = cpCreate
 			c.clusterType = o.clusterType
-			c.desired = controlPlaneOrigin(r.ns, c.res, c.konnectName, o.clusterType, o.AuthName)
+			c.desired = controlPlaneOrigin(r.gen, r.ns, c.res, c.konnectName, o.clusterType, o.AuthName)
 			if c.res != c.konnectName {
 				r.p.info("Control plane %q gets the resource name %s", c.konnectName, c.res)
 			}
