@@ -45,6 +45,7 @@ const (
 	kindAuthConfig     = "KonnectAPIAuthConfiguration"
 	programmedType     = "Programmed"
 	clusterTypeKIC     = "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER"
+	clusterTypeGroup   = "CLUSTER_TYPE_CONTROL_PLANE_GROUP"
 	authTypePinned     = "pinned_client_certs"
 	authTypePKI        = "pki_client_certs"
 	dryRunNone         = "none"

@@ -169,6 +169,19 @@ func TestIssueOnKO2RegistersOnAControlPlaneGroup(t *testing.T) {
 	assert.Equal(t, "group-cp", str(reg, "spec", "controlPlaneRef", "konnectNamespacedRef", "name"))
 }
 
+func TestIssueOnKGO1RefusesAControlPlaneGroupAndWritesNothing(t *testing.T) {
+	e := standardEnvFor(t, kgoapi.V1Alpha1, "",
+		kgoapi.NewOriginControlPlane(kgoapi.V1Alpha1, testNS, "group-cp", kgoapi.ControlPlaneRequest{Name: "Group", ClusterType: konnecttest.ClusterTypeControlPlaneGroup, AuthRef: "konnect-auth"}))
+	out, _, err := e.run("issue", "dp", "--control-plane", "group-cp")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "KonnectGatewayControlPlane kong/group-cp is a control plane group (CLUSTER_TYPE_CONTROL_PLANE_GROUP): KGO 1.x does not register data-plane certificates on groups")
+	assert.Contains(t, err.Error(), "issue the certificate for each member of the group (spec.members)")
+	assert.Empty(t, out)
+	writes, dry := e.takeWrites()
+	assert.Empty(t, writes)
+	assert.Empty(t, dry)
+}
+
 func TestListOnKO2ChecksKonnectThroughTheV1Alpha2ControlPlane(t *testing.T) {
 	e := standardEnvFor(t, kgoapi.V1Alpha2, "")
 	_, _, err := e.run("issue", "dp", "--control-plane", "gw-cp")
