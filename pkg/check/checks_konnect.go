@@ -66,7 +66,11 @@ func kgoChecks() []Check {
 				if err != nil {
 					return failedFrom(err)
 				}
-				return Passed("%s: kong-operator 2.x: KonnectGatewayControlPlane konnect.konghq.com/v1alpha2 and KonnectExtension %s are read; no gateway-operator.konghq.com KonnectExtension is served", gen, ext.GroupVersion())
+				read := "KonnectGatewayControlPlane and KonnectExtension are read as konnect.konghq.com/v1alpha2"
+				if ext.Version != kgoapi.V1Alpha2 {
+					read = fmt.Sprintf("KonnectGatewayControlPlane is read as konnect.konghq.com/v1alpha2, KonnectExtension as %s", ext.GroupVersion())
+				}
+				return Passed("%s: kong-operator 2.x: %s (v1alpha1 KonnectGatewayControlPlane is deprecated there, without conversion); no gateway-operator.konghq.com KonnectExtension is served", gen, read)
 			}
 			return Failed("", "KonnectExtension is served in neither konnect.konghq.com nor gateway-operator.konghq.com")
 		},
