@@ -34,6 +34,10 @@ func certificateChecks() []Check {
 			if err != nil {
 				return Skipped("skipped: no KonnectExtension names the certificate: %v", err)
 			}
+			if !x.Active {
+				gen, _ := e.Generation(ctx)
+				return Skipped("skipped: the data plane's KonnectExtension %s is of group %s, which %s does not act on (see extension-found)", x.Name, x.Group, operatorName(gen))
+			}
 			if x.Obj == nil {
 				return Skipped("skipped: %s %s does not exist", x.kind(), x.Name)
 			}
@@ -139,12 +143,19 @@ func extensionChecks() []Check {
 				if err != nil {
 					return failedFrom(err)
 				}
-				operator, ignores := "KGO >= 1.5", "ignores"
+				ignores := "ignores"
 				if gen == rules.GenerationKO20 {
-					operator, ignores = "kong-operator 2.x", "neither serves nor acts on"
+					ignores = "neither serves nor acts on"
 				}
-				return Failed(fmt.Sprintf("Create a %s KonnectExtension with spec.konnect.controlPlane.ref {type: konnectNamespacedRef, konnectNamespacedRef: {name: %s}} and set group: konnect.konghq.com in spec.extensions of DataPlane %s.", gvr.GroupVersion(), e.controlPlaneNameOr("<control plane>"), e.selectedDataPlane),
-					"DataPlane %s uses KonnectExtension %s of group %s, which %s %s", e.selectedDataPlane, x.Name, x.Group, operator, ignores)
+				msg := fmt.Sprintf("DataPlane %s uses KonnectExtension %s of group %s, which %s %s", e.selectedDataPlane, x.Name, x.Group, operatorName(gen), ignores)
+				hint := fmt.Sprintf("Create a %s KonnectExtension with spec.konnect.controlPlane.ref {type: konnectNamespacedRef, konnectNamespacedRef: {name: %s}} and set group: konnect.konghq.com in spec.extensions of DataPlane %s.", gvr.GroupVersion(), e.controlPlaneNameOr("<control plane>"), e.selectedDataPlane)
+				// The usual slip: the extension exists, but spec.extensions
+				// leaves group out, which defaults to gateway-operator.konghq.com.
+				if same, err := e.get(ctx, gvr, x.Name); err == nil && same != nil {
+					hint = fmt.Sprintf("Set group: konnect.konghq.com in spec.extensions of DataPlane %s, where %s KonnectExtension %s exists (a group left out defaults to gateway-operator.konghq.com): kubectl patch dataplane %s -n %s --type json -p '[{\"op\":\"replace\",\"path\":\"/spec/extensions/%d/group\",\"value\":\"konnect.konghq.com\"}]'",
+						e.selectedDataPlane, gvr.GroupVersion(), x.Name, e.selectedDataPlane, e.Namespace, x.Index)
+				}
+				return Failed(hint, "%s", msg)
 			}
 			if x.Obj == nil {
 				return Failed(fmt.Sprintf("Create %s %s in namespace %s, or correct spec.extensions of DataPlane %s.", x.kind(), x.Name, e.Namespace, e.selectedDataPlane),
@@ -196,6 +207,17 @@ func extensionChecks() []Check {
 			return Passed("Ready")
 		},
 	}}
+}
+
+// operatorName names the operator of a generation, for messages.
+func operatorName(gen rules.Generation) string {
+	switch gen {
+	case rules.GenerationKGO14:
+		return "KGO 1.4"
+	case rules.GenerationKO20:
+		return "kong-operator 2.x"
+	}
+	return "KGO >= 1.5"
 }
 
 // legacyExtensionTarget checks a KGO 1.4 KonnectExtension: KGO builds the

@@ -233,6 +233,8 @@ type extInfo struct {
 	Obj *unstructured.Unstructured
 	// Active is whether this KGO generation acts on the extension's group.
 	Active bool
+	// Index is the extension's position in the DataPlane's spec.extensions.
+	Index int
 }
 
 func (x extInfo) kind() string { return "konnectextension." + x.Group }
@@ -251,7 +253,7 @@ func (e *Env) extension(ctx context.Context) (extInfo, error) {
 		legacyActive, _ := gen.LegacyKonnectExtensionActive()
 		exts, _, _ := unstructured.NestedSlice(dp.Object, "spec", "extensions")
 		var found []extInfo
-		for _, x := range exts {
+		for i, x := range exts {
 			m, _ := x.(map[string]any)
 			if m["kind"] != "KonnectExtension" {
 				continue
@@ -262,7 +264,7 @@ func (e *Env) extension(ctx context.Context) (extInfo, error) {
 			}
 			n, _ := m["name"].(string)
 			active := (g == groupGatewayOperator && legacyActive) || (g == groupKonnect && !legacyActive)
-			found = append(found, extInfo{Group: g, Name: n, Active: active})
+			found = append(found, extInfo{Group: g, Name: n, Active: active, Index: i})
 		}
 		if len(found) == 0 {
 			return extInfo{}, &problem{missing: true, msg: fmt.Sprintf("DataPlane %s names no KonnectExtension in spec.extensions: it does not connect to Konnect", dp.GetName()),

@@ -96,6 +96,9 @@ type fixture struct {
 	// extensionGroup is the group of the KonnectExtension the DataPlane
 	// names; konnect.konghq.com when empty.
 	extensionGroup string
+	// extensionName is the name the DataPlane names; konnect-ext, the
+	// fixture's KonnectExtension, when empty.
+	extensionName string
 	// mirror makes the control plane a Mirror of the Konnect control plane
 	// (kong-operator 2.x and KGO >= 1.5), without status.id.
 	mirror bool
@@ -127,9 +130,12 @@ func newFixture(t *testing.T, f fixture) connectedFixture {
 	} else {
 		kgcp.Object["status"] = map[string]any{"id": cp.ID, "conditions": []any{map[string]any{"type": "Programmed", "status": "True"}}}
 	}
-	group := f.extensionGroup
+	group, extName := f.extensionGroup, f.extensionName
 	if group == "" {
 		group = groupKonnect
+	}
+	if extName == "" {
+		extName = "konnect-ext"
 	}
 	objs := []runtime.Object{
 		u("konnect.konghq.com/v1alpha1", "KonnectAPIAuthConfiguration", "auth", map[string]any{
@@ -143,7 +149,7 @@ func newFixture(t *testing.T, f fixture) connectedFixture {
 				"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}}),
 		u("gateway-operator.konghq.com/v1beta1", "DataPlane", "dp", map[string]any{
 			"spec": map[string]any{
-				"extensions": []any{map[string]any{"kind": "KonnectExtension", "group": group, "name": "konnect-ext"}},
+				"extensions": []any{map[string]any{"kind": "KonnectExtension", "group": group, "name": extName}},
 				"deployment": map[string]any{"podTemplateSpec": map[string]any{"spec": map[string]any{
 					"containers": []any{map[string]any{"name": "proxy", "image": "kong/kong-gateway:3.9.1.0"}}}}}},
 			"status": map[string]any{"replicas": f.replicas, "readyReplicas": f.replicas, "selector": "abc123456",
@@ -340,18 +346,30 @@ func TestKongOperator2ReadsV1Alpha2(t *testing.T) {
 
 // A DataPlane that names the gateway-operator.konghq.com KonnectExtension
 // does not connect: KGO >= 1.5 ignores it, kong-operator 2.x does not even
-// serve it. The fix names the KonnectExtension version of the generation.
+// serve it. The fix names the KonnectExtension version of the generation:
+// set the group when that KonnectExtension exists (the usual slip: group
+// left out, which defaults to gateway-operator.konghq.com), else create one.
 func TestExtensionOfTheIgnoredGroupNamesTheGenerationsVersion(t *testing.T) {
-	for gen, want := range map[rules.Generation][]string{
-		rules.GenerationKGO15Plus: {"which KGO >= 1.5 ignores", "Create a konnect.konghq.com/v1alpha1 KonnectExtension", "konnectNamespacedRef: {name: gateway-cp}"},
-		rules.GenerationKO20:      {"which kong-operator 2.x neither serves nor acts on", "Create a konnect.konghq.com/v1alpha2 KonnectExtension", "konnectNamespacedRef: {name: gateway-cp}"},
+	for gen, tc := range map[rules.Generation]struct{ ignores, version string }{
+		rules.GenerationKGO15Plus: {"which KGO >= 1.5 ignores", "konnect.konghq.com/v1alpha1"},
+		rules.GenerationKO20:      {"which kong-operator 2.x neither serves nor acts on", "konnect.konghq.com/v1alpha2"},
 	} {
 		t.Run(string(gen), func(t *testing.T) {
 			f := newFixture(t, fixture{gen: gen, replicas: 1, extensionGroup: groupGatewayOperator})
 			rep := runAll(t, f.env)
-			got := requireResult(t, rep, IDExtensionFound, Fail, want...)
+			got := requireResult(t, rep, IDExtensionFound, Fail, tc.ignores,
+				"Set group: konnect.konghq.com in spec.extensions of DataPlane dp, where "+tc.version+" KonnectExtension konnect-ext exists",
+				`kubectl patch dataplane dp -n ns --type json -p '[{"op":"replace","path":"/spec/extensions/0/group","value":"konnect.konghq.com"}]'`)
 			require.Contains(t, got.Message, "DataPlane dp uses KonnectExtension konnect-ext of group gateway-operator.konghq.com")
 			requireResult(t, rep, IDExtensionTarget, Skip)
+			requireResult(t, rep, IDCertificateSecret, Skip,
+				"skipped: the data plane's KonnectExtension konnect-ext is of group gateway-operator.konghq.com, which "+map[rules.Generation]string{
+					rules.GenerationKGO15Plus: "KGO >= 1.5", rules.GenerationKO20: "kong-operator 2.x"}[gen]+" does not act on (see extension-found)")
+
+			f = newFixture(t, fixture{gen: gen, replicas: 1, extensionGroup: groupGatewayOperator, extensionName: "elsewhere"})
+			rep = runAll(t, f.env)
+			requireResult(t, rep, IDExtensionFound, Fail, tc.ignores,
+				"Create a "+tc.version+" KonnectExtension with spec.konnect.controlPlane.ref {type: konnectNamespacedRef, konnectNamespacedRef: {name: gateway-cp}}")
 		})
 	}
 }
