@@ -95,6 +95,8 @@ type checkSetup struct {
 	// extension replaces the KonnectExtension pointing at the control plane
 	// (and may add objects it refers to).
 	extension func(p testenv.Profile, ns string) []obj
+	// dataPlane replaces the DataPlane "dp".
+	dataPlane func(p testenv.Profile) obj
 	// disconnect keeps the data plane from ever reaching Konnect.
 	disconnect bool
 	// connected waits until the data plane's node is in Konnect.
@@ -140,7 +142,11 @@ func seedForCheck(t *testing.T, env *testenv.Env, ns string, s checkSetup) seede
 	if s.extension != nil {
 		ext = s.extension(env.Profile, ns)
 	}
-	env.MustKubectl(t, manifest(t, append(ext, dataPlane(env.Profile))...), "apply", "-n", ns, "-f", "-")
+	dp := dataPlane(env.Profile)
+	if s.dataPlane != nil {
+		dp = s.dataPlane(env.Profile)
+	}
+	env.MustKubectl(t, manifest(t, append(ext, dp)...), "apply", "-n", ns, "-f", "-")
 	if env.Profile != testenv.KGO14 {
 		env.WaitFor(t, testenv.GVKKonnectExtension, ns, "konnect-ext", waitTimeout, testenv.HasCondition("Ready", "True"))
 	}
@@ -378,6 +384,46 @@ func TestCheckExtensionPointsAtAnotherControlPlane(t *testing.T) {
 		requireStatus(t, rep, map[string]check.Status{check.IDExtensionTarget: check.Fail, check.IDDataPlaneConnected: check.Fail})
 		got, _ := rep.Find(check.IDExtensionTarget)
 		require.Contains(t, got.Message, "other-"+ns)
+	})
+}
+
+// TestCheckDataPlaneNamesTheIgnoredGroup: the KonnectExtension is right,
+// but the DataPlane names it without a group, which defaults to
+// gateway-operator.konghq.com: KGO >= 1.5 ignores that group, kong-operator
+// 2.x does not even serve it. The DataPlane is Ready and never connects;
+// the check names the group to set. (On KGO 1.4 the default group is the
+// right one, and the API server refuses a DataPlane that names the
+// konnect.konghq.com one: the slip cannot be made there.)
+func TestCheckDataPlaneNamesTheIgnoredGroup(t *testing.T) {
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		dp := func(p testenv.Profile) obj {
+			d := dataPlane(p)
+			ref := d["spec"].(obj)["extensions"].([]any)[0].(obj)
+			if p == testenv.KGO14 {
+				ref["group"] = "konnect.konghq.com"
+			} else {
+				delete(ref, "group")
+			}
+			return d
+		}
+		if p == testenv.KGO14 {
+			_, stderr, err := env.Kubectl(context.Background(), manifest(t, dp(p)), "apply", "-n", ns, "-f", "-")
+			require.Error(t, err)
+			require.Contains(t, stderr, `The DataPlane "dp" is invalid`)
+			require.Contains(t, stderr, "Extension not allowed for DataPlane")
+			return
+		}
+		seedForCheck(t, env, ns, checkSetup{dataPlane: dp})
+		rep := checkBoth(t, env, ns, "dataplane-ignored-group."+string(p), 1)
+		requireStatus(t, rep, map[string]check.Status{
+			check.IDExtensionFound: check.Fail, check.IDDataPlaneReady: check.Pass, check.IDDataPlaneConnected: check.Fail,
+		})
+		got, _ := rep.Find(check.IDExtensionFound)
+		require.Contains(t, got.Message, "of group gateway-operator.konghq.com")
+		require.Contains(t, got.Hint, "Set group: konnect.konghq.com in spec.extensions of DataPlane dp, where konnect.konghq.com/"+
+			map[testenv.Profile]string{testenv.KGO16: "v1alpha1", testenv.KO20: "v1alpha2"}[p]+" KonnectExtension konnect-ext exists")
 	})
 }
 
