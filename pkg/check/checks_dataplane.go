@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
@@ -25,13 +26,17 @@ func certificateChecks() []Check {
 	return []Check{{
 		ID:          IDCertificateSecret,
 		Description: "data plane certificate Secret is present",
-		Details:     "The Secret the KonnectExtension mounts as the data plane's cluster certificate: spec.konnectControlPlaneAPIAuthConfiguration.clusterCertificateSecretRef on KGO 1.4; on KGO >= 1.5 spec.clientAuth.certificateSecret.secretRef (Manual) or status.dataPlaneClientAuth.certificateSecretRef (Automatic). tls.crt and tls.key must parse and belong together.",
+		Details:     "The Secret the KonnectExtension mounts as the data plane's cluster certificate: spec.konnectControlPlaneAPIAuthConfiguration.clusterCertificateSecretRef on KGO 1.4; on KGO >= 1.5 and kong-operator 2.x (konnect.konghq.com v1alpha1 and v1alpha2 alike) spec.clientAuth.certificateSecret.secretRef (Manual) or status.dataPlaneClientAuth.certificateSecretRef (Automatic). tls.crt and tls.key must parse and belong together.",
 		Needs:       []string{IDKGOGeneration},
 		Retry:       true, // KGO provisions Automatic certificates on its own time
 		Run: func(ctx context.Context, e *Env) Result {
 			x, err := e.extension(ctx)
 			if err != nil {
 				return Skipped("skipped: no KonnectExtension names the certificate: %v", err)
+			}
+			if !x.Active {
+				gen, _ := e.Generation(ctx)
+				return Skipped("skipped: the data plane's KonnectExtension %s is of group %s, which %s does not act on (see extension-found)", x.Name, x.Group, operatorName(gen))
 			}
 			if x.Obj == nil {
 				return Skipped("skipped: %s %s does not exist", x.kind(), x.Name)
@@ -118,7 +123,7 @@ func extensionChecks() []Check {
 	return []Check{{
 		ID:          IDExtensionFound,
 		Description: "KonnectExtension of the group this KGO acts on",
-		Details:     "The KonnectExtension named in the DataPlane's spec.extensions must be of the group this KGO acts on (gateway-operator.konghq.com on KGO 1.4, konnect.konghq.com on KGO >= 1.5) and exist.",
+		Details:     "The KonnectExtension named in the DataPlane's spec.extensions must be of the group this KGO acts on (gateway-operator.konghq.com on KGO 1.4, konnect.konghq.com on KGO >= 1.5: v1alpha1 on KGO 1.5/1.6, v1alpha2 on kong-operator 2.x, which serves no gateway-operator.konghq.com KonnectExtension) and exist.",
 		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			if _, err := e.dataPlane(ctx); err != nil {
@@ -134,8 +139,23 @@ func extensionChecks() []Check {
 					return Failed(fmt.Sprintf("KGO 1.4 reads gateway-operator.konghq.com/v1alpha1 KonnectExtension: set group: gateway-operator.konghq.com in spec.extensions of DataPlane %s and create that KonnectExtension.", e.selectedDataPlane),
 						"DataPlane %s uses KonnectExtension %s of group %s, which KGO 1.4 does not act on", e.selectedDataPlane, x.Name, x.Group)
 				}
-				return Failed(fmt.Sprintf("Create a konnect.konghq.com/v1alpha1 KonnectExtension with spec.konnect.controlPlane.ref {type: konnectNamespacedRef, konnectNamespacedRef: {name: <control plane>}} and set group: konnect.konghq.com in spec.extensions of DataPlane %s.", e.selectedDataPlane),
-					"DataPlane %s uses KonnectExtension %s of group %s, which KGO >= 1.5 ignores", e.selectedDataPlane, x.Name, x.Group)
+				gvr, err := e.extensionGVR(ctx)
+				if err != nil {
+					return failedFrom(err)
+				}
+				ignores := "ignores"
+				if gen == rules.GenerationKO20 {
+					ignores = "neither serves nor acts on"
+				}
+				msg := fmt.Sprintf("DataPlane %s uses KonnectExtension %s of group %s, which %s %s", e.selectedDataPlane, x.Name, x.Group, operatorName(gen), ignores)
+				hint := fmt.Sprintf("Create a %s KonnectExtension with spec.konnect.controlPlane.ref {type: konnectNamespacedRef, konnectNamespacedRef: {name: %s}} and set group: konnect.konghq.com in spec.extensions of DataPlane %s.", gvr.GroupVersion(), e.controlPlaneNameOr("<control plane>"), e.selectedDataPlane)
+				// The usual slip: the extension exists, but spec.extensions
+				// leaves group out, which defaults to gateway-operator.konghq.com.
+				if same, err := e.get(ctx, gvr, x.Name); err == nil && same != nil {
+					hint = fmt.Sprintf("Set group: konnect.konghq.com in spec.extensions of DataPlane %s, where %s KonnectExtension %s exists (a group left out defaults to gateway-operator.konghq.com): kubectl patch dataplane %s -n %s --type json -p '[{\"op\":\"replace\",\"path\":\"/spec/extensions/%d/group\",\"value\":\"konnect.konghq.com\"}]'",
+						e.selectedDataPlane, gvr.GroupVersion(), x.Name, e.selectedDataPlane, e.Namespace, x.Index)
+				}
+				return Failed(hint, "%s", msg)
 			}
 			if x.Obj == nil {
 				return Failed(fmt.Sprintf("Create %s %s in namespace %s, or correct spec.extensions of DataPlane %s.", x.kind(), x.Name, e.Namespace, e.selectedDataPlane),
@@ -146,7 +166,7 @@ func extensionChecks() []Check {
 	}, {
 		ID:          IDExtensionTarget,
 		Description: "KonnectExtension points at the control plane",
-		Details:     "KGO 1.4 builds the data plane's cluster endpoint <konnectID>.<controlPlaneRegion>.cp0.<serverHostname>: it must be the control plane's endpoint host; a wrong prefix is looked up among the organization's control planes to name where the data plane goes instead. KGO >= 1.5: spec.konnect.controlPlane.ref must name the control plane (konnectNamespacedRef) or its Konnect ID (konnectID), and status.konnect must agree with Konnect.",
+		Details:     "KGO 1.4 builds the data plane's cluster endpoint <konnectID>.<controlPlaneRegion>.cp0.<serverHostname>: it must be the control plane's endpoint host; a wrong prefix is looked up among the organization's control planes to name where the data plane goes instead. KGO >= 1.5: spec.konnect.controlPlane.ref must name the control plane (konnectNamespacedRef) or its Konnect ID (konnectID; KGO 1.5/1.6 only, kong-operator 2.x takes konnectNamespacedRef alone), and status.konnect must agree with Konnect.",
 		Needs:       []string{IDExtensionFound, IDControlPlaneFound},
 		Run: func(ctx context.Context, e *Env) Result {
 			x, err := e.extension(ctx)
@@ -165,7 +185,7 @@ func extensionChecks() []Check {
 	}, {
 		ID:          IDExtensionReady,
 		Description: "KonnectExtension is Ready",
-		Details:     "KGO >= 1.5: condition Ready=True. KGO 1.4 writes no status on its KonnectExtension, so the check is skipped there.",
+		Details:     "KGO >= 1.5 and kong-operator 2.x: condition Ready=True. KGO 1.4 writes no status on its KonnectExtension, so the check is skipped there.",
 		Needs:       []string{IDExtensionFound},
 		Retry:       true,
 		Run: func(ctx context.Context, e *Env) Result {
@@ -187,6 +207,17 @@ func extensionChecks() []Check {
 			return Passed("Ready")
 		},
 	}}
+}
+
+// operatorName names the operator of a generation, for messages.
+func operatorName(gen rules.Generation) string {
+	switch gen {
+	case rules.GenerationKGO14:
+		return "KGO 1.4"
+	case rules.GenerationKO20:
+		return "kong-operator 2.x"
+	}
+	return "KGO >= 1.5"
 }
 
 // legacyExtensionTarget checks a KGO 1.4 KonnectExtension: KGO builds the
@@ -234,7 +265,7 @@ func looksLikeUUID(s string) bool { return len(s) == 36 && strings.Count(s, "-")
 // extensionTarget checks a konnect.konghq.com KonnectExtension (KGO >= 1.5).
 func extensionTarget(ctx context.Context, e *Env, ext, cp *unstructured.Unstructured) Result {
 	ref := []string{"spec", "konnect", "controlPlane", "ref"}
-	cpID := str(cp, "status", "id")
+	cpID := kgoapi.KonnectID(cp)
 	switch typ := str(ext, append(ref, "type")...); typ {
 	case "konnectNamespacedRef":
 		name := str(ext, append(ref, "konnectNamespacedRef", "name")...)
@@ -244,7 +275,7 @@ func extensionTarget(ctx context.Context, e *Env, ext, cp *unstructured.Unstruct
 		}
 	case "konnectID":
 		id := str(ext, append(ref, "konnectID")...)
-		if cpID != "" && id != cpID {
+		if cpID != "" && !strings.EqualFold(id, cpID) {
 			msg := fmt.Sprintf("konnectID %s is not the ID %s of control plane %s", id, cpID, cp.GetName())
 			if other := e.konnectControlPlaneName(ctx, id); other != "" {
 				msg += fmt.Sprintf(" (it is Konnect control plane %q)", other)
@@ -256,7 +287,7 @@ func extensionTarget(ctx context.Context, e *Env, ext, cp *unstructured.Unstruct
 		return Failed("Use controlPlane.ref type konnectNamespacedRef with the KonnectGatewayControlPlane's name.", "controlPlane.ref.type %q is not supported for data planes", typ)
 	}
 	// What KGO resolved must agree.
-	if got := str(ext, "status", "konnect", "controlPlaneID"); got != "" && cpID != "" && got != cpID {
+	if got := str(ext, "status", "konnect", "controlPlaneID"); got != "" && cpID != "" && !strings.EqualFold(got, cpID) {
 		return Failed(fmt.Sprintf("kubectl describe konnectextension.konnect.konghq.com %s -n %s", ext.GetName(), e.Namespace),
 			"status.konnect.controlPlaneID %s is not the ID %s of control plane %s", got, cpID, cp.GetName())
 	}

@@ -2,14 +2,18 @@ package check
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/Kong/sdk-konnect-go/models/components"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
@@ -19,13 +23,14 @@ func kgoChecks() []Check {
 	return []Check{{
 		ID:          IDKGOCRDs,
 		Description: "KGO and Konnect CRDs are installed",
-		Details:     "Uncached discovery of konnect.konghq.com/v1alpha1, configuration.konghq.com/v1alpha1 and gateway-operator.konghq.com/v1beta1 and v1alpha1.",
+		Details:     "Uncached discovery of konnect.konghq.com/v1alpha1 and v1alpha2, configuration.konghq.com/v1alpha1 and gateway-operator.konghq.com/v1beta1 and v1alpha1. KonnectGatewayControlPlane is read as v1alpha2 where that is served (kong-operator 2.x), else as v1alpha1.",
 		Hint:        installKGOHint,
 		Run: func(ctx context.Context, e *Env) Result {
 			served, err := e.served(ctx)
 			if err != nil {
 				return Failed("Check that the API server is reachable with this kubeconfig and context: kubectl get --raw /version", "%v", err)
 			}
+			gvrControlPlane, _ := e.controlPlaneGVR(ctx)
 			var missing []string
 			for _, r := range []struct {
 				gvr  schema.GroupVersionResource
@@ -46,7 +51,7 @@ func kgoChecks() []Check {
 	}, {
 		ID:          IDKGOGeneration,
 		Description: "KGO API generation is known",
-		Details:     "From discovery, as the webhook decides it: a served konnect.konghq.com KonnectExtension means KGO >= 1.5, which ignores the gateway-operator.konghq.com one; only gateway-operator.konghq.com means KGO 1.4, whose konnectID is the control plane's endpoint prefix.",
+		Details:     "From discovery, as the webhook decides it: a served konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane means kong-operator 2.x, whose KonnectGatewayControlPlane and KonnectExtension are read as v1alpha2; else a served konnect.konghq.com KonnectExtension means KGO >= 1.5, which ignores the gateway-operator.konghq.com one; only gateway-operator.konghq.com means KGO 1.4, whose konnectID is the control plane's endpoint prefix.",
 		Hint:        installKGOHint,
 		Needs:       []string{IDKGOCRDs},
 		Run: func(ctx context.Context, e *Env) Result {
@@ -60,8 +65,15 @@ func kgoChecks() []Check {
 			case rules.GenerationKGO14:
 				return Passed("%s: only the gateway-operator.konghq.com/v1alpha1 KonnectExtension is served; its konnectID is the control plane's endpoint prefix", gen)
 			case rules.GenerationKO20:
-				return Failed("kubectl konnect check reads the KGO 1.4 to 1.6 APIs; kong-operator 2.x (v1alpha2 KonnectGatewayControlPlane and KonnectExtension) is not supported yet.",
-					"%s: konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane is served (kong-operator 2.x), which this check does not read yet", gen)
+				ext, err := e.extensionGVR(ctx)
+				if err != nil {
+					return failedFrom(err)
+				}
+				read := "KonnectGatewayControlPlane and KonnectExtension are read as konnect.konghq.com/v1alpha2"
+				if ext.Version != kgoapi.V1Alpha2 {
+					read = fmt.Sprintf("KonnectGatewayControlPlane is read as konnect.konghq.com/v1alpha2, KonnectExtension as %s", ext.GroupVersion())
+				}
+				return Passed("%s: kong-operator 2.x: %s (v1alpha1 KonnectGatewayControlPlane is deprecated there, without conversion); no gateway-operator.konghq.com KonnectExtension is served", gen, read)
 			}
 			return Failed("", "KonnectExtension is served in neither konnect.konghq.com nor gateway-operator.konghq.com")
 		},
@@ -176,7 +188,7 @@ func authChecks() []Check {
 				if ka.Region == "" {
 					return Failed("", "%s: serverURL %q names no Konnect region (KGO derives the region from the first label)", a.GetName(), str(a, "spec", "serverURL"))
 				}
-				if cp == nil || str(cp, "spec", "konnect", "authRef", "name") != a.GetName() {
+				if cp == nil || kgoapi.AuthRef(cp) != a.GetName() {
 					parts = append(parts, fmt.Sprintf("%s: region %s", a.GetName(), ka.Region))
 					continue
 				}
@@ -238,14 +250,20 @@ func controlPlaneChecks() []Check {
 	return []Check{{
 		ID:          IDControlPlaneFound,
 		Description: "KonnectGatewayControlPlane found",
-		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to.",
+		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to. A control plane the operator creates (not a Mirror) needs a Konnect name. On kong-operator 2.x one applied as v1alpha1 has none: 2.x serves v1alpha1 without conversion and keeps the object as v1alpha2, dropping spec.name; the check reads what was applied from kubectl's last-applied annotation and gives the v1alpha2 object to apply instead (a warning when the control plane was programmed before, a failure otherwise).",
 		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			cp, err := e.controlPlane(ctx)
 			if err != nil {
 				return failedFrom(err)
 			}
-			return Passed("%s (Konnect name %q, KonnectAPIAuthConfiguration %s)", cp.GetName(), str(cp, "spec", "name"), str(cp, "spec", "konnect", "authRef", "name"))
+			if kgoapi.IsMirror(cp) {
+				return Passed("%s (%s, mirror of Konnect control plane %s, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectID(cp), kgoapi.AuthRef(cp))
+			}
+			if kgoapi.KonnectName(cp) == "" {
+				return noKonnectName(e, cp)
+			}
+			return Passed("%s (%s, Konnect name %q, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectName(cp), kgoapi.AuthRef(cp))
 		},
 	}, {
 		ID:          IDControlPlaneProgrammed,
@@ -282,6 +300,10 @@ func controlPlaneChecks() []Check {
 			if err != nil {
 				if status, msg := konnectError(err); status == http.StatusNotFound {
 					cp, _ := e.controlPlane(ctx)
+					if kgoapi.IsMirror(cp) {
+						return Failed(fmt.Sprintf("Mirror an existing control plane: set spec.mirror.konnect.id of KonnectGatewayControlPlane %s -n %s to the ID of a control plane of the organization.", cp.GetName(), e.Namespace),
+							"%s on GET /v2/control-planes/%s: the control plane KonnectGatewayControlPlane %s mirrors does not exist in Konnect", msg, kgoapi.KonnectID(cp), cp.GetName())
+					}
 					return Failed(fmt.Sprintf("The control plane was deleted in Konnect. Delete the KonnectGatewayControlPlane so that KGO creates it again: kubectl delete konnectgatewaycontrolplane %s -n %s, then apply it again.", cp.GetName(), e.Namespace),
 						"%s on GET /v2/control-planes/%s", msg, str(cp, "status", "id"))
 				}
@@ -302,12 +324,17 @@ func controlPlaneChecks() []Check {
 			if err != nil {
 				return konnectPrereq(err)
 			}
+			cp, _ := e.controlPlane(ctx)
+			fix := fmt.Sprintf("the default: remove %s", kgoapi.RequestFieldPathOf(cp, "cluster_type"))
+			if kgoapi.IsMirror(cp) {
+				fix = "a Mirror takes the control plane as Konnect has it: mirror one of that type"
+			}
 			ct := kcp.Config.ClusterType
 			switch ct {
 			case components.ControlPlaneClusterTypeClusterTypeControlPlane:
 				return Passed("%s", ct)
 			case components.ControlPlaneClusterTypeClusterTypeK8SIngressController:
-				return Failed("A KIC control plane is configured by Kong Ingress Controller only; KGO data planes need a control plane of cluster type CLUSTER_TYPE_CONTROL_PLANE (the default: remove spec.cluster_type).",
+				return Failed("A KIC control plane is configured by Kong Ingress Controller only; KGO data planes need a control plane of cluster type CLUSTER_TYPE_CONTROL_PLANE ("+fix+").",
 					"%s: a Kong Ingress Controller control plane; a KGO data plane attached to it gets no configuration from Konnect", ct)
 			case components.ControlPlaneClusterTypeClusterTypeControlPlaneGroup:
 				return Failed("Attach the data plane to a member control plane of the group (cluster type CLUSTER_TYPE_CONTROL_PLANE).",
@@ -316,4 +343,39 @@ func controlPlaneChecks() []Check {
 			return Failed("Attach the data plane to a control plane of cluster type CLUSTER_TYPE_CONTROL_PLANE.", "%s: not a control plane for self-managed data planes", ct)
 		},
 	}}
+}
+
+// noKonnectName explains an Origin control plane without a Konnect name,
+// which kong-operator cannot create. The usual cause on kong-operator 2.x:
+// the object was applied as v1alpha1 (spec.name), which 2.x serves without
+// conversion and stores as v1alpha2, dropping spec.name; kubectl's
+// last-applied annotation still holds what was applied.
+func noKonnectName(e *Env, cp *unstructured.Unstructured) Result {
+	field := kgoapi.RequestFieldPathOf(cp, "name")
+	msg := fmt.Sprintf("KonnectGatewayControlPlane %s (%s) has no Konnect name (%s), so the operator cannot create it in Konnect", cp.GetName(), cp.GetAPIVersion(), field)
+	hint := fmt.Sprintf("Set %s to the control plane's name in Konnect: kubectl edit konnectgatewaycontrolplane %s -n %s", field, cp.GetName(), e.Namespace)
+	var applied struct {
+		APIVersion string         `json:"apiVersion"`
+		Spec       map[string]any `json:"spec"`
+	}
+	if a := cp.GetAnnotations()[corev1.LastAppliedConfigAnnotation]; a != "" && json.Unmarshal([]byte(a), &applied) == nil &&
+		applied.APIVersion == kgoapi.GroupKonnect+"/"+kgoapi.V1Alpha1 && cp.GroupVersionKind().Version == kgoapi.V1Alpha2 {
+		name, _ := applied.Spec["name"].(string)
+		req := []string{fmt.Sprintf("name: %q", name)}
+		for _, f := range []string{"cluster_type", "auth_type"} {
+			if v, _ := applied.Spec[f].(string); v != "" {
+				req = append(req, fmt.Sprintf("%s: %s", f, v))
+			}
+		}
+		msg = fmt.Sprintf("KonnectGatewayControlPlane %s was applied as %s with spec.name %q; kong-operator 2.x serves v1alpha1 without conversion and keeps it as v1alpha2, which has no spec.name: it has no Konnect name (%s)",
+			cp.GetName(), applied.APIVersion, name, field)
+		hint = fmt.Sprintf("Apply it again as %s/%s with spec.source: Origin and spec.createControlPlaneRequest: {%s} (the rest of spec as before).",
+			kgoapi.GroupKonnect, kgoapi.V1Alpha2, strings.Join(req, ", "))
+	}
+	if kgoapi.KonnectID(cp) != "" {
+		// Programmed before: the control plane exists; the checks below
+		// look at it in Konnect.
+		return Warned(hint, "%s; it was programmed before (Konnect ID %s)", msg, kgoapi.KonnectID(cp))
+	}
+	return Failed(hint, "%s", msg)
 }

@@ -20,22 +20,21 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
-// Resources the checks read. The same group/versions serve KGO 1.4
-// (kubernetes-configuration v1.0.x) and KGO 1.5/1.6.
+// Resources the checks read whose version is the same in every
+// generation: KGO 1.4 (kubernetes-configuration v1.0.x), KGO 1.5/1.6 and
+// kong-operator 2.x. KonnectGatewayControlPlane and the konnect.konghq.com
+// KonnectExtension are read in the version the cluster serves (v1alpha2 on
+// kong-operator 2.x): see Env.controlPlaneGVR and Env.extensionGVR.
 var (
 	gvrAuth           = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectapiauthconfigurations"}
-	gvrControlPlane   = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectgatewaycontrolplanes"}
-	gvrExtension      = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnectextensions"}
 	gvrExtensionOld   = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1alpha1", Resource: "konnectextensions"}
 	gvrDataPlane      = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1beta1", Resource: "dataplanes"}
 	gvrDPCertificates = schema.GroupVersionResource{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongdataplaneclientcertificates"}
-	// Served only by kong-operator 2.x CRDs, which the checks do not read yet.
-	gvrControlPlaneV1Alpha2 = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha2", Resource: "konnectgatewaycontrolplanes"}
-	gvrExtensionV1Alpha2    = schema.GroupVersionResource{Group: "konnect.konghq.com", Version: "v1alpha2", Resource: "konnectextensions"}
 )
 
 const (
@@ -74,7 +73,8 @@ func (e *Env) served(ctx context.Context) (map[schema.GroupVersionResource]bool,
 	return memo(e, "served", func() (map[schema.GroupVersionResource]bool, error) {
 		out := map[schema.GroupVersionResource]bool{}
 		gvs := map[schema.GroupVersion]bool{}
-		for _, r := range []schema.GroupVersionResource{gvrAuth, gvrControlPlane, gvrExtension, gvrExtensionOld, gvrDataPlane, gvrDPCertificates, gvrControlPlaneV1Alpha2} {
+		for _, r := range []schema.GroupVersionResource{gvrAuth, kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1), kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2),
+			gvrExtensionOld, gvrDataPlane, gvrDPCertificates} {
 			gvs[r.GroupVersion()] = true
 		}
 		for gv := range gvs {
@@ -93,13 +93,40 @@ func (e *Env) served(ctx context.Context) (map[schema.GroupVersionResource]bool,
 			}
 		}
 		gen := rules.GenerationFor(rules.Served{
-			KonnectExtension:       out[gvrExtension] || out[gvrExtensionV1Alpha2],
+			KonnectExtension:       out[kgoapi.ExtensionGVR(kgoapi.V1Alpha1)] || out[kgoapi.ExtensionGVR(kgoapi.V1Alpha2)],
 			LegacyKonnectExtension: out[gvrExtensionOld],
-			ControlPlaneV1Alpha2:   out[gvrControlPlaneV1Alpha2],
+			ControlPlaneV1Alpha2:   out[kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)],
 		})
 		e.generation = gen
 		return out, nil
 	})
+}
+
+// isServed is the served facts as kgoapi's version pickers read them.
+func isServed(served map[schema.GroupVersionResource]bool) func(schema.GroupVersionResource) bool {
+	return func(r schema.GroupVersionResource) bool { return served[r] }
+}
+
+// controlPlaneGVR is the KonnectGatewayControlPlane resource to read:
+// v1alpha2 where it is served (kong-operator 2.x still serves v1alpha1,
+// deprecated and without conversion, so its objects must be read as
+// v1alpha2), else v1alpha1.
+func (e *Env) controlPlaneGVR(ctx context.Context) (schema.GroupVersionResource, error) {
+	served, err := e.served(ctx)
+	if err != nil {
+		return schema.GroupVersionResource{}, err
+	}
+	return kgoapi.ControlPlaneGVR(kgoapi.ControlPlaneVersion(isServed(served))), nil
+}
+
+// extensionGVR is the konnect.konghq.com KonnectExtension resource to read:
+// v1alpha2 on kong-operator 2.x, v1alpha1 on KGO 1.5/1.6.
+func (e *Env) extensionGVR(ctx context.Context) (schema.GroupVersionResource, error) {
+	served, err := e.served(ctx)
+	if err != nil {
+		return schema.GroupVersionResource{}, err
+	}
+	return kgoapi.ExtensionGVR(kgoapi.ExtensionVersion(isServed(served))), nil
 }
 
 // Generation is the KGO generation found by discovery.
@@ -206,6 +233,8 @@ type extInfo struct {
 	Obj *unstructured.Unstructured
 	// Active is whether this KGO generation acts on the extension's group.
 	Active bool
+	// Index is the extension's position in the DataPlane's spec.extensions.
+	Index int
 }
 
 func (x extInfo) kind() string { return "konnectextension." + x.Group }
@@ -224,7 +253,7 @@ func (e *Env) extension(ctx context.Context) (extInfo, error) {
 		legacyActive, _ := gen.LegacyKonnectExtensionActive()
 		exts, _, _ := unstructured.NestedSlice(dp.Object, "spec", "extensions")
 		var found []extInfo
-		for _, x := range exts {
+		for i, x := range exts {
 			m, _ := x.(map[string]any)
 			if m["kind"] != "KonnectExtension" {
 				continue
@@ -235,7 +264,7 @@ func (e *Env) extension(ctx context.Context) (extInfo, error) {
 			}
 			n, _ := m["name"].(string)
 			active := (g == groupGatewayOperator && legacyActive) || (g == groupKonnect && !legacyActive)
-			found = append(found, extInfo{Group: g, Name: n, Active: active})
+			found = append(found, extInfo{Group: g, Name: n, Active: active, Index: i})
 		}
 		if len(found) == 0 {
 			return extInfo{}, &problem{missing: true, msg: fmt.Sprintf("DataPlane %s names no KonnectExtension in spec.extensions: it does not connect to Konnect", dp.GetName()),
@@ -245,7 +274,10 @@ func (e *Env) extension(ctx context.Context) (extInfo, error) {
 		if i := slices.IndexFunc(found, func(x extInfo) bool { return x.Active }); i >= 0 {
 			x = found[i]
 		}
-		gvr := gvrExtension
+		gvr, err := e.extensionGVR(ctx)
+		if err != nil {
+			return extInfo{}, err
+		}
 		if x.Group == groupGatewayOperator {
 			gvr = gvrExtensionOld
 		}
@@ -273,7 +305,11 @@ func activeGroup(gen rules.Generation) string {
 // the only one in the namespace, or the one the extension refers to.
 func (e *Env) controlPlane(ctx context.Context) (*unstructured.Unstructured, error) {
 	return memo(e, "controlplane", func() (*unstructured.Unstructured, error) {
-		cp, cps, err := e.pick(ctx, gvrControlPlane, "KonnectGatewayControlPlane", e.ControlPlane,
+		gvr, err := e.controlPlaneGVR(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cp, cps, err := e.pick(ctx, gvr, "KonnectGatewayControlPlane", e.ControlPlane,
 			fmt.Sprintf("List them with: kubectl get konnectgatewaycontrolplanes.konnect.konghq.com -n %s", e.Namespace),
 			"Create one that names the Konnect control plane and refers to a KonnectAPIAuthConfiguration (kubectl konnect init does it), or pass -n.")
 		if err != nil {
@@ -288,7 +324,7 @@ func (e *Env) controlPlane(ctx context.Context) (*unstructured.Unstructured, err
 			ref := []string{"spec", "konnect", "controlPlane", "ref"}
 			for _, cp := range cps {
 				if (str(x.Obj, append(ref, "type")...) == "konnectNamespacedRef" && str(x.Obj, append(ref, "konnectNamespacedRef", "name")...) == cp.GetName()) ||
-					(str(x.Obj, append(ref, "type")...) == "konnectID" && str(x.Obj, append(ref, "konnectID")...) == str(cp, "status", "id")) {
+					(str(x.Obj, append(ref, "type")...) == "konnectID" && kgoapi.KonnectID(cp) != "" && strings.EqualFold(str(x.Obj, append(ref, "konnectID")...), kgoapi.KonnectID(cp))) {
 					e.selectedControlPlane = cp.GetName()
 					return cp, nil
 				}
@@ -400,7 +436,7 @@ func (e *Env) cpAuth(ctx context.Context) (konnectAuth, error) {
 		if err != nil {
 			return konnectAuth{}, err
 		}
-		name := str(cp, "spec", "konnect", "authRef", "name")
+		name := kgoapi.AuthRef(cp)
 		auth, err := e.get(ctx, gvrAuth, name)
 		if err != nil {
 			return konnectAuth{}, err
@@ -420,13 +456,14 @@ func (e *Env) cpAuth(ctx context.Context) (konnectAuth, error) {
 	})
 }
 
-// controlPlaneID is status.id of the programmed control plane.
+// controlPlaneID is the control plane's Konnect ID: status.id of the
+// programmed control plane, or the ID a Mirror names.
 func (e *Env) controlPlaneID(ctx context.Context) (string, error) {
 	cp, err := e.controlPlane(ctx)
 	if err != nil {
 		return "", err
 	}
-	id := str(cp, "status", "id")
+	id := kgoapi.KonnectID(cp)
 	if id == "" {
 		return "", prereqf("KonnectGatewayControlPlane %s has no status.id yet", cp.GetName())
 	}

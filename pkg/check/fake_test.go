@@ -21,11 +21,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
 // Unit tests of checks over fake clients and the fake Konnect, for the
@@ -42,11 +45,41 @@ func u(apiVersion, kind, name string, fields map[string]any) *unstructured.Unstr
 
 func fakeDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	lists := map[schema.GroupVersionResource]string{
-		gvrAuth: "KonnectAPIAuthConfigurationList", gvrControlPlane: "KonnectGatewayControlPlaneList",
-		gvrExtension: "KonnectExtensionList", gvrExtensionOld: "KonnectExtensionList",
+		gvrAuth: "KonnectAPIAuthConfigurationList", gvrExtensionOld: "KonnectExtensionList",
 		gvrDataPlane: "DataPlaneList", gvrDPCertificates: "KongDataPlaneClientCertificateList",
 	}
+	for _, v := range []string{kgoapi.V1Alpha1, kgoapi.V1Alpha2} {
+		lists[kgoapi.ControlPlaneGVR(v)] = "KonnectGatewayControlPlaneList"
+		lists[kgoapi.ExtensionGVR(v)] = "KonnectExtensionList"
+	}
 	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists, objs...)
+}
+
+// servedBy is what API discovery finds with the CRDs of a generation.
+func servedBy(gen rules.Generation) []*metav1.APIResourceList {
+	res := func(gv string, names ...string) *metav1.APIResourceList {
+		l := &metav1.APIResourceList{GroupVersion: gv}
+		for _, n := range names {
+			l.APIResources = append(l.APIResources, metav1.APIResource{Name: n, Namespaced: true})
+		}
+		return l
+	}
+	const (
+		auth, cps, exts = "konnectapiauthconfigurations", "konnectgatewaycontrolplanes", "konnectextensions"
+	)
+	common := []*metav1.APIResourceList{
+		res("configuration.konghq.com/v1alpha1", "kongdataplaneclientcertificates"),
+		res("gateway-operator.konghq.com/v1beta1", "dataplanes"),
+	}
+	switch gen {
+	case rules.GenerationKGO14:
+		return append(common, res("konnect.konghq.com/v1alpha1", auth, cps), res("gateway-operator.konghq.com/v1alpha1", exts))
+	case rules.GenerationKGO15Plus:
+		return append(common, res("konnect.konghq.com/v1alpha1", auth, cps, exts), res("gateway-operator.konghq.com/v1alpha1", exts))
+	case rules.GenerationKO20:
+		return append(common, res("konnect.konghq.com/v1alpha1", auth, cps), res("konnect.konghq.com/v1alpha2", cps, exts))
+	}
+	return common
 }
 
 type connectedFixture struct {
@@ -55,31 +88,82 @@ type connectedFixture struct {
 	env     *Env
 }
 
-// newConnectedFixture: a programmed control plane with an inline-token auth
-// and a DataPlane of replicas replicas running kong-gateway:3.9.1.0.
+// fixture shapes newFixture.
+type fixture struct {
+	gen      rules.Generation
+	replicas int64
+	pods     []corev1.Pod
+	// extensionGroup is the group of the KonnectExtension the DataPlane
+	// names; konnect.konghq.com when empty.
+	extensionGroup string
+	// extensionName is the name the DataPlane names; konnect-ext, the
+	// fixture's KonnectExtension, when empty.
+	extensionName string
+	// mirror makes the control plane a Mirror of the Konnect control plane
+	// (kong-operator 2.x and KGO >= 1.5), without status.id.
+	mirror bool
+}
+
+// newConnectedFixture: on KGO 1.5/1.6, a programmed control plane with an
+// inline-token auth and a DataPlane of replicas replicas running
+// kong-gateway:3.9.1.0.
 func newConnectedFixture(t *testing.T, replicas int64, pods ...corev1.Pod) connectedFixture {
+	return newFixture(t, fixture{gen: rules.GenerationKGO15Plus, replicas: replicas, pods: pods})
+}
+
+// newFixture: the objects of f.gen's CRDs, in the versions its discovery
+// serves: a control plane (programmed, or a Mirror), its auth, a
+// KonnectExtension of the control plane with a Manual certificate, and a
+// DataPlane that names it.
+func newFixture(t *testing.T, f fixture) connectedFixture {
 	t.Helper()
 	k := konnecttest.NewForTest(t)
 	cp := k.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "cp"})
 	tok := k.IssueToken()
+	cpVersion, extVersion := kgoapi.V1Alpha1, kgoapi.V1Alpha1
+	if f.gen == rules.GenerationKO20 {
+		cpVersion, extVersion = kgoapi.V1Alpha2, kgoapi.V1Alpha2
+	}
+	kgcp := kgoapi.NewOriginControlPlane(cpVersion, "ns", "gateway-cp", kgoapi.ControlPlaneRequest{Name: "cp", AuthRef: "auth"})
+	if f.mirror {
+		kgcp = kgoapi.NewMirrorControlPlane(cpVersion, "ns", "gateway-cp", cp.ID, "auth")
+	} else {
+		kgcp.Object["status"] = map[string]any{"id": cp.ID, "conditions": []any{map[string]any{"type": "Programmed", "status": "True"}}}
+	}
+	group, extName := f.extensionGroup, f.extensionName
+	if group == "" {
+		group = groupKonnect
+	}
+	if extName == "" {
+		extName = "konnect-ext"
+	}
 	objs := []runtime.Object{
 		u("konnect.konghq.com/v1alpha1", "KonnectAPIAuthConfiguration", "auth", map[string]any{
 			"spec": map[string]any{"type": "token", "token": tok, "serverURL": "us.api.konghq.com"}}),
-		u("konnect.konghq.com/v1alpha1", "KonnectGatewayControlPlane", "gateway-cp", map[string]any{
-			"spec":   map[string]any{"name": "cp", "konnect": map[string]any{"authRef": map[string]any{"name": "auth"}}},
-			"status": map[string]any{"id": cp.ID, "conditions": []any{map[string]any{"type": "Programmed", "status": "True"}}}}),
+		kgcp,
+		u("konnect.konghq.com/"+extVersion, "KonnectExtension", "konnect-ext", map[string]any{
+			"spec": map[string]any{
+				"konnect":    map[string]any{"controlPlane": map[string]any{"ref": map[string]any{"type": "konnectNamespacedRef", "konnectNamespacedRef": map[string]any{"name": "gateway-cp"}}}},
+				"clientAuth": map[string]any{"certificateSecret": map[string]any{"provisioning": "Manual", "secretRef": map[string]any{"name": "dp-tls"}}}},
+			"status": map[string]any{"konnect": map[string]any{"controlPlaneID": cp.ID, "endpoints": map[string]any{"controlPlane": cp.ControlPlaneEndpoint}},
+				"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}}),
 		u("gateway-operator.konghq.com/v1beta1", "DataPlane", "dp", map[string]any{
-			"spec": map[string]any{"deployment": map[string]any{"podTemplateSpec": map[string]any{"spec": map[string]any{
-				"containers": []any{map[string]any{"name": "proxy", "image": "kong/kong-gateway:3.9.1.0"}}}}}},
-			"status": map[string]any{"replicas": replicas, "readyReplicas": replicas, "selector": "abc123456",
+			"spec": map[string]any{
+				"extensions": []any{map[string]any{"kind": "KonnectExtension", "group": group, "name": extName}},
+				"deployment": map[string]any{"podTemplateSpec": map[string]any{"spec": map[string]any{
+					"containers": []any{map[string]any{"name": "proxy", "image": "kong/kong-gateway:3.9.1.0"}}}}}},
+			"status": map[string]any{"replicas": f.replicas, "readyReplicas": f.replicas, "selector": "abc123456",
 				"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}}),
 	}
 	var kubeObjs []runtime.Object
-	for i := range pods {
-		kubeObjs = append(kubeObjs, &pods[i])
+	for i := range f.pods {
+		kubeObjs = append(kubeObjs, &f.pods[i])
 	}
+	kube := kubefake.NewClientset(kubeObjs...)
+	disc := kube.Discovery().(*discoveryfake.FakeDiscovery)
+	disc.Resources = servedBy(f.gen)
 	env := NewEnv(Options{Namespace: "ns"}, Clients{
-		Kube: kubefake.NewClientset(kubeObjs...), Dynamic: fakeDynamic(objs...), KonnectHTTPClient: k.HTTPClient(),
+		Kube: kube, Dynamic: fakeDynamic(objs...), Discovery: disc, KonnectHTTPClient: k.HTTPClient(),
 	})
 	return connectedFixture{konnect: k, cpID: cp.ID, env: env}
 }
@@ -217,4 +301,196 @@ func TestWebhookBehindAService(t *testing.T) {
 	got = checks[IDWebhookCertificate].Run(ctx, e)
 	assert.Equal(t, Warn, got.Status)
 	assert.Contains(t, got.Message, "the serving certificate (from Secret kubectl-konnect-system/kubectl-konnect-webhook-tls) expires on")
+}
+
+// runAll runs the whole catalogue once and returns the report.
+func runAll(t *testing.T, e *Env) *Report {
+	t.Helper()
+	return Run(context.Background(), e, Catalogue(), RunOptions{})
+}
+
+func requireResult(t *testing.T, rep *Report, id string, want Status, contains ...string) CheckResult {
+	t.Helper()
+	got, ok := rep.Find(id)
+	require.True(t, ok, "no check %s", id)
+	require.Equal(t, want, got.Status, "%s: %s", id, got.Message)
+	for _, c := range contains {
+		require.Contains(t, got.Message+"\n"+got.Hint, c, id)
+	}
+	return got
+}
+
+// On kong-operator 2.x the checks read v1alpha2 objects: the fixture's
+// control plane and extension exist only as v1alpha2, so a check reading
+// v1alpha1 would find neither.
+func TestKongOperator2ReadsV1Alpha2(t *testing.T) {
+	f := newFixture(t, fixture{gen: rules.GenerationKO20, replicas: 1})
+	f.konnect.RegisterNode(f.cpID, konnecttest.Node{Hostname: "dp-0", LastPing: time.Now()})
+	rep := runAll(t, f.env)
+	require.Equal(t, "ko-2.0", rep.Generation)
+	requireResult(t, rep, IDKGOCRDs, Pass)
+	gen := requireResult(t, rep, IDKGOGeneration, Pass, "kong-operator 2.x", "konnect.konghq.com/v1alpha2")
+	require.NotContains(t, gen.Message, "not supported")
+	requireResult(t, rep, IDControlPlaneFound, Pass, `gateway-cp (konnect.konghq.com/v1alpha2, Konnect name "cp", KonnectAPIAuthConfiguration auth)`)
+	requireResult(t, rep, IDControlPlaneProgrammed, Pass, f.cpID)
+	requireResult(t, rep, IDControlPlaneEndpoint, Pass)
+	requireResult(t, rep, IDControlPlaneType, Pass, "CLUSTER_TYPE_CONTROL_PLANE")
+	requireResult(t, rep, IDExtensionFound, Pass, "konnect-ext (konnect.konghq.com/v1alpha2), as ko-2.0 expects")
+	requireResult(t, rep, IDExtensionTarget, Pass, "control plane gateway-cp (Konnect ID "+f.cpID)
+	requireResult(t, rep, IDExtensionReady, Pass)
+	requireResult(t, rep, IDDataPlaneConnected, Pass, "node dp-0")
+	// The fixture has no certificate Secret: the check says so, and exits 1.
+	requireResult(t, rep, IDCertificateSecret, Fail, "Secret dp-tls does not exist")
+	require.True(t, rep.Failed())
+}
+
+// A DataPlane that names the gateway-operator.konghq.com KonnectExtension
+// does not connect: KGO >= 1.5 ignores it, kong-operator 2.x does not even
+// serve it. The fix names the KonnectExtension version of the generation:
+// set the group when that KonnectExtension exists (the usual slip: group
+// left out, which defaults to gateway-operator.konghq.com), else create one.
+func TestExtensionOfTheIgnoredGroupNamesTheGenerationsVersion(t *testing.T) {
+	for gen, tc := range map[rules.Generation]struct{ ignores, version string }{
+		rules.GenerationKGO15Plus: {"which KGO >= 1.5 ignores", "konnect.konghq.com/v1alpha1"},
+		rules.GenerationKO20:      {"which kong-operator 2.x neither serves nor acts on", "konnect.konghq.com/v1alpha2"},
+	} {
+		t.Run(string(gen), func(t *testing.T) {
+			f := newFixture(t, fixture{gen: gen, replicas: 1, extensionGroup: groupGatewayOperator})
+			rep := runAll(t, f.env)
+			got := requireResult(t, rep, IDExtensionFound, Fail, tc.ignores,
+				"Set group: konnect.konghq.com in spec.extensions of DataPlane dp, where "+tc.version+" KonnectExtension konnect-ext exists",
+				`kubectl patch dataplane dp -n ns --type json -p '[{"op":"replace","path":"/spec/extensions/0/group","value":"konnect.konghq.com"}]'`)
+			require.Contains(t, got.Message, "DataPlane dp uses KonnectExtension konnect-ext of group gateway-operator.konghq.com")
+			requireResult(t, rep, IDExtensionTarget, Skip)
+			requireResult(t, rep, IDCertificateSecret, Skip,
+				"skipped: the data plane's KonnectExtension konnect-ext is of group gateway-operator.konghq.com, which "+map[rules.Generation]string{
+					rules.GenerationKGO15Plus: "KGO >= 1.5", rules.GenerationKO20: "kong-operator 2.x"}[gen]+" does not act on (see extension-found)")
+
+			f = newFixture(t, fixture{gen: gen, replicas: 1, extensionGroup: groupGatewayOperator, extensionName: "elsewhere"})
+			rep = runAll(t, f.env)
+			requireResult(t, rep, IDExtensionFound, Fail, tc.ignores,
+				"Create a "+tc.version+" KonnectExtension with spec.konnect.controlPlane.ref {type: konnectNamespacedRef, konnectNamespacedRef: {name: gateway-cp}}")
+		})
+	}
+}
+
+// A Mirror control plane names its Konnect ID in spec.mirror.konnect.id:
+// the checks that ask Konnect use it even before KGO wrote status.id.
+func TestMirrorControlPlaneOnKongOperator2(t *testing.T) {
+	f := newFixture(t, fixture{gen: rules.GenerationKO20, replicas: 1, mirror: true})
+	ctx := context.Background()
+	checks := map[string]Check{}
+	for _, cat := range Catalogue() {
+		for _, c := range cat.Checks {
+			checks[c.ID] = c
+		}
+	}
+	got := checks[IDControlPlaneFound].Run(ctx, f.env)
+	require.Equal(t, Passed("gateway-cp (konnect.konghq.com/v1alpha2, mirror of Konnect control plane %s, KonnectAPIAuthConfiguration auth)", f.cpID), got)
+	got = checks[IDControlPlaneProgrammed].Run(ctx, f.env)
+	require.Equal(t, Fail, got.Status, "KGO has not reconciled the mirror: %s", got.Message)
+	got = checks[IDControlPlaneEndpoint].Run(ctx, f.env)
+	require.Equal(t, Pass, got.Status, got.Message)
+	got = checks[IDExtensionTarget].Run(ctx, f.env)
+	require.Equal(t, Pass, got.Status, got.Message)
+	require.Contains(t, got.Message, "Konnect ID "+f.cpID)
+
+	// A mirror of a control plane that is not in Konnect: the fix is the
+	// mirrored ID, not deleting the object.
+	g := newFixture(t, fixture{gen: rules.GenerationKO20, replicas: 1, mirror: true})
+	gone := "00000000-0000-4000-8000-000000000000"
+	cps, err := g.env.list(ctx, kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2))
+	require.NoError(t, err)
+	require.NoError(t, unstructured.SetNestedField(cps[0].Object, gone, "spec", "mirror", "konnect", "id"))
+	_, err = g.env.Dynamic.Resource(kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)).Namespace("ns").Update(ctx, cps[0], metav1.UpdateOptions{})
+	require.NoError(t, err)
+	g.env.Forget()
+	got = checks[IDControlPlaneEndpoint].Run(ctx, g.env)
+	require.Equal(t, Fail, got.Status, got.Message)
+	require.Contains(t, got.Message, "404")
+	require.Contains(t, got.Message, "the control plane KonnectGatewayControlPlane gateway-cp mirrors does not exist in Konnect")
+	require.Contains(t, got.Hint, "spec.mirror.konnect.id")
+	require.NotContains(t, got.Hint, "kubectl delete")
+}
+
+// The fix for a KIC control plane names the cluster_type field of the
+// object's version.
+func TestClusterTypeHintNamesTheFieldOfTheVersion(t *testing.T) {
+	for gen, field := range map[rules.Generation]string{
+		rules.GenerationKGO15Plus: "remove spec.cluster_type)",
+		rules.GenerationKO20:      "remove spec.createControlPlaneRequest.cluster_type)",
+	} {
+		t.Run(string(gen), func(t *testing.T) {
+			f := newFixture(t, fixture{gen: gen, replicas: 1})
+			kic := f.konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "kic", ClusterType: "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER"})
+			ctx := context.Background()
+			gvr, err := f.env.controlPlaneGVR(ctx)
+			require.NoError(t, err)
+			cp, err := f.env.get(ctx, gvr, "gateway-cp")
+			require.NoError(t, err)
+			require.NoError(t, unstructured.SetNestedField(cp.Object, kic.ID, "status", "id"))
+			_, err = f.env.Dynamic.Resource(gvr).Namespace("ns").Update(ctx, cp, metav1.UpdateOptions{})
+			require.NoError(t, err)
+			f.env.Forget()
+			rep := runAll(t, f.env)
+			requireResult(t, rep, IDControlPlaneType, Fail, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", field)
+		})
+	}
+}
+
+// On kong-operator 2.x a control plane applied as v1alpha1 is kept as
+// v1alpha2 without its spec.name (no conversion): controlplane-found says
+// so, from kubectl's last-applied annotation, and gives the v1alpha2 fix.
+func TestControlPlaneAppliedAsV1Alpha1OnKongOperator2(t *testing.T) {
+	const applied = `{"apiVersion":"konnect.konghq.com/v1alpha1","kind":"KonnectGatewayControlPlane","metadata":{"name":"gateway-cp","namespace":"ns"},` +
+		`"spec":{"name":"my-cp","cluster_type":"CLUSTER_TYPE_CONTROL_PLANE","konnect":{"authRef":{"name":"auth"}}}}`
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		programmed bool
+		want       Status
+		suffix     string
+	}{
+		"never programmed":    {want: Fail},
+		"programmed (before)": {programmed: true, want: Warn, suffix: "; it was programmed before (Konnect ID "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, fixture{gen: rules.GenerationKO20, replicas: 1})
+			gvr := kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)
+			cp, err := f.env.get(ctx, gvr, "gateway-cp")
+			require.NoError(t, err)
+			// What 2.x keeps of the v1alpha1 object.
+			cp.Object["spec"] = map[string]any{"source": "Origin", "konnect": map[string]any{"authRef": map[string]any{"name": "auth"}}}
+			cp.SetAnnotations(map[string]string{corev1.LastAppliedConfigAnnotation: applied})
+			if !tc.programmed {
+				delete(cp.Object, "status")
+			}
+			_, err = f.env.Dynamic.Resource(gvr).Namespace("ns").Update(ctx, cp, metav1.UpdateOptions{})
+			require.NoError(t, err)
+			f.env.Forget()
+			rep := runAll(t, f.env)
+			got := requireResult(t, rep, IDControlPlaneFound, tc.want,
+				`KonnectGatewayControlPlane gateway-cp was applied as konnect.konghq.com/v1alpha1 with spec.name "my-cp"; kong-operator 2.x serves v1alpha1 without conversion and keeps it as v1alpha2, which has no spec.name: it has no Konnect name (spec.createControlPlaneRequest.name)`+tc.suffix)
+			require.Equal(t, `Apply it again as konnect.konghq.com/v1alpha2 with spec.source: Origin and spec.createControlPlaneRequest: {name: "my-cp", cluster_type: CLUSTER_TYPE_CONTROL_PLANE} (the rest of spec as before).`, got.Hint)
+			if tc.programmed {
+				requireResult(t, rep, IDControlPlaneEndpoint, Pass)
+			} else {
+				requireResult(t, rep, IDControlPlaneProgrammed, Skip)
+			}
+		})
+	}
+
+	// Without the annotation, the message names the missing field.
+	f := newFixture(t, fixture{gen: rules.GenerationKGO15Plus, replicas: 1})
+	gvr := kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1)
+	cp, err := f.env.get(ctx, gvr, "gateway-cp")
+	require.NoError(t, err)
+	unstructured.RemoveNestedField(cp.Object, "spec", "name")
+	delete(cp.Object, "status")
+	_, err = f.env.Dynamic.Resource(gvr).Namespace("ns").Update(ctx, cp, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	f.env.Forget()
+	rep := runAll(t, f.env)
+	got := requireResult(t, rep, IDControlPlaneFound, Fail,
+		"KonnectGatewayControlPlane gateway-cp (konnect.konghq.com/v1alpha1) has no Konnect name (spec.name), so the operator cannot create it in Konnect")
+	require.Equal(t, "Set spec.name to the control plane's name in Konnect: kubectl edit konnectgatewaycontrolplane gateway-cp -n ns", got.Hint)
 }

@@ -67,11 +67,17 @@ func konnectField(cp *unstructured.Unstructured, f string) string {
 func KonnectName(cp *unstructured.Unstructured) string { return konnectField(cp, "name") }
 
 // KonnectNameField is the path of the Konnect name in the object's version.
-func KonnectNameField(cp *unstructured.Unstructured) string {
+func KonnectNameField(cp *unstructured.Unstructured) string { return RequestFieldPathOf(cp, "name") }
+
+// RequestFieldPathOf is RequestFieldPath for the version the object is
+// written in, for messages and hints. A v1alpha1 read of a v1alpha2 object
+// (kong-operator 2.x serves both, without conversion) counts as v1alpha2.
+func RequestFieldPathOf(cp *unstructured.Unstructured, f string) string {
+	v := V1Alpha1
 	if str(cp.Object, "spec", "name") == "" && (str(cp.Object, "spec", "createControlPlaneRequest", "name") != "" || cp.GroupVersionKind().Version == V1Alpha2) {
-		return "spec.createControlPlaneRequest.name"
+		v = V1Alpha2
 	}
-	return "spec.name"
+	return RequestFieldPath(v, f)
 }
 
 // ClusterType is the requested cluster type or, for a Mirror, whose
@@ -163,6 +169,16 @@ func newObject(version, ns, name string, spec map[string]any) *unstructured.Unst
 // write: v1alpha2 where it is served (kong-operator 2.x), else v1alpha1.
 func ControlPlaneVersion(served func(schema.GroupVersionResource) bool) string {
 	if served(ControlPlaneGVR(V1Alpha2)) {
+		return V1Alpha2
+	}
+	return V1Alpha1
+}
+
+// ExtensionVersion is the konnect.konghq.com KonnectExtension version to
+// read and write: v1alpha2 where it is served (kong-operator 2.x serves
+// only v1alpha2), else v1alpha1 (KGO 1.5/1.6).
+func ExtensionVersion(served func(schema.GroupVersionResource) bool) string {
+	if served(ExtensionGVR(V1Alpha2)) {
 		return V1Alpha2
 	}
 	return V1Alpha1

@@ -48,3 +48,18 @@ func TestControlPlaneVersion(t *testing.T) {
 	require.Equal(t, V1Alpha2, ControlPlaneVersion(func(g schema.GroupVersionResource) bool { return ko20[g] }))
 	require.Equal(t, V1Alpha1, ControlPlaneVersion(func(g schema.GroupVersionResource) bool { return kgo16[g] }))
 }
+
+func TestRequestFieldPathOf(t *testing.T) {
+	req := ControlPlaneRequest{Name: "n", AuthRef: "auth"}
+	require.Equal(t, "spec.createControlPlaneRequest.cluster_type", RequestFieldPathOf(NewOriginControlPlane(V1Alpha2, "ns", "cp", req), "cluster_type"))
+	require.Equal(t, "spec.cluster_type", RequestFieldPathOf(NewOriginControlPlane(V1Alpha1, "ns", "cp", req), "cluster_type"))
+	require.Equal(t, "spec.createControlPlaneRequest.auth_type", RequestFieldPathOf(NewMirrorControlPlane(V1Alpha2, "ns", "cp", "id", "auth"), "auth_type"),
+		"a v1alpha2 object asks in createControlPlaneRequest, whatever it holds")
+}
+
+func TestExtensionVersion(t *testing.T) {
+	ko20 := map[schema.GroupVersionResource]bool{ExtensionGVR(V1Alpha2): true}
+	kgo16 := map[schema.GroupVersionResource]bool{ExtensionGVR(V1Alpha1): true}
+	require.Equal(t, V1Alpha2, ExtensionVersion(func(g schema.GroupVersionResource) bool { return ko20[g] }))
+	require.Equal(t, V1Alpha1, ExtensionVersion(func(g schema.GroupVersionResource) bool { return kgo16[g] }))
+}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/check"
 	checkcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/check"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
@@ -39,7 +40,9 @@ import (
 // known state on a real kube-apiserver with the KGO stand-in and the fake
 // Konnect, then the check's output compared with golden files in
 // testdata/check (regenerate with: go test ./test/e2e -run TestCheck -update),
-// in both output formats, with the exit code of each.
+// in both output formats, with the exit code of each. Every case runs on
+// every profile (KGO 1.4, KGO 1.6, kong-operator 2.x), with golden files
+// per profile: <case>.<profile>.txt and .json.
 
 // -update rewrites the golden files. It is registered here unless another
 // file of the package already did (a package-level flag.Bool runs first).
@@ -89,8 +92,11 @@ type checkSetup struct {
 	validity time.Duration
 	// unregistered registers another certificate than the data plane's.
 	unregistered bool
-	// extension replaces the KonnectExtension pointing at the control plane.
-	extension func(p testenv.Profile, ns string) obj
+	// extension replaces the KonnectExtension pointing at the control plane
+	// (and may add objects it refers to).
+	extension func(p testenv.Profile, ns string) []obj
+	// dataPlane replaces the DataPlane "dp".
+	dataPlane func(p testenv.Profile) obj
 	// disconnect keeps the data plane from ever reaching Konnect.
 	disconnect bool
 	// connected waits until the data plane's node is in Konnect.
@@ -120,7 +126,7 @@ func seedForCheck(t *testing.T, env *testenv.Env, ns string, s checkSetup) seede
 	if token == "" {
 		token = env.Token
 	}
-	objs := seedBase(token, "check-"+ns, "", registered, key)[:5] // token Secret, auth, control plane, registration, TLS Secret
+	objs := seedBaseFor(env.Profile, token, "check-"+ns, "", registered, key)[:5] // token Secret, auth, control plane, registration, TLS Secret
 	objs[4]["stringData"] = obj{"tls.crt": crt, "tls.key": key}
 	env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
 	cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
@@ -132,11 +138,15 @@ func seedForCheck(t *testing.T, env *testenv.Env, ns string, s checkSetup) seede
 	if s.disconnect {
 		env.StandIn.Disconnect(ns, "dp")
 	}
-	ext := extension(env.Profile, kcp.ControlPlaneEndpoint)
+	ext := []obj{extension(env.Profile, kcp.ControlPlaneEndpoint)}
 	if s.extension != nil {
 		ext = s.extension(env.Profile, ns)
 	}
-	env.MustKubectl(t, manifest(t, ext, dataPlane(env.Profile)), "apply", "-n", ns, "-f", "-")
+	dp := dataPlane(env.Profile)
+	if s.dataPlane != nil {
+		dp = s.dataPlane(env.Profile)
+	}
+	env.MustKubectl(t, manifest(t, append(ext, dp)...), "apply", "-n", ns, "-f", "-")
 	if env.Profile != testenv.KGO14 {
 		env.WaitFor(t, testenv.GVKKonnectExtension, ns, "konnect-ext", waitTimeout, testenv.HasCondition("Ready", "True"))
 	}
@@ -233,6 +243,15 @@ func checkBoth(t *testing.T, env *testenv.Env, ns, name string, wantExit int, ar
 	return &rep
 }
 
+// eachProfile runs f as a subtest per profile: the checks' behaviour does
+// not depend on the generation, their output does (golden files are per
+// profile: name.<profile>.txt and .json).
+func eachProfile(t *testing.T, f func(t *testing.T, p testenv.Profile)) {
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) { f(t, p) })
+	}
+}
+
 func requireStatus(t *testing.T, rep *check.Report, want map[string]check.Status) {
 	t.Helper()
 	for id, st := range want {
@@ -263,109 +282,169 @@ func TestCheckAllGood(t *testing.T) {
 // TestCheckWebhookMissing: the same workflow on a cluster without the
 // webhook: the webhook checks warn, the rest passes, exit code 0.
 func TestCheckWebhookMissing(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	seedForCheck(t, env, ns, checkSetup{connected: true})
-	rep := checkBoth(t, env, ns, "webhook-missing", 0)
-	requireStatus(t, rep, map[string]check.Status{
-		check.IDWebhookInstalled: check.Warn, check.IDWebhookDryRun: check.Skip, check.IDDataPlaneConnected: check.Pass,
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		seedForCheck(t, env, ns, checkSetup{connected: true})
+		rep := checkBoth(t, env, ns, "webhook-missing."+string(p), 0)
+		requireStatus(t, rep, map[string]check.Status{
+			check.IDWebhookInstalled: check.Warn, check.IDWebhookDryRun: check.Skip, check.IDDataPlaneConnected: check.Pass,
+		})
+		require.Equal(t, 1, rep.Summary.Warn)
 	})
-	require.Equal(t, 1, rep.Summary.Warn)
 }
 
 // TestCheckNeverConnected: everything is in order and the DataPlane is
 // Ready, but the data plane never reached Konnect: the trap the check
 // exists for. Exit code 1.
 func TestCheckNeverConnected(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	seedForCheck(t, env, ns, checkSetup{disconnect: true})
-	rep := checkBoth(t, env, ns, "never-connected", 1)
-	requireStatus(t, rep, map[string]check.Status{
-		check.IDDataPlaneReady: check.Pass, check.IDCertificateRegistered: check.Pass, check.IDDataPlaneConnected: check.Fail,
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		seedForCheck(t, env, ns, checkSetup{disconnect: true})
+		rep := checkBoth(t, env, ns, "never-connected."+string(p), 1)
+		requireStatus(t, rep, map[string]check.Status{
+			check.IDDataPlaneReady: check.Pass, check.IDCertificateRegistered: check.Pass, check.IDDataPlaneConnected: check.Fail,
+		})
+		require.Equal(t, 1, rep.Summary.Fail)
 	})
-	require.Equal(t, 1, rep.Summary.Fail)
 }
 
 // TestCheckStaleLastPing: the data plane connected once, then stopped
 // pinging 10 minutes ago.
 func TestCheckStaleLastPing(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	s := seedForCheck(t, env, ns, checkSetup{connected: true})
-	env.StandIn.Disconnect(ns, "dp")
-	n := env.Konnect.Nodes(s.cpID)[0]
-	n.LastPing = time.Now().Add(-10 * time.Minute)
-	env.Konnect.RegisterNode(s.cpID, n)
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		s := seedForCheck(t, env, ns, checkSetup{connected: true})
+		env.StandIn.Disconnect(ns, "dp")
+		n := env.Konnect.Nodes(s.cpID)[0]
+		n.LastPing = time.Now().Add(-10 * time.Minute)
+		env.Konnect.RegisterNode(s.cpID, n)
 
-	rep := checkBoth(t, env, ns, "stale-last-ping", 1, "--max-ping-age", "2m")
-	requireStatus(t, rep, map[string]check.Status{check.IDDataPlaneConnected: check.Fail})
-	got, _ := rep.Find(check.IDDataPlaneConnected)
-	require.Contains(t, got.Message, "dp-0 last pinged 10m ago")
-	// A generous --max-ping-age accepts the same node.
-	_, _, code := runCheck(t, env, ns, "--max-ping-age", "1h")
-	require.Equal(t, 0, code)
+		rep := checkBoth(t, env, ns, "stale-last-ping."+string(p), 1, "--max-ping-age", "2m")
+		requireStatus(t, rep, map[string]check.Status{check.IDDataPlaneConnected: check.Fail})
+		got, _ := rep.Find(check.IDDataPlaneConnected)
+		require.Contains(t, got.Message, "dp-0 last pinged 10m ago")
+		// A generous --max-ping-age accepts the same node.
+		_, _, code := runCheck(t, env, ns, "--max-ping-age", "1h")
+		require.Equal(t, 0, code)
+	})
 }
 
 // TestCheckCertificateNotRegistered: the data plane's certificate is not
 // the one registered on the control plane, so Konnect refuses it.
 func TestCheckCertificateNotRegistered(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	seedForCheck(t, env, ns, checkSetup{unregistered: true})
-	rep := checkBoth(t, env, ns, "certificate-not-registered", 1)
-	requireStatus(t, rep, map[string]check.Status{
-		check.IDCertificateSecret: check.Pass, check.IDCertificateRegistered: check.Fail, check.IDDataPlaneConnected: check.Fail,
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		seedForCheck(t, env, ns, checkSetup{unregistered: true})
+		rep := checkBoth(t, env, ns, "certificate-not-registered."+string(p), 1)
+		requireStatus(t, rep, map[string]check.Status{
+			check.IDCertificateSecret: check.Pass, check.IDCertificateRegistered: check.Fail, check.IDDataPlaneConnected: check.Fail,
+		})
 	})
 }
 
 // TestCheckExtensionPointsAtAnotherControlPlane: the KonnectExtension names
 // another Konnect control plane (KGO 1.4: its endpoint prefix; KGO 1.6: its
-// ID), where the certificate is not registered.
+// ID; kong-operator 2.x, which takes konnectNamespacedRef only: a Mirror of
+// it), where the certificate is not registered.
 func TestCheckExtensionPointsAtAnotherControlPlane(t *testing.T) {
-	for _, p := range testenv.Profiles {
-		t.Run(string(p), func(t *testing.T) {
-			env := testenv.Shared(t, p)
-			ns := env.Namespace(t)
-			other := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "other-" + ns})
-			ext := func(p testenv.Profile, ns string) obj {
-				if p == testenv.KGO14 {
-					return extension(p, other.ControlPlaneEndpoint)
-				}
-				return obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectExtension", "metadata": meta("konnect-ext"),
-					"spec": obj{
-						"konnect": obj{
-							"controlPlane":  obj{"ref": obj{"type": "konnectID", "konnectID": other.ID}},
-							"configuration": obj{"authRef": obj{"name": "konnect-auth"}},
-						},
-						"clientAuth": obj{"certificateSecret": obj{"provisioning": "Manual", "secretRef": obj{"name": "dp-tls"}}},
-					}}
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		other := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "other-" + ns})
+		ext := func(p testenv.Profile, ns string) []obj {
+			switch p {
+			case testenv.KGO14:
+				return []obj{extension(p, other.ControlPlaneEndpoint)}
+			case testenv.KO20:
+				mirror := kgoapi.NewMirrorControlPlane(kgoapi.V1Alpha2, "", "other-"+ns, other.ID, "konnect-auth")
+				ext := extension(p, "")
+				ext["spec"].(obj)["konnect"] = obj{"controlPlane": obj{"ref": cpRef("other-" + ns)}}
+				return []obj{mirror.Object, ext}
 			}
-			seedForCheck(t, env, ns, checkSetup{extension: ext})
-			rep := checkBoth(t, env, ns, "extension-other-control-plane."+string(p), 1)
-			requireStatus(t, rep, map[string]check.Status{check.IDExtensionTarget: check.Fail, check.IDDataPlaneConnected: check.Fail})
-			got, _ := rep.Find(check.IDExtensionTarget)
-			require.Contains(t, got.Message, "other-"+ns)
+			return []obj{{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectExtension", "metadata": meta("konnect-ext"),
+				"spec": obj{
+					"konnect": obj{
+						"controlPlane":  obj{"ref": obj{"type": "konnectID", "konnectID": other.ID}},
+						"configuration": obj{"authRef": obj{"name": "konnect-auth"}},
+					},
+					"clientAuth": obj{"certificateSecret": obj{"provisioning": "Manual", "secretRef": obj{"name": "dp-tls"}}},
+				}}}
+		}
+		seedForCheck(t, env, ns, checkSetup{extension: ext})
+		var args []string
+		if p == testenv.KO20 {
+			// Two control planes: the one the data plane should use is named.
+			args = []string{"--control-plane", "gateway-cp"}
+		}
+		rep := checkBoth(t, env, ns, "extension-other-control-plane."+string(p), 1, args...)
+		requireStatus(t, rep, map[string]check.Status{check.IDExtensionTarget: check.Fail, check.IDDataPlaneConnected: check.Fail})
+		got, _ := rep.Find(check.IDExtensionTarget)
+		require.Contains(t, got.Message, "other-"+ns)
+	})
+}
+
+// TestCheckDataPlaneNamesTheIgnoredGroup: the KonnectExtension is right,
+// but the DataPlane names it without a group, which defaults to
+// gateway-operator.konghq.com: KGO >= 1.5 ignores that group, kong-operator
+// 2.x does not even serve it. The DataPlane is Ready and never connects;
+// the check names the group to set. (On KGO 1.4 the default group is the
+// right one, and the API server refuses a DataPlane that names the
+// konnect.konghq.com one: the slip cannot be made there.)
+func TestCheckDataPlaneNamesTheIgnoredGroup(t *testing.T) {
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		dp := func(p testenv.Profile) obj {
+			d := dataPlane(p)
+			ref := d["spec"].(obj)["extensions"].([]any)[0].(obj)
+			if p == testenv.KGO14 {
+				ref["group"] = "konnect.konghq.com"
+			} else {
+				delete(ref, "group")
+			}
+			return d
+		}
+		if p == testenv.KGO14 {
+			_, stderr, err := env.Kubectl(context.Background(), manifest(t, dp(p)), "apply", "-n", ns, "-f", "-")
+			require.Error(t, err)
+			require.Contains(t, stderr, `The DataPlane "dp" is invalid`)
+			require.Contains(t, stderr, "Extension not allowed for DataPlane")
+			return
+		}
+		seedForCheck(t, env, ns, checkSetup{dataPlane: dp})
+		rep := checkBoth(t, env, ns, "dataplane-ignored-group."+string(p), 1)
+		requireStatus(t, rep, map[string]check.Status{
+			check.IDExtensionFound: check.Fail, check.IDDataPlaneReady: check.Pass, check.IDDataPlaneConnected: check.Fail,
 		})
-	}
+		got, _ := rep.Find(check.IDExtensionFound)
+		require.Contains(t, got.Message, "of group gateway-operator.konghq.com")
+		require.Contains(t, got.Hint, "Set group: konnect.konghq.com in spec.extensions of DataPlane dp, where konnect.konghq.com/"+
+			map[testenv.Profile]string{testenv.KGO16: "v1alpha1", testenv.KO20: "v1alpha2"}[p]+" KonnectExtension konnect-ext exists")
+	})
 }
 
 // TestCheckTokenRevoked: the token was revoked in Konnect after the setup
 // worked. Checks that need Konnect are skipped, not failed twice. (With
 // the webhook, as TestCheckThroughKubectl, which shares the golden files.)
 func TestCheckTokenRevoked(t *testing.T) {
-	env := testenv.SharedWithWebhook(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	token := env.Konnect.IssueToken()
-	seedForCheck(t, env, ns, checkSetup{token: token, connected: true})
-	env.Konnect.RevokeToken(token)
-	rep := checkBoth(t, env, ns, "token-revoked", 1)
-	requireStatus(t, rep, map[string]check.Status{
-		check.IDAuthToken: check.Pass, check.IDAuthTokenValid: check.Fail,
-		check.IDControlPlaneEndpoint: check.Skip, check.IDDataPlaneConnected: check.Skip,
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.SharedWithWebhook(t, p)
+		ns := env.Namespace(t)
+		token := env.Konnect.IssueToken()
+		seedForCheck(t, env, ns, checkSetup{token: token, connected: true})
+		env.Konnect.RevokeToken(token)
+		rep := checkBoth(t, env, ns, "token-revoked."+string(p), 1)
+		requireStatus(t, rep, map[string]check.Status{
+			check.IDAuthToken: check.Pass, check.IDAuthTokenValid: check.Fail,
+			check.IDControlPlaneEndpoint: check.Skip, check.IDDataPlaneConnected: check.Skip,
+		})
+		js, _, _ := runCheck(t, env, ns, "-o", "json")
+		require.NotContains(t, js, token, "the token must never be printed")
 	})
-	js, _, _ := runCheck(t, env, ns, "-o", "json")
-	require.NotContains(t, js, token, "the token must never be printed")
 }
 
 // buildCheckPlugin is the plugin built once for the test binary.
@@ -409,94 +488,152 @@ func kubectlKonnectCheck(t *testing.T, env *testenv.Env, dir, ns string, args ..
 // file; then, with the token revoked, the token-revoked golden file, exit
 // code 1 in both formats.
 func TestCheckThroughKubectl(t *testing.T) {
-	env := testenv.SharedWithWebhook(t, testenv.KGO16)
-	ns := env.Namespace(t)
 	dir := buildCheckPlugin(t)
-	token := env.Konnect.IssueToken()
-	crt, key := checkPair(t, "dp", 365*24*time.Hour)
-	objs := seedBase(token, "check-"+ns, "", crt, key)[:5]
-	env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
-	// The extension needs the endpoint only on KGO 1.4; on 1.6 it refers to
-	// the control plane by name, so everything is applied at once.
-	env.MustKubectl(t, manifest(t, extension(env.Profile, ""), dataPlane(env.Profile)), "apply", "-n", ns, "-f", "-")
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.SharedWithWebhook(t, p)
+		ns := env.Namespace(t)
+		token := env.Konnect.IssueToken()
+		crt, key := checkPair(t, "dp", 365*24*time.Hour)
+		objs := seedBaseFor(p, token, "check-"+ns, "", crt, key)[:5]
+		env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
+		// From KGO 1.5 on the extension refers to the control plane by name,
+		// so everything is applied at once; KGO 1.4's needs the endpoint,
+		// which is known once the control plane is programmed.
+		endpoint := ""
+		if p == testenv.KGO14 {
+			env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
+			kcp, ok := env.Konnect.ControlPlaneByName("check-" + ns)
+			require.True(t, ok)
+			endpoint = kcp.ControlPlaneEndpoint
+		}
+		env.MustKubectl(t, manifest(t, extension(p, endpoint), dataPlane(p)), "apply", "-n", ns, "-f", "-")
 
-	out, stderr, code := kubectlKonnectCheck(t, env, dir, ns, "--wait", "90s")
-	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, stderr)
-	require.NotContains(t, out, token)
-	golden(t, "all-good.kgo-1.6.txt", normalizeCheck(out, ns))
-	out, stderr, code = kubectlKonnectCheck(t, env, dir, ns, "-o", "json")
-	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, stderr)
-	golden(t, "all-good.kgo-1.6.json", normalizeCheck(out, ns))
+		out, stderr, code := kubectlKonnectCheck(t, env, dir, ns, "--wait", "90s")
+		require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.NotContains(t, out, token)
+		golden(t, "all-good."+string(p)+".txt", normalizeCheck(out, ns))
+		out, stderr, code = kubectlKonnectCheck(t, env, dir, ns, "-o", "json")
+		require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, stderr)
+		golden(t, "all-good."+string(p)+".json", normalizeCheck(out, ns))
 
-	env.Konnect.RevokeToken(token)
-	for _, format := range []string{"table", "json"} {
-		out, stderr, code := kubectlKonnectCheck(t, env, dir, ns, "-o", format)
-		require.Equal(t, 1, code, "-o %s\nstdout: %s\nstderr: %s", format, out, stderr)
-		require.Contains(t, stderr, "checks failed", "-o %s", format)
-		require.NotContains(t, out+stderr, token)
-		ext := map[string]string{"table": ".txt", "json": ".json"}[format]
-		golden(t, "token-revoked"+ext, normalizeCheck(out, ns))
-	}
+		env.Konnect.RevokeToken(token)
+		for _, format := range []string{"table", "json"} {
+			out, stderr, code := kubectlKonnectCheck(t, env, dir, ns, "-o", format)
+			require.Equal(t, 1, code, "-o %s\nstdout: %s\nstderr: %s", format, out, stderr)
+			require.Contains(t, stderr, "checks failed", "-o %s", format)
+			require.NotContains(t, out+stderr, token)
+			ext := map[string]string{"table": ".txt", "json": ".json"}[format]
+			golden(t, "token-revoked."+string(p)+ext, normalizeCheck(out, ns))
+		}
+	})
 }
 
 // TestCheckCertificateExpiringSoon: a data plane certificate that expires
 // within --renew-before warns, and warnings exit 0.
 func TestCheckCertificateExpiringSoon(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	seedForCheck(t, env, ns, checkSetup{validity: 48 * time.Hour, connected: true})
-	rep := checkBoth(t, env, ns, "certificate-expiring", 0)
-	requireStatus(t, rep, map[string]check.Status{check.IDCertificateExpiry: check.Warn, check.IDDataPlaneConnected: check.Pass})
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		seedForCheck(t, env, ns, checkSetup{validity: 48 * time.Hour, connected: true})
+		rep := checkBoth(t, env, ns, "certificate-expiring."+string(p), 0)
+		requireStatus(t, rep, map[string]check.Status{check.IDCertificateExpiry: check.Warn, check.IDDataPlaneConnected: check.Pass})
+	})
 }
 
 // TestCheckDataPlaneSelection: with two DataPlanes, the check asks for
 // --dataplane instead of guessing, and checks the one it is given.
 func TestCheckDataPlaneSelection(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
-	ns := env.Namespace(t)
-	seedForCheck(t, env, ns, checkSetup{connected: true})
-	other := dataPlane(env.Profile)
-	other["metadata"] = meta("dp-unconnected")
-	env.StandIn.Disconnect(ns, "dp-unconnected")
-	env.MustKubectl(t, manifest(t, other), "apply", "-n", ns, "-f", "-")
-	env.WaitFor(t, testenv.GVKDataPlane, ns, "dp-unconnected", waitTimeout, testenv.HasCondition("Ready", "True"))
+	eachProfile(t, func(t *testing.T, p testenv.Profile) {
+		env := testenv.Shared(t, p)
+		ns := env.Namespace(t)
+		seedForCheck(t, env, ns, checkSetup{connected: true})
+		other := dataPlane(env.Profile)
+		other["metadata"] = meta("dp-unconnected")
+		env.StandIn.Disconnect(ns, "dp-unconnected")
+		env.MustKubectl(t, manifest(t, other), "apply", "-n", ns, "-f", "-")
+		env.WaitFor(t, testenv.GVKDataPlane, ns, "dp-unconnected", waitTimeout, testenv.HasCondition("Ready", "True"))
 
-	for _, format := range []string{"table", "json"} {
-		out, _, code := runCheck(t, env, ns, "-o", format)
+		for _, format := range []string{"table", "json"} {
+			out, _, code := runCheck(t, env, ns, "-o", format)
+			require.Equal(t, 1, code, out)
+			require.Contains(t, out, "2 DataPlanes in namespace "+ns+" (dp, dp-unconnected)")
+			require.Contains(t, out, "Pick one with --dataplane NAME.")
+		}
+		out, _, code := runCheck(t, env, ns, "--dataplane", "dp")
+		require.Equal(t, 0, code, out)
+		require.Contains(t, out, "Namespace "+ns+", DataPlane dp,")
+		out, _, code = runCheck(t, env, ns, "--dataplane", "dp-unconnected", "-o", "json")
 		require.Equal(t, 1, code, out)
-		require.Contains(t, out, "2 DataPlanes in namespace "+ns+" (dp, dp-unconnected)")
-		require.Contains(t, out, "Pick one with --dataplane NAME.")
-	}
-	out, _, code := runCheck(t, env, ns, "--dataplane", "dp")
-	require.Equal(t, 0, code, out)
-	require.Contains(t, out, "Namespace "+ns+", DataPlane dp,")
-	out, _, code = runCheck(t, env, ns, "--dataplane", "dp-unconnected", "-o", "json")
-	require.Equal(t, 1, code, out)
-	var rep check.Report
-	require.NoError(t, json.Unmarshal([]byte(out), &rep))
-	requireStatus(t, &rep, map[string]check.Status{check.IDDataPlaneFound: check.Pass, check.IDDataPlaneConnected: check.Fail})
-	out, _, code = runCheck(t, env, ns, "--dataplane", "nope")
-	require.Equal(t, 1, code, out)
-	require.Contains(t, out, "DataPlane nope not found in namespace "+ns)
+		var rep check.Report
+		require.NoError(t, json.Unmarshal([]byte(out), &rep))
+		requireStatus(t, &rep, map[string]check.Status{check.IDDataPlaneFound: check.Pass, check.IDDataPlaneConnected: check.Fail})
+		out, _, code = runCheck(t, env, ns, "--dataplane", "nope")
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, "DataPlane nope not found in namespace "+ns)
+	})
 }
 
-// TestCheckSaysKongOperator2IsNotReadYet: on kong-operator 2.x CRDs (v1alpha2
-// control planes and extensions) the check does not guess: it names the
-// generation it does not read yet, fails, and skips what depends on it.
-func TestCheckSaysKongOperator2IsNotReadYet(t *testing.T) {
+// TestCheckMirrorControlPlane: the control plane was made in Konnect, and a
+// Mirror KonnectGatewayControlPlane (spec.source Mirror, KGO >= 1.5 and
+// kong-operator 2.x; KGO 1.4's CRDs have no Mirror) brings it into the
+// cluster; the data plane attaches to the mirror and connects. Every check
+// passes, the control plane is named as the mirror of its Konnect ID.
+func TestCheckMirrorControlPlane(t *testing.T) {
+	for _, p := range []testenv.Profile{testenv.KGO16, testenv.KO20} {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.Shared(t, p)
+			ns := env.Namespace(t)
+			kcp := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "made-in-konnect-" + ns})
+			crt, key := checkPair(t, "dp", 365*24*time.Hour)
+			base := seedBaseFor(p, env.Token, "unused", "", crt, key)
+			version := kgoapi.V1Alpha1
+			if p == testenv.KO20 {
+				version = kgoapi.V1Alpha2
+			}
+			mirror := kgoapi.NewMirrorControlPlane(version, "", "gateway-cp", kcp.ID, "konnect-auth").Object
+			// token Secret, auth, the mirror, registration, TLS Secret.
+			env.MustKubectl(t, manifest(t, base[0], base[1], mirror, base[3], base[4]), "apply", "-n", ns, "-f", "-")
+			env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
+			env.WaitFor(t, testenv.GVKDataPlaneClientCert, ns, "dp-cert", waitTimeout, testenv.HasCondition("Programmed", "True"))
+			env.MustKubectl(t, manifest(t, extension(p, ""), dataPlane(p)), "apply", "-n", ns, "-f", "-")
+			env.WaitFor(t, testenv.GVKKonnectExtension, ns, "konnect-ext", waitTimeout, testenv.HasCondition("Ready", "True"))
+			env.WaitFor(t, testenv.GVKDataPlane, ns, "dp", waitTimeout, testenv.HasCondition("Ready", "True"))
+			require.Eventually(t, func() bool { return len(env.Konnect.Nodes(kcp.ID)) == 1 }, waitTimeout, 100*time.Millisecond,
+				"the data plane never connected to Konnect")
+
+			rep := checkBoth(t, env, ns, "mirror."+string(p), 0)
+			require.Zero(t, rep.Summary.Fail)
+			require.Equal(t, 1, rep.Summary.Warn, "only the webhook, which is not installed here")
+			requireStatus(t, rep, map[string]check.Status{
+				check.IDControlPlaneFound: check.Pass, check.IDExtensionTarget: check.Pass, check.IDCertificateRegistered: check.Pass,
+				check.IDDataPlaneConnected: check.Pass, check.IDWebhookInstalled: check.Warn,
+			})
+			got, _ := rep.Find(check.IDControlPlaneFound)
+			require.Equal(t, "gateway-cp (konnect.konghq.com/"+version+", mirror of Konnect control plane "+kcp.ID+", KonnectAPIAuthConfiguration konnect-auth)", got.Message)
+		})
+	}
+}
+
+// TestCheckControlPlaneAppliedAsV1Alpha1: a trap of kong-operator 2.x
+// alone. It still serves KonnectGatewayControlPlane v1alpha1, deprecated
+// and without conversion: an object applied as v1alpha1 (spec.name) is
+// kept as v1alpha2, whose schema has no spec.name, so the Konnect name is
+// gone and the operator cannot create the control plane. The check says
+// so, with the v1alpha2 object to apply, from kubectl's last-applied
+// annotation.
+func TestCheckControlPlaneAppliedAsV1Alpha1(t *testing.T) {
 	env := testenv.Shared(t, testenv.KO20)
 	ns := env.Namespace(t)
-	for _, format := range []string{"table", "json"} {
-		out, _, code := runCheck(t, env, ns, "-o", format)
-		require.Equal(t, 1, code, out)
-		require.Contains(t, out, "ko-2.0: konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane is served (kong-operator 2.x), which this check does not read yet")
-	}
-	out, _, _ := runCheck(t, env, ns, "-o", "json")
-	var rep check.Report
-	require.NoError(t, json.Unmarshal([]byte(out), &rep))
-	require.Equal(t, "ko-2.0", rep.Generation)
-	requireStatus(t, &rep, map[string]check.Status{
-		check.IDKGOCRDs: check.Pass, check.IDKGOGeneration: check.Fail,
-		check.IDAuthFound: check.Skip, check.IDControlPlaneFound: check.Skip, check.IDDataPlaneFound: check.Skip, check.IDExtensionFound: check.Skip,
+	objs := seedBaseFor(testenv.KGO16, env.Token, "v1-"+ns, "", "unused", "unused")[:3] // token Secret, auth, v1alpha1 control plane
+	require.Equal(t, "konnect.konghq.com/v1alpha1", objs[2]["apiVersion"])
+	env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
+	env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "False"))
+
+	rep := checkBoth(t, env, ns, "controlplane-applied-as-v1alpha1."+string(testenv.KO20), 1)
+	requireStatus(t, rep, map[string]check.Status{
+		check.IDKGOGeneration: check.Pass, check.IDControlPlaneFound: check.Fail, check.IDControlPlaneProgrammed: check.Skip,
 	})
+	got, _ := rep.Find(check.IDControlPlaneFound)
+	require.Contains(t, got.Message, `was applied as konnect.konghq.com/v1alpha1 with spec.name "v1-`+ns+`"`)
+	require.Contains(t, got.Hint, `spec.createControlPlaneRequest: {name: "v1-`+ns+`"}`)
 }

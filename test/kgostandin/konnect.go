@@ -146,6 +146,12 @@ func (s *StandIn) createControlPlane(ctx context.Context, ka konnectAuth, u *uns
 	labels["k8s-kind"] = "KonnectGatewayControlPlane"
 	field := func(name string) string { v, _, _ := unstructured.NestedString(spec, name); return v }
 	name := field("name")
+	if name == "" {
+		// Konnect refuses a nameless control plane (400); the fake would
+		// report the request as a spec violation. E.g. a v1alpha1 object on
+		// kong-operator 2.x, kept as v1alpha2 without its spec.name.
+		return nil, fmt.Errorf("failed to create control plane: the object names none (spec.name, or spec.createControlPlaneRequest.name in v1alpha2)")
+	}
 	req := components.CreateControlPlaneRequest{Name: name, Labels: labels}
 	if d := field("description"); d != "" {
 		req.Description = &d

@@ -79,7 +79,8 @@ func NewCommandWithOptions(f Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [--dataplane NAME]",
 		Short: "Check that a data plane really reached Konnect, and everything on the way: KGO, token, control plane, certificate, extension, webhook",
-		Long: `Check runs, in order, the checks of each category: KGO installed and its generation; the Konnect
+		Long: `Check runs, in order, the checks of each category: KGO installed and its generation (KGO 1.4,
+KGO 1.5/1.6, or kong-operator 2.x, whose v1alpha2 objects are read as such); the Konnect
 token (readable, valid, region); the control plane (Programmed, endpoint, cluster type); the data
 plane's certificate (Secret, expiry, registered in Konnect); the KonnectExtension (right group,
 pointing at the control plane, Ready); the DataPlane (Ready, and connected: a node in Konnect's

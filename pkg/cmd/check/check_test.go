@@ -35,6 +35,7 @@ func TestHelpDoesNotTouchTheCluster(t *testing.T) {
 		assert.Contains(t, out.String(), flag)
 	}
 	assert.Contains(t, out.String(), "kubectl konnect check -n kong")
+	assert.Contains(t, out.String(), "kong-operator 2.x", "the help names the generations it reads")
 }
 
 func TestValidateNamesTheFlagThatFixesIt(t *testing.T) {
