@@ -120,7 +120,13 @@ func hardRunCheck(t *testing.T, env *testenv.Env, ns string, hc *http.Client, ar
 }
 
 func TestHardeningCheckKonnectDown(t *testing.T) {
-	env := testenv.Shared(t, testenv.KGO16)
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) { checkKonnectDown(t, p) })
+	}
+}
+
+func checkKonnectDown(t *testing.T, p testenv.Profile) {
+	env := testenv.Shared(t, p)
 	ns := env.Namespace(t)
 	seedForCheck(t, env, ns, checkSetup{connected: true})
 	// The Konnect checks that need the token to be accepted are skipped,
