@@ -45,13 +45,6 @@ func cpRef(name string) obj {
 	return obj{"type": "konnectNamespacedRef", "konnectNamespacedRef": obj{"name": name}}
 }
 
-// seedBase is the first half of the manual workflow (facts doc steps 1-3
-// and 7): token Secret, auth, control plane, data-plane certificate and its
-// TLS Secret, and a KongService with a KongRoute.
-func seedBase(token, konnectName, clusterType, crt, key string) []obj {
-	return seedBaseFor(testenv.KGO16, token, konnectName, clusterType, crt, key)
-}
-
 // controlPlane is a KonnectGatewayControlPlane "name" of the profile's
 // generation: v1alpha1 keeps the Konnect request in spec, v1alpha2 (ko-2.0)
 // in spec.createControlPlaneRequest.
@@ -69,6 +62,10 @@ func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj 
 	return obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectGatewayControlPlane", "metadata": meta(name), "spec": req}
 }
 
+// seedBaseFor is the first half of the manual workflow (facts doc steps 1-3
+// and 7) in the profile's API: token Secret, auth, control plane,
+// data-plane certificate and its TLS Secret, and a KongService with a
+// KongRoute.
 func seedBaseFor(p testenv.Profile, token, konnectName, clusterType, crt, key string) []obj {
 	return []obj{
 		{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect"}}),
