@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/openapi"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
 // Generation is the KGO API generation init writes for.
@@ -143,16 +144,21 @@ func describeGVR(gvr schema.GroupVersionResource) string {
 	return fmt.Sprintf("%s (%s/%s)", kinds[gvr], gvr.Group, gvr.Version)
 }
 
-// detect reads the generation from the CRDs the cluster serves: a v1alpha2 KonnectGatewayControlPlane
-// or KonnectExtension is kong-operator 2.x; else the konnect.konghq.com KonnectExtension wins (KGO >= 1.5
-// ignores the old group). 0 when no KonnectExtension of any generation is served.
+// detect reads the generation from the CRDs the cluster serves, by the same rule as the webhook, lint
+// and check (rules.GenerationFor): a v1alpha2 KonnectGatewayControlPlane is kong-operator 2.x; else the
+// konnect.konghq.com KonnectExtension wins (KGO >= 1.5 ignores the old group). 0 when no KonnectExtension
+// of any generation is served.
 func (s served) detect() Generation {
-	switch {
-	case s[gvrCPV1alpha2] || s[gvrExtKonnectV1alpha2]:
+	switch rules.GenerationFor(rules.Served{
+		KonnectExtension:       s[gvrExtKonnect] || s[gvrExtKonnectV1alpha2],
+		LegacyKonnectExtension: s[gvrExtOperator],
+		ControlPlaneV1Alpha2:   s[gvrCPV1alpha2],
+	}) {
+	case rules.GenerationKO20:
 		return KO20
-	case s[gvrExtKonnect]:
+	case rules.GenerationKGO15Plus:
 		return KGO15
-	case s[gvrExtOperator]:
+	case rules.GenerationKGO14:
 		return KGO14
 	}
 	return 0
@@ -185,8 +191,8 @@ func (s served) generation(override string, dataPlane bool) (Generation, error) 
 	if dataPlane {
 		required = append(required, gvrDataPlane)
 	}
-	if detected == KO20 {
-		required = append(required, gvrExtKonnectV1alpha2)
+	if detected != 0 {
+		required = append(required, detected.extensionGVR())
 	}
 	for _, gvr := range required {
 		if !s[gvr] {
