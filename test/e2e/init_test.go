@@ -322,12 +322,7 @@ func TestInit(t *testing.T) {
 					name := "Team GW " + ns
 					seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: name})
 					crt, key := selfSignedPair(t, "unused")
-					version := "konnect.konghq.com/v1alpha1"
-					if p == testenv.KO20 {
-						version = "konnect.konghq.com/v1alpha2"
-					}
-					mirror := obj{"apiVersion": version, "kind": "KonnectGatewayControlPlane", "metadata": meta("team-mirror"),
-						"spec": obj{"source": "Mirror", "mirror": obj{"konnect": obj{"id": seed.ID}}, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}}
+					mirror := mirrorControlPlane(p, "team-mirror", seed.ID)
 					objs := append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror) // token Secret, auth, the Mirror
 					env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
 					env.WaitFor(t, testenv.GVKControlPlane, ns, "team-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
@@ -469,12 +464,7 @@ func TestInit(t *testing.T) {
 					kicMirror.setup = func(t *testing.T, ns string) []string {
 						seed := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "kic-mirror-" + ns, ClusterType: konnecttest.ClusterTypeK8sIngressController})
 						crt, key := selfSignedPair(t, "unused")
-						version := "konnect.konghq.com/v1alpha1"
-						if p == testenv.KO20 {
-							version = "konnect.konghq.com/v1alpha2"
-						}
-						mirror := obj{"apiVersion": version, "kind": "KonnectGatewayControlPlane", "metadata": meta("kic-mirror"),
-							"spec": obj{"source": "Mirror", "mirror": obj{"konnect": obj{"id": seed.ID}}, "konnect": obj{"authRef": obj{"name": "konnect-auth"}}}}
+						mirror := mirrorControlPlane(p, "kic-mirror", seed.ID)
 						env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror)...), "apply", "-n", ns, "-f", "-")
 						cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "kic-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
 						if p == testenv.KO20 {

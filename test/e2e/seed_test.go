@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -60,6 +61,16 @@ func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj 
 	}
 	req["konnect"] = auth
 	return obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectGatewayControlPlane", "metadata": meta(name), "spec": req}
+}
+
+// mirrorControlPlane is a KonnectGatewayControlPlane "name" of the profile's
+// version that mirrors Konnect control plane id (KGO >= 1.5).
+func mirrorControlPlane(p testenv.Profile, name, id string) obj {
+	version := kgoapi.V1Alpha1
+	if p == testenv.KO20 {
+		version = kgoapi.V1Alpha2
+	}
+	return kgoapi.NewMirrorControlPlane(version, "", name, id, "konnect-auth").Object
 }
 
 // seedBaseFor is the first half of the manual workflow (facts doc steps 1-3
