@@ -260,7 +260,7 @@ func controlPlaneChecks() []Check {
 			if kgoapi.IsMirror(cp) {
 				return Passed("%s (%s, mirror of Konnect control plane %s, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectID(cp), kgoapi.AuthRef(cp))
 			}
-			if kgoapi.KonnectName(cp) == "" {
+			if kgoapi.Unnamed(cp) {
 				return noKonnectName(e, cp)
 			}
 			return Passed("%s (%s, Konnect name %q, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectName(cp), kgoapi.AuthRef(cp))

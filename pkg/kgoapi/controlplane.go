@@ -183,3 +183,13 @@ func ExtensionVersion(served func(schema.GroupVersionResource) bool) string {
 	}
 	return V1Alpha1
 }
+
+// Unnamed says whether cp asks the operator to create a control plane that
+// has no name: not a Mirror, no Konnect name. Konnect requires a name, so
+// the operator never creates it (it may have been created before, see
+// KonnectID). On kong-operator 2.x this is what a v1alpha1 manifest with
+// spec.name becomes: 2.x serves v1alpha1 without conversion and keeps the
+// object as v1alpha2, which has no spec.name.
+func Unnamed(cp *unstructured.Unstructured) bool {
+	return !IsMirror(cp) && KonnectName(cp) == ""
+}

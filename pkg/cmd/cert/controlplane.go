@@ -36,6 +36,8 @@ type controlPlane struct {
 	AuthRef string
 	// Mirror says the object mirrors a control plane made elsewhere (spec.source: Mirror).
 	Mirror bool
+	// Unnamed says the object asks for a control plane without a name (kgoapi.Unnamed).
+	Unnamed bool
 }
 
 func toControlPlane(u *unstructured.Unstructured) *controlPlane {
@@ -49,6 +51,7 @@ func toControlPlane(u *unstructured.Unstructured) *controlPlane {
 		AuthType:    kgoapi.AuthType(u),
 		AuthRef:     kgoapi.AuthRef(u),
 		Mirror:      kgoapi.IsMirror(u),
+		Unnamed:     kgoapi.Unnamed(u),
 	}
 }
 
@@ -60,7 +63,7 @@ func (cp *controlPlane) field(f string) string { return kgoapi.RequestFieldPath(
 // what a KGO 1.x manifest (konnect.konghq.com/v1alpha1, spec.name) becomes when applied to kong-operator
 // 2.x, which serves v1alpha1 without conversion and so drops spec.name.
 func (cp *controlPlane) neverCreated() error {
-	if cp.Version != kgoapi.V1Alpha2 || cp.Mirror || cp.KonnectName != "" || cp.ID != "" {
+	if cp.Version != kgoapi.V1Alpha2 || !cp.Unnamed || cp.ID != "" {
 		return nil
 	}
 	return fmt.Errorf("KonnectGatewayControlPlane %s/%s has no %s and is not a Mirror (spec.source: Mirror), so kong-operator 2.x cannot create it in Konnect and would never register a certificate for it: "+
