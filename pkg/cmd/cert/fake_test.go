@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -365,4 +366,12 @@ func standardEnvFor(t *testing.T, version, authType string, extra ...*unstructur
 	}
 	e.create(append([]*unstructured.Unstructured{authToken(testNS, "konnect-auth", e.token), gwCP}, extra...)...)
 	return e
+}
+
+// assertNothingWritten: no write, and not even a server-side dry run of one.
+func (e *env) assertNothingWritten(t *testing.T) {
+	t.Helper()
+	writes, dry := e.takeWrites()
+	assert.Empty(t, writes, "nothing written")
+	assert.Empty(t, dry, "nothing even tried")
 }

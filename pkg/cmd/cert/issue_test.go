@@ -225,9 +225,7 @@ func TestIssueBadInputsFailWithTheFixAndWriteNothing(t *testing.T) {
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
 			}
-			writes, dry := e.takeWrites()
-			assert.Empty(t, writes, "nothing written")
-			assert.Empty(t, dry, "nothing even tried")
+			e.assertNothingWritten(t)
 		})
 	}
 }
@@ -393,9 +391,7 @@ func TestDryRunClientWritesNothingAndPrintsTheObjects(t *testing.T) {
 	e := standardEnv(t, "")
 	out, errOut, err := e.run("issue", "dp", "--control-plane", "gw-cp", "--dry-run=client", "-o", "json")
 	require.NoError(t, err, errOut)
-	writes, dry := e.takeWrites()
-	assert.Empty(t, writes)
-	assert.Empty(t, dry)
+	e.assertNothingWritten(t)
 	assert.Nil(t, e.get(gvrSecret, "dp"))
 
 	var list struct {

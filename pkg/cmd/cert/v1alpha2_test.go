@@ -99,9 +99,7 @@ func TestIssueOnKO2BadControlPlanesCiteTheV1Alpha2Fields(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.Empty(t, out)
-			writes, dry := e.takeWrites()
-			assert.Empty(t, writes, "nothing written")
-			assert.Empty(t, dry, "nothing even tried")
+			e.assertNothingWritten(t)
 		})
 	}
 }
@@ -177,9 +175,7 @@ func TestIssueOnKGO1RefusesAControlPlaneGroupAndWritesNothing(t *testing.T) {
 	assert.Contains(t, err.Error(), "KonnectGatewayControlPlane kong/group-cp is a control plane group (CLUSTER_TYPE_CONTROL_PLANE_GROUP): KGO 1.x does not register data-plane certificates on groups")
 	assert.Contains(t, err.Error(), "issue the certificate for each member of the group (spec.members)")
 	assert.Empty(t, out)
-	writes, dry := e.takeWrites()
-	assert.Empty(t, writes)
-	assert.Empty(t, dry)
+	e.assertNothingWritten(t)
 }
 
 func TestListOnKO2ChecksKonnectThroughTheV1Alpha2ControlPlane(t *testing.T) {
@@ -201,9 +197,7 @@ func TestDiscoveryFailureIsSaidAndNothingIsWritten(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "discovering which KonnectGatewayControlPlane version the cluster serves (konnect.konghq.com/v1alpha2): connection refused")
 	assert.Empty(t, out)
-	writes, dry := e.takeWrites()
-	assert.Empty(t, writes)
-	assert.Empty(t, dry)
+	e.assertNothingWritten(t)
 
 }
 
