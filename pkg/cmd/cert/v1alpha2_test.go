@@ -198,7 +198,6 @@ func TestDiscoveryFailureIsSaidAndNothingIsWritten(t *testing.T) {
 	assert.Contains(t, err.Error(), "discovering which KonnectGatewayControlPlane version the cluster serves (konnect.konghq.com/v1alpha2): connection refused")
 	assert.Empty(t, out)
 	e.assertNothingWritten(t)
-
 }
 
 func TestListSaysWhenDiscoveryFailed(t *testing.T) {
