@@ -119,18 +119,13 @@ func certControlPlane(t *testing.T, env *testenv.Env, ns string, req obj) (konne
 // kong-operator 2.x serves v1alpha1 without conversion, so its objects are read as v1alpha2.
 func controlPlaneGVK(p testenv.Profile) schema.GroupVersionKind {
 	gvk := testenv.GVKControlPlane
-	if p == testenv.KO20 {
-		gvk.Version = kgoapi.V1Alpha2
-	}
+	gvk.Version = konnectVersion(p)
 	return gvk
 }
 
 // konnectNameField is where the profile's control planes keep their Konnect name.
 func konnectNameField(p testenv.Profile) string {
-	if p == testenv.KO20 {
-		return kgoapi.RequestFieldPath(kgoapi.V1Alpha2, "name")
-	}
-	return kgoapi.RequestFieldPath(kgoapi.V1Alpha1, "name")
+	return kgoapi.RequestFieldPath(konnectVersion(p), "name")
 }
 
 func fingerprintPEM(t *testing.T, p []byte) string {

@@ -102,12 +102,10 @@ func (c initCLI) mustRun(t *testing.T, ns string, extraEnv []string, stdin strin
 // initKinds are every kind init may write, in the versions init writes them on the profile:
 // kong-operator 2.x's KonnectGatewayControlPlane and KonnectExtension are v1alpha2.
 func initKindsOf(p testenv.Profile) []schema.GroupVersionKind {
-	cp, ext := testenv.GVKControlPlane, testenv.GVKKonnectExtension
-	switch p {
-	case testenv.KGO14:
+	cp, ext := controlPlaneGVK(p), testenv.GVKKonnectExtension
+	ext.Version = konnectVersion(p)
+	if p == testenv.KGO14 {
 		ext = testenv.GVKOldKonnectExtension
-	case testenv.KO20:
-		cp.Version, ext.Version = "v1alpha2", "v1alpha2"
 	}
 	return []schema.GroupVersionKind{{Version: "v1", Kind: "Secret"}, testenv.GVKAuth, cp,
 		testenv.GVKDataPlaneClientCert, ext, testenv.GVKDataPlane}

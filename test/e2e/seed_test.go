@@ -63,14 +63,20 @@ func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj 
 	return obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectGatewayControlPlane", "metadata": meta(name), "spec": req}
 }
 
+// konnectVersion is the konnect.konghq.com version of the profile's
+// KonnectGatewayControlPlane and KonnectExtension: kong-operator 2.x's are
+// v1alpha2 (its v1alpha1 control plane is served without conversion).
+func konnectVersion(p testenv.Profile) string {
+	if p == testenv.KO20 {
+		return kgoapi.V1Alpha2
+	}
+	return kgoapi.V1Alpha1
+}
+
 // mirrorControlPlane is a KonnectGatewayControlPlane "name" of the profile's
 // version that mirrors Konnect control plane id (KGO >= 1.5).
 func mirrorControlPlane(p testenv.Profile, name, id string) obj {
-	version := kgoapi.V1Alpha1
-	if p == testenv.KO20 {
-		version = kgoapi.V1Alpha2
-	}
-	return kgoapi.NewMirrorControlPlane(version, "", name, id, "konnect-auth").Object
+	return kgoapi.NewMirrorControlPlane(konnectVersion(p), "", name, id, "konnect-auth").Object
 }
 
 // seedBaseFor is the first half of the manual workflow (facts doc steps 1-3
@@ -111,11 +117,7 @@ func extension(p testenv.Profile, endpoint string) obj {
 				"konnectControlPlaneAPIAuthConfiguration": obj{"clusterCertificateSecretRef": obj{"name": "dp-tls"}},
 			}}
 	}
-	version := "v1alpha1"
-	if p == testenv.KO20 {
-		version = "v1alpha2"
-	}
-	return obj{"apiVersion": "konnect.konghq.com/" + version, "kind": "KonnectExtension", "metadata": meta("konnect-ext"),
+	return obj{"apiVersion": "konnect.konghq.com/" + konnectVersion(p), "kind": "KonnectExtension", "metadata": meta("konnect-ext"),
 		"spec": obj{
 			"konnect":    obj{"controlPlane": obj{"ref": cpRef("gateway-cp")}},
 			"clientAuth": obj{"certificateSecret": obj{"provisioning": "Manual", "secretRef": obj{"name": "dp-tls"}}},

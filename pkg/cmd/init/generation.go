@@ -182,12 +182,8 @@ func parseKGOVersion(override string) (Generation, error) {
 // (--kgo-version) says otherwise.
 func (s served) generation(override string, dataPlane bool) (Generation, error) {
 	detected := s.detect()
-	cp := gvrCP
-	if detected == KO20 {
-		cp = gvrCPV1alpha2
-	}
 	var missing []string
-	required := []schema.GroupVersionResource{gvrAuth, cp, gvrDPCert}
+	required := []schema.GroupVersionResource{gvrAuth, detected.cpGVR(), gvrDPCert}
 	if dataPlane {
 		required = append(required, gvrDataPlane)
 	}

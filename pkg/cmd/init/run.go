@@ -474,20 +474,20 @@ func (r *run) planControlPlane(ctx context.Context) error {
 	c := &r.cp
 	c.konnectName = strings.TrimSpace(o.ControlPlane)
 	res, _ := resourceNameFor(c.konnectName)
-	gvrCP := r.gen.cpGVR()
-	live, err := r.get(ctx, gvrCP, res)
+	cpGVR := r.gen.cpGVR()
+	live, err := r.get(ctx, cpGVR, res)
 	if err != nil {
 		return err
 	}
 	var listed []unstructured.Unstructured
 	if live == nil {
-		l, err := r.res(gvrCP).List(ctx, metav1.ListOptions{})
+		l, err := r.res(cpGVR).List(ctx, metav1.ListOptions{})
 		switch {
 		case apierrors.IsForbidden(err):
 			r.p.warn("may not list KonnectGatewayControlPlanes in namespace %s, so a control plane whose Konnect name is %q cannot be found by that name; pass its resource name to use it", r.ns, c.konnectName)
 			l = &unstructured.UnstructuredList{}
 		case err != nil:
-			return r.kubeErr("list", gvrCP, "", err)
+			return r.kubeErr("list", cpGVR, "", err)
 		}
 		for i := range l.Items {
 			if kgoapi.KonnectName(&l.Items[i]) == c.konnectName {
@@ -579,7 +579,7 @@ func (r *run) planControlPlane(ctx context.Context) error {
 		case kcp != nil && !o.Adopt && !adopted:
 			return r.clashError(kcp, "a new KonnectGatewayControlPlane with that name would fail with 409 Conflict when KGO creates it")
 		case kcp != nil && r.gen.mirrors():
-			ok, merr := mirrorSupported(ctx, r.o.Discovery, gvrCP)
+			ok, merr := mirrorSupported(ctx, r.o.Discovery, cpGVR)
 			if merr != nil {
 				r.p.warn("could not read the KonnectGatewayControlPlane schema (%v); assuming it has source: Mirror", merr)
 			} else if !ok {
@@ -588,7 +588,7 @@ func (r *run) planControlPlane(ctx context.Context) error {
 			c.mode, c.konnect = cpMirror, kcp
 			c.desired = controlPlaneMirror(r.gen, r.ns, c.res, kcp.ID, o.AuthName)
 			r.p.info("Adopting Konnect control plane %q (%s) for %s: KonnectGatewayControlPlane %s (%s) with source: Mirror; KGO reads it and never changes or deletes it in Konnect",
-				c.konnectName, kcp.ID, r.gen, c.res, gvrCP.GroupVersion())
+				c.konnectName, kcp.ID, r.gen, c.res, cpGVR.GroupVersion())
 		case kcp != nil:
 			c.mode, c.konnect, c.res = cpDirect, kcp, res
 			r.p.info("Adopting Konnect control plane %q (%s) for KGO 1.4: KGO 1.4 cannot adopt a control plane it did not create (no source: Mirror before KGO 1.5, "+
