@@ -35,8 +35,13 @@ func TestCompletionThroughKubectl(t *testing.T) {
 				t.Helper()
 				cmd := exec.CommandContext(context.Background(), "kubectl", append([]string{"__complete", "konnect"}, args...)...)
 				cmd.Env = append(os.Environ(), env.PluginEnv()...)
+				var stderr strings.Builder
+				cmd.Stderr = &stderr
 				out, err := cmd.Output()
 				require.NoError(t, err, "kubectl __complete konnect %v", args)
+				// Listing the deprecated v1alpha1 KonnectGatewayControlPlane of kong-operator 2.x
+				// would print the API server's deprecation warning into the user's shell.
+				require.NotContains(t, stderr.String(), "deprecated", "kubectl __complete konnect %v", args)
 				var words []string
 				for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 					if !strings.HasPrefix(l, ":") { // the last line is cobra's directive
