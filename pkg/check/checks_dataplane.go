@@ -144,7 +144,7 @@ func extensionChecks() []Check {
 					return failedFrom(err)
 				}
 				ignores := "ignores"
-				if gen == rules.GenerationKO20 {
+				if gen.KongOperator2() {
 					ignores = "neither serves nor acts on"
 				}
 				msg := fmt.Sprintf("DataPlane %s uses KonnectExtension %s of group %s, which %s %s", e.selectedDataPlane, x.Name, x.Group, operatorName(gen), ignores)
@@ -211,10 +211,10 @@ func extensionChecks() []Check {
 
 // operatorName names the operator of a generation, for messages.
 func operatorName(gen rules.Generation) string {
-	switch gen {
-	case rules.GenerationKGO14:
+	switch {
+	case gen == rules.GenerationKGO14:
 		return "KGO 1.4"
-	case rules.GenerationKO20:
+	case gen.KongOperator2():
 		return "kong-operator 2.x"
 	}
 	return "KGO >= 1.5"

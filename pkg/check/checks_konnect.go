@@ -59,12 +59,12 @@ func kgoChecks() []Check {
 			if err != nil {
 				return failedFrom(err)
 			}
-			switch gen {
-			case rules.GenerationKGO15Plus:
+			switch {
+			case gen == rules.GenerationKGO15Plus:
 				return Passed("%s: KonnectExtension konnect.konghq.com/v1alpha1 is served, and KGO ignores the gateway-operator.konghq.com one", gen)
-			case rules.GenerationKGO14:
+			case gen == rules.GenerationKGO14:
 				return Passed("%s: only the gateway-operator.konghq.com/v1alpha1 KonnectExtension is served; its konnectID is the control plane's endpoint prefix", gen)
-			case rules.GenerationKO20:
+			case gen.KongOperator2():
 				ext, err := e.extensionGVR(ctx)
 				if err != nil {
 					return failedFrom(err)

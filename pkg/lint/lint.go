@@ -2,9 +2,7 @@ package lint
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -33,36 +31,23 @@ func GenerationName(g rules.Generation) string {
 	return string(g)
 }
 
-var kgoVersion = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.\d+)?$`)
-
-// ParseKGOVersion maps a KGO version (1.4, 1.5, 1.6; a patch and a leading
-// v are accepted: v1.4.2) or a kong-operator version (2.0, v2.0.1) to its
-// API generation.
-func ParseKGOVersion(v string) (rules.Generation, error) {
-	m := kgoVersion.FindStringSubmatch(strings.TrimSpace(v))
-	if m != nil {
-		major, _ := strconv.Atoi(m[1])
-		minor, _ := strconv.Atoi(m[2])
-		switch {
-		case major == 1 && minor == 4:
-			return rules.GenerationKGO14, nil
-		case major == 1 && (minor == 5 || minor == 6):
-			return rules.GenerationKGO15Plus, nil
-		case major == 2 && minor == 0:
-			return rules.GenerationKO20, nil
-		}
-	}
-	return rules.GenerationUnknown, fmt.Errorf("KGO version %q is not one of 1.4, 1.5, 1.6 (Kong Gateway Operator) or 2.0 (kong-operator)", v)
-}
+// ParseKGOVersion maps a KGO or kong-operator version (1.4 .. 2.3, or a full
+// version such as v2.2.3) to its generation (rules.ParseRelease).
+func ParseKGOVersion(v string) (rules.Generation, error) { return rules.ParseRelease(v) }
 
 // InferGeneration reads the KGO generation from the manifests, taking the
 // newest evidence: a konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane
-// or KonnectExtension exists only with kong-operator 2.x; a
+// or KonnectExtension, or a KongReferenceGrant, exists only with
+// kong-operator 2.x, and files cannot tell which 2.x: they are read as the
+// newest known release, whose rules deny the least (a cross-namespace
+// reference is refused only by releases without KongReferenceGrant); a
 // konnect.konghq.com KonnectExtension of another version, or a
 // spec.extensions entry of that group, only with KGO >= 1.5. A
 // gateway-operator.konghq.com KonnectExtension proves nothing (KGO 1.5/1.6
 // still serve its CRD and ignore it, which is what KON1601 reports), so
 // files that have only that leave the generation unknown.
+var newestKO2 = rules.Generations[len(rules.Generations)-1]
+
 func InferGeneration(objs []*Object) rules.Generation {
 	gen := rules.GenerationUnknown
 	for _, o := range objs {
@@ -70,11 +55,13 @@ func InferGeneration(objs []*Object) rules.Generation {
 		switch gvk.GroupKind() {
 		case rules.GKKonnectGatewayControlPlane, rules.GKKonnectExtension:
 			if gvk.Version == "v1alpha2" {
-				return rules.GenerationKO20
+				return newestKO2
 			}
 			if gvk.GroupKind() == rules.GKKonnectExtension {
 				gen = rules.GenerationKGO15Plus
 			}
+		case rules.GKKongReferenceGrant:
+			return newestKO2
 		case rules.GKDataPlane, rules.GKControlPlane, rules.GKGatewayConfiguration:
 			exts, _, _ := unstructured.NestedSlice(o.Obj.Object, "spec", "extensions")
 			for _, e := range exts {
@@ -276,7 +263,7 @@ func Lint(objs []*Object, files int, opts Options) *Report {
 
 	if opts.Generation == rules.GenerationUnknown {
 		if codes := generationRulesFor(objs); len(codes) > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("the KGO version is unknown, so %s (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0, or --cluster",
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the KGO version is unknown, so %s (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0|2.1|2.2|2.3, or --cluster",
 				strings.Join(codes, ", ")))
 		}
 	}
@@ -297,7 +284,7 @@ func skippedRules(opts Options) []string {
 		disabled[c] = true
 	}
 	for _, r := range rules.Catalogue() {
-		if disabled[r.Code] || (opts.Generation == rules.GenerationUnknown && len(r.Generations) > 0) {
+		if disabled[r.Code] || (opts.Generation == rules.GenerationUnknown && !r.Releases.All()) {
 			out = append(out, r.Code)
 		}
 	}
@@ -313,7 +300,7 @@ func generationRulesFor(objs []*Object) []string {
 	}
 	var out []string
 	for _, r := range rules.Catalogue() {
-		if len(r.Generations) == 0 {
+		if r.Releases.All() {
 			continue
 		}
 		for _, gk := range r.Kinds {

@@ -50,12 +50,13 @@ func TestParseKGOVersion(t *testing.T) {
 		"1.4": rules.GenerationKGO14, "v1.4.2": rules.GenerationKGO14,
 		"1.5": rules.GenerationKGO15Plus, "1.6": rules.GenerationKGO15Plus, "1.6.1": rules.GenerationKGO15Plus,
 		"2.0": rules.GenerationKO20, "v2.0.1": rules.GenerationKO20,
+		"2.1": rules.GenerationKO21, "2.2": rules.GenerationKO22, "v2.2.3": rules.GenerationKO22, "2.3": rules.GenerationKO23,
 	} {
 		got, err := ParseKGOVersion(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, in := range []string{"", "1", "1.3", "2", "2.1", "latest", "1.4.x"} {
+	for _, in := range []string{"", "1", "1.3", "1.7", "3.0", "latest"} {
 		_, err := ParseKGOVersion(in)
 		assert.Error(t, err, in)
 	}
@@ -71,12 +72,12 @@ func TestInferGeneration(t *testing.T) {
 			rules.GenerationKGO15Plus},
 		"v1alpha1 control plane": {"apiVersion: konnect.konghq.com/v1alpha1\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n", rules.GenerationUnknown},
 		// Only kong-operator 2.x serves v1alpha2.
-		"v1alpha2 control plane":    {"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n", rules.GenerationKO20},
-		"v1alpha2 KonnectExtension": {"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectExtension\nmetadata: {name: e}\n", rules.GenerationKO20},
+		"v1alpha2 control plane":    {"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n", rules.GenerationKO23},
+		"v1alpha2 KonnectExtension": {"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectExtension\nmetadata: {name: e}\n", rules.GenerationKO23},
 		"newest evidence wins": {"apiVersion: konnect.konghq.com/v1alpha1\nkind: KonnectExtension\nmetadata: {name: e}\n---\n" +
 			"apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectGatewayControlPlane\nmetadata: {name: c}\n---\n" +
 			"apiVersion: gateway-operator.konghq.com/v1beta1\nkind: DataPlane\nmetadata: {name: d}\nspec:\n  extensions: [{kind: KonnectExtension, name: e, group: konnect.konghq.com}]\n",
-			rules.GenerationKO20},
+			rules.GenerationKO23},
 		// KGO >= 1.5 still serves this CRD and ignores it: no proof of 1.4.
 		"gateway-operator.konghq.com KonnectExtension only": {"apiVersion: gateway-operator.konghq.com/v1alpha1\nkind: KonnectExtension\nmetadata: {name: e}\n", rules.GenerationUnknown},
 		"DataPlane extension of gateway-operator.konghq.com": {"apiVersion: gateway-operator.konghq.com/v1beta1\nkind: DataPlane\nmetadata: {name: d}\nspec:\n  extensions: [{kind: KonnectExtension, name: e, group: gateway-operator.konghq.com}]\n",
@@ -156,7 +157,7 @@ func TestLintOverLiveObjects(t *testing.T) {
 func TestLintNotesTheUnknownGeneration(t *testing.T) {
 	legacy := "apiVersion: gateway-operator.konghq.com/v1alpha1\nkind: KonnectExtension\nmetadata:\n  name: e\n"
 	rep := Lint(objects(t, legacy), 1, Options{})
-	assert.Equal(t, []string{"the KGO version is unknown, so KON1601, KON1606 (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0, or --cluster"}, rep.Notes)
+	assert.Equal(t, []string{"the KGO version is unknown, so KON1601, KON1606 (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0|2.1|2.2|2.3, or --cluster"}, rep.Notes)
 	rep = Lint(objects(t, legacy), 1, Options{Generation: rules.GenerationKGO15Plus, GenerationSource: SourceFlag})
 	assert.Empty(t, rep.Notes)
 	assert.Equal(t, []string{"KON1601"}, codes(rep))
@@ -195,10 +196,10 @@ spec:
 `
 	objs := objects(t, files)
 	gen := InferGeneration(objs)
-	require.Equal(t, rules.GenerationKO20, gen, "v1alpha2 in the files")
+	require.Equal(t, rules.GenerationKO23, gen, "v1alpha2 in the files: the newest kong-operator 2")
 	rep := Lint(objs, 1, Options{Generation: gen, GenerationSource: SourceFiles, Disabled: []string{"KON1701"}})
 	assert.Empty(t, rep.Findings)
-	assert.Equal(t, "ko-2.0", rep.Summary.KGOGeneration)
+	assert.Equal(t, "ko-2.3", rep.Summary.KGOGeneration)
 
 	rep = Lint(objects(t, files), 1, Options{Generation: rules.GenerationKGO15Plus, GenerationSource: SourceFlag, Disabled: []string{"KON1701"}})
 	require.Equal(t, []string{"KON1006"}, codes(rep))

@@ -60,8 +60,8 @@ var catalogue = []Rule{
 
 	{
 		Code: "KON1006", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongDataPlaneClientCertificate},
-		Generations: []Generation{GenerationKGO14, GenerationKGO15Plus},
-		Title:       "KongDataPlaneClientCertificate attached to a control plane group on KGO 1.x",
+		Releases: Until(GenerationKGO15Plus),
+		Title:    "KongDataPlaneClientCertificate attached to a control plane group on KGO 1.x",
 		Hint: "Register the certificate on the group's members (each KonnectGatewayControlPlane in the group's spec.members); " +
 			"KGO 1.x refuses a control plane group here, kong-operator 2.x registers data-plane certificates on groups",
 		Check: checkClusterType(ClusterTypeControlPlaneGroup),
@@ -183,8 +183,8 @@ var catalogue = []Rule{
 	// KON16xx: KonnectExtension.
 	{
 		Code: "KON1601", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtensionLegacy},
-		Generations: []Generation{GenerationKGO15Plus, GenerationKO20},
-		Title:       "KonnectExtension of group gateway-operator.konghq.com on KGO >= 1.5",
+		Releases: Since(GenerationKGO15Plus),
+		Title:    "KonnectExtension of group gateway-operator.konghq.com on KGO >= 1.5",
 		Hint: "Use the konnect.konghq.com KonnectExtension (v1alpha1 on KGO 1.5/1.6, v1alpha2 on kong-operator 2.x: spec.konnect.controlPlane.ref, spec.clientAuth.certificateSecret) " +
 			"and reference it from the DataPlane with group konnect.konghq.com; kubectl konnect migrate writes both",
 		Check: checkLegacyExtensionIgnored,
@@ -216,8 +216,8 @@ var catalogue = []Rule{
 	},
 	{
 		Code: "KON1606", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtensionLegacy},
-		Generations: []Generation{GenerationKGO14},
-		Title:       "KGO 1.4 KonnectExtension konnectID holds a control-plane ID instead of the endpoint prefix",
+		Releases: Only(GenerationKGO14),
+		Title:    "KGO 1.4 KonnectExtension konnectID holds a control-plane ID instead of the endpoint prefix",
 		Hint: "Set spec.controlPlaneRef.konnectID to the first DNS label of the control plane's endpoint (config.control_plane_endpoint of GET /v2/control-planes/{id}): " +
 			"b89939e7f0 for https://b89939e7f0.us.cp0.konghq.com",
 		Check: checkLegacyKonnectIDIsUUID,
@@ -246,10 +246,10 @@ var catalogue = []Rule{
 	},
 	{
 		Code: "KON1802", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKDataPlane},
-		Generations: []Generation{GenerationKGO15Plus, GenerationKO20},
-		Title:       "DataPlane uses a gateway-operator.konghq.com KonnectExtension on KGO >= 1.5",
-		Hint:        "Reference a KonnectExtension of group konnect.konghq.com (set group: konnect.konghq.com and migrate the extension: kubectl konnect migrate)",
-		Check:       checkDataPlaneLegacyExtension,
+		Releases: Since(GenerationKGO15Plus),
+		Title:    "DataPlane uses a gateway-operator.konghq.com KonnectExtension on KGO >= 1.5",
+		Hint:     "Reference a KonnectExtension of group konnect.konghq.com (set group: konnect.konghq.com and migrate the extension: kubectl konnect migrate)",
+		Check:    checkDataPlaneLegacyExtension,
 	},
 	{
 		Code: "KON1803", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKDataPlane},

@@ -52,17 +52,7 @@ func Findings(obj *unstructured.Unstructured, l Lookup, opts Options) []Finding 
 	return out
 }
 
-func appliesTo(r *Rule, gen Generation) bool {
-	if len(r.Generations) == 0 {
-		return true
-	}
-	for _, g := range r.Generations {
-		if g == gen {
-			return true
-		}
-	}
-	return false
-}
+func appliesTo(r *Rule, gen Generation) bool { return r.Releases.Contains(gen) }
 
 func pathString(p *field.Path) string {
 	if p == nil {

@@ -53,8 +53,9 @@ type Rule struct {
 	Strict bool
 	// Kinds the rule validates.
 	Kinds []schema.GroupKind
-	// Generations the rule applies to; empty means all, including unknown.
-	Generations []Generation
+	// Releases the rule applies to; the zero Range means all, including an
+	// unknown generation.
+	Releases Range
 	// NeedsSecretKeys: the rule reads the key names of a Secret. The webhook
 	// watches Secrets as metadata only (their data never reaches it), so
 	// there the rule stays silent; lint and check evaluate it.

@@ -26,6 +26,8 @@ var (
 	GKKongDataPlaneClientCertificate = schema.GroupKind{Group: GroupConfiguration, Kind: "KongDataPlaneClientCertificate"}
 	GKKongPlugin                     = schema.GroupKind{Group: GroupConfiguration, Kind: "KongPlugin"}
 	GKKongClusterPlugin              = schema.GroupKind{Group: GroupConfiguration, Kind: "KongClusterPlugin"}
+	// GKKongReferenceGrant permits cross-namespace references (kong-operator >= 2.1).
+	GKKongReferenceGrant = schema.GroupKind{Group: GroupConfiguration, Kind: "KongReferenceGrant"}
 
 	GKKonnectGatewayControlPlane  = schema.GroupKind{Group: GroupKonnect, Kind: "KonnectGatewayControlPlane"}
 	GKKonnectAPIAuthConfiguration = schema.GroupKind{Group: GroupKonnect, Kind: "KonnectAPIAuthConfiguration"}
@@ -33,6 +35,10 @@ var (
 	GKKonnectExtension = schema.GroupKind{Group: GroupKonnect, Kind: "KonnectExtension"}
 	// GKKonnectExtensionLegacy is the KonnectExtension of KGO 1.4; KGO >= 1.5 ignores it.
 	GKKonnectExtensionLegacy = schema.GroupKind{Group: GroupGatewayOperator, Kind: "KonnectExtension"}
+	// GKKonnectEventGateway and GKKonnectAIGateway mark kong-operator 2.2
+	// and 2.3 in discovery (see Served).
+	GKKonnectEventGateway = schema.GroupKind{Group: GroupKonnect, Kind: "KonnectEventGateway"}
+	GKKonnectAIGateway    = schema.GroupKind{Group: GroupKonnect, Kind: "KonnectAIGateway"}
 
 	GKDataPlane            = schema.GroupKind{Group: GroupGatewayOperator, Kind: "DataPlane"}
 	GKControlPlane         = schema.GroupKind{Group: GroupGatewayOperator, Kind: "ControlPlane"}

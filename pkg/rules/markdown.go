@@ -65,12 +65,8 @@ func Markdown() []byte {
 		p("**%s**\n\n", r.Title)
 		p("- Severity: %s\n", r.SeverityText())
 		p("- Kinds: %s\n", kindList(r.Kinds))
-		if len(r.Generations) > 0 {
-			gens := make([]string, len(r.Generations))
-			for i, g := range r.Generations {
-				gens[i] = "`" + string(g) + "`"
-			}
-			p("- KGO generation: %s\n", strings.Join(gens, ", "))
+		if !r.Releases.All() {
+			p("- KGO generation: %s\n", releaseList(r.Releases))
 		}
 		if r.NeedsSecretKeys {
 			p("- Where: `kubectl konnect lint` and `kubectl konnect check`; the webhook cannot see Secret key names\n")
@@ -123,4 +119,14 @@ func sameKinds(a, b []schema.GroupKind) bool {
 		}
 	}
 	return true
+}
+
+// releaseList names the generations of a range in backquotes.
+func releaseList(r Range) string {
+	gens := r.Members()
+	out := make([]string, len(gens))
+	for i, g := range gens {
+		out[i] = "`" + string(g) + "`"
+	}
+	return strings.Join(out, ", ")
 }

@@ -216,8 +216,8 @@ func extensionClusterType(ext *unstructured.Unstructured, l Lookup) (ct string, 
 // runningOperator names the operator of a generation that ignores the
 // gateway-operator.konghq.com KonnectExtension, for messages.
 func runningOperator(g Generation) string {
-	if g == GenerationKO20 {
-		return "kong-operator 2.x"
+	if g.KongOperator2() {
+		return g.Release()
 	}
 	return "Kong Gateway Operator >= 1.5"
 }

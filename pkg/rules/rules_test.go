@@ -399,7 +399,7 @@ func TestKonnectExtensionRules_KON1601_to_KON1606(t *testing.T) {
 		{
 			name: "old group on kong-operator 2.x", gen: GenerationKO20, cluster: clusterKO20(certs),
 			obj: legacyExtension("ext", "b89939e7f0", "dp-tls"), want: []string{"KON1601"},
-			wantMessage: "kong-operator 2.x runs in this cluster and ignores KonnectExtension of group gateway-operator.konghq.com",
+			wantMessage: "kong-operator 2.0 runs in this cluster and ignores KonnectExtension of group gateway-operator.konghq.com",
 		},
 		{name: "old group on KGO 1.4 passes", gen: GenerationKGO14, cluster: cluster(certs), obj: legacyExtension("ext", "b89939e7f0", "dp-tls")},
 		{name: "old group with unknown generation passes", gen: Generation("not-detected"), cluster: cluster(certs), obj: legacyExtension("ext", "b89939e7f0", "dp-tls")},
@@ -552,7 +552,7 @@ func TestLegacyGroupMessagesNameKongOperator_KON1601_KON1802(t *testing.T) {
 	if len(got) != 1 || got[0].Code != "KON1802" {
 		t.Fatalf("want KON1802 alone, got %+v", got)
 	}
-	if want := "kong-operator 2.x runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com"; got[0].Message != want {
+	if want := "kong-operator 2.0 runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com"; got[0].Message != want {
 		t.Fatalf("want message %q, got %q", want, got[0].Message)
 	}
 }

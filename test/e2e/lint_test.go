@@ -130,7 +130,7 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 				assert.Equal(t, []string{"KON1601"}, codesOf(rep))
 			}
 			if p == testenv.KO20 {
-				assert.Contains(t, rep.Findings[0].Message, "kong-operator 2.x runs in this cluster")
+				assert.Contains(t, rep.Findings[0].Message, "kong-operator 2.0 runs in this cluster")
 			}
 		})
 	}

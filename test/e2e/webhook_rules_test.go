@@ -222,28 +222,7 @@ func loadRuleFixtures(t *testing.T) []ruleFixture {
 	return out
 }
 
-// profileGeneration is the KGO generation the webhook detects on a profile.
-func profileGeneration(p testenv.Profile) rules.Generation {
-	switch p {
-	case testenv.KGO14:
-		return rules.GenerationKGO14
-	case testenv.KO20:
-		return rules.GenerationKO20
-	}
-	return rules.GenerationKGO15Plus
-}
-
-func ruleAppliesTo(r rules.Rule, p testenv.Profile) bool {
-	if len(r.Generations) == 0 {
-		return true
-	}
-	for _, g := range r.Generations {
-		if g == profileGeneration(p) {
-			return true
-		}
-	}
-	return false
-}
+func ruleAppliesTo(r rules.Rule, p testenv.Profile) bool { return r.Releases.Contains(p.Generation()) }
 
 func expectOf(r rules.Rule) string {
 	if r.Strict {
@@ -287,7 +266,7 @@ func TestWebhookRuleFixturesCoverTheCatalogue(t *testing.T) {
 			}
 			switch applies := ruleAppliesTo(r, p); {
 			case !applies && (runs || unreachable):
-				t.Errorf("%s applies only to %v, not to profile %s", r.Code, r.Generations, p)
+				t.Errorf("%s applies only to %v, not to profile %s", r.Code, r.Releases, p)
 			case applies && !runs && !unreachable:
 				t.Errorf("%s applies to profile %s: add a fixture for it or an `# unreachable: %s: <reason>` header", r.Code, p, p)
 			}

@@ -51,6 +51,19 @@ const (
 	KO20 Profile = "ko-2.0"
 )
 
+// Generation is the KGO generation the rules detect on the profile.
+func (p Profile) Generation() rules.Generation {
+	switch p {
+	case KGO14:
+		return rules.GenerationKGO14
+	case KGO16:
+		return rules.GenerationKGO15Plus
+	case KO20:
+		return rules.GenerationKO20
+	}
+	return rules.GenerationUnknown
+}
+
 // Profiles lists the profiles every suite runs on, oldest first.
 var Profiles = []Profile{KGO14, KGO16, KO20}
 

@@ -149,16 +149,16 @@ func describeGVR(gvr schema.GroupVersionResource) string {
 // konnect.konghq.com KonnectExtension wins (KGO >= 1.5 ignores the old group). 0 when no KonnectExtension
 // of any generation is served.
 func (s served) detect() Generation {
-	switch rules.GenerationFor(rules.Served{
+	switch g := rules.GenerationFor(rules.Served{
 		KonnectExtension:       s[gvrExtKonnect] || s[gvrExtKonnectV1alpha2],
 		LegacyKonnectExtension: s[gvrExtOperator],
 		ControlPlaneV1Alpha2:   s[gvrCPV1alpha2],
-	}) {
-	case rules.GenerationKO20:
+	}); {
+	case g.KongOperator2():
 		return KO20
-	case rules.GenerationKGO15Plus:
+	case g == rules.GenerationKGO15Plus:
 		return KGO15
-	case rules.GenerationKGO14:
+	case g == rules.GenerationKGO14:
 		return KGO14
 	}
 	return 0

@@ -104,7 +104,7 @@ var cases = []struct {
 	{name: "parse-after-good-files", args: []string{"-f", "testdata/seed-slip", "-f", "testdata/parse/bad-indent.yaml"}, code: 2},
 	{name: "missing-file", args: []string{"-f", "testdata/nowhere.yaml"}, code: 2},
 	{name: "usage-no-file", args: []string{}, code: 2},
-	{name: "usage-kgo-version", args: []string{"-f", "testdata/seed", "--kgo-version", "2.1"}, code: 2},
+	{name: "usage-kgo-version", args: []string{"-f", "testdata/seed", "--kgo-version", "3.0"}, code: 2},
 	{name: "usage-disable", args: []string{"-f", "testdata/seed", "--disable", "KON9999"}, code: 2},
 	{name: "usage-unknown-flag", args: []string{"-f", "testdata/seed", "--frobnicate"}, code: 2},
 	{name: "usage-argument", args: []string{"testdata/seed"}, code: 2},
