@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -151,10 +152,22 @@ type Report struct {
 // Failed reports whether there is a deny-level finding.
 func (r *Report) Failed() bool { return r.Summary.Deny > 0 }
 
-// namespacedKinds get the default namespace when they have none: every
-// kind the rules validate or look up is namespaced. Other kinds are left
-// alone (they may be cluster-scoped, and no rule reads them).
+// namespacedKinds get the default namespace when they have none: the
+// namespaced kinds the rules validate or look up. Cluster-scoped ones
+// (KongVault) keep none, as the API server keeps none; other kinds are left
+// alone (no rule reads them).
 var namespacedKinds = func() map[schema.GroupKind]bool {
+	m := map[schema.GroupKind]bool{}
+	for gk := range judgedKinds {
+		if rules.Namespaced(gk) {
+			m[gk] = true
+		}
+	}
+	return m
+}()
+
+// judgedKinds are the kinds the rules validate or look up.
+var judgedKinds = func() map[schema.GroupKind]bool {
 	m := map[schema.GroupKind]bool{}
 	for _, gk := range append(rules.ValidatedKinds(), rules.LookupKinds()...) {
 		m[gk] = true
@@ -201,7 +214,19 @@ func Lint(objs []*Object, files int, opts Options) *Report {
 	skipped := skippedRules(opts)
 	ropts := rules.Options{Strict: opts.Strict, Disabled: opts.Disabled}
 	rep := &Report{Findings: []Finding{}}
+	overwritten := map[*Object]bool{}
+	if !slices.Contains(opts.Disabled, CodeDuplicate) {
+		var dups []Finding
+		dups, overwritten = duplicates(objs)
+		rep.Findings = append(rep.Findings, dups...)
+	}
 	for _, o := range objs {
+		if overwritten[o] {
+			// kubectl apply replaces it with the last definition, which
+			// is linted; its own findings would describe an object that
+			// never stays in the cluster.
+			continue
+		}
 		for _, f := range rules.Findings(o.Obj, store, ropts) {
 			out := Finding{
 				Code:       f.Code,
@@ -320,14 +345,17 @@ func Namespaces(objs []*Object, defaultNS string) []string {
 	set := map[string]bool{}
 	for _, o := range objs {
 		gk := o.Obj.GroupVersionKind().GroupKind()
-		if !namespacedKinds[gk] {
+		switch {
+		case namespacedKinds[gk]:
+			ns := o.Obj.GetNamespace()
+			if ns == "" {
+				ns = defaultNS
+			}
+			set[ns] = true
+		case !judgedKinds[gk]:
 			continue
 		}
-		ns := o.Obj.GetNamespace()
-		if ns == "" {
-			ns = defaultNS
-		}
-		set[ns] = true
+		// A cluster-scoped KongVault names its control plane's namespace.
 		collectNamespaces(o.Obj.Object["spec"], set)
 	}
 	out := make([]string, 0, len(set))
@@ -353,4 +381,68 @@ func collectNamespaces(v any, set map[string]bool) {
 			collectNamespaces(e, set)
 		}
 	}
+}
+
+// CodeDuplicate is lint's finding for an object defined more than once in
+// the inputs. It is not a rule of the catalogue (no webhook can see it: the
+// API server keeps only one object), but it shares its code space, so that
+// --disable and scripts treat it alike; rule codes are KON1xxx.
+const CodeDuplicate = "KON0101"
+
+// objectKey identifies an object as the API server does: group, kind,
+// namespace and name (not the version: v1alpha1 and v1alpha2 of a kind are
+// one object).
+type objectKey struct {
+	gk       schema.GroupKind
+	ns, name string
+}
+
+// duplicates reports every object defined more than once (after namespace
+// defaulting), at its last definition, naming every definition's file:line
+// in input order, which is the order kubectl apply -f applies them in: the
+// last wins. overwritten holds the other definitions.
+func duplicates(objs []*Object) (out []Finding, overwritten map[*Object]bool) {
+	overwritten = map[*Object]bool{}
+	defs := map[objectKey][]*Object{}
+	var order []objectKey
+	for _, o := range objs {
+		if o.Obj.GetName() == "" {
+			continue // generateName: every apply creates another object
+		}
+		k := objectKey{o.Obj.GroupVersionKind().GroupKind(), o.Obj.GetNamespace(), o.Obj.GetName()}
+		if len(defs[k]) == 0 {
+			order = append(order, k)
+		}
+		defs[k] = append(defs[k], o)
+	}
+	for _, k := range order {
+		ds := defs[k]
+		if len(ds) < 2 {
+			continue
+		}
+		where := make([]string, len(ds))
+		for i, d := range ds {
+			where[i] = fmt.Sprintf("%s:%d", d.File, d.Line)
+			if i < len(ds)-1 {
+				overwritten[d] = true
+			}
+		}
+		last := ds[len(ds)-1]
+		out = append(out, Finding{
+			Code:       CodeDuplicate,
+			Severity:   rules.SeverityWarn,
+			File:       last.File,
+			Line:       last.Line,
+			ObjectLine: last.Line,
+			APIVersion: last.Obj.GetAPIVersion(),
+			Kind:       last.Obj.GetKind(),
+			Namespace:  k.ns,
+			Name:       k.name,
+			Message: fmt.Sprintf("%s %s is defined %d times: %s; kubectl apply applies them in this order, so the last one (%s) wins and only it is linted",
+				last.Obj.GetKind(), nsName(k.ns, k.name), len(ds), strings.Join(where, ", "), where[len(where)-1]),
+			Hint:      "Keep one definition, or give the objects different names or namespaces",
+			fileIndex: last.fileIndex,
+		})
+	}
+	return out, overwritten
 }

@@ -102,7 +102,9 @@ func TestLintResolvesReferencesWithinTheFiles(t *testing.T) {
 		APIVersion: "configuration.konghq.com/v1alpha1", Kind: "KongService", Namespace: "default", Name: "svc",
 		Field: "spec.controlPlaneRef.konnectNamespacedRef.name", Value: "konnect-name",
 		Message: `KonnectGatewayControlPlane default/konnect-name not found, but KonnectGatewayControlPlane default/gateway-cp is named "konnect-name" in Konnect: did you mean gateway-cp?`,
-		Hint:    "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name): set it to gateway-cp"}, f)
+		Hint: "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name): set it to gateway-cp. " +
+			"If a KonnectGatewayControlPlane named konnect-name is on its way (later in the same apply, or in another file of a GitOps folder), apply it first, or apply again once it exists: " +
+			"GitOps tools retry, and the reference is admitted then"}, f)
 	assert.True(t, rep.Failed())
 }
 

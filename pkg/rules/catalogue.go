@@ -40,13 +40,14 @@ var catalogue = []Rule{
 	{
 		Code: "KON1003", Severity: SeverityDeny, Kinds: cpRefKinds,
 		Title: "Control-plane reference names the Konnect name (spec.name) instead of the resource name",
-		Hint:  "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name, or spec.createControlPlaneRequest.name in v1alpha2)",
+		Hint: "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name, or spec.createControlPlaneRequest.name in v1alpha2). " +
+			"If a KonnectGatewayControlPlane of the referenced name is on its way, apply it first, or apply again once it exists (GitOps tools retry)",
 		Check: checkCPKonnectName,
 	},
 	{
 		Code: "KON1004", Severity: SeverityWarn, Strict: true, Kinds: cpRefKinds,
 		Title: "Referenced KonnectGatewayControlPlane not found",
-		Hint: "Create the KonnectGatewayControlPlane or correct the reference (its metadata.name, in the same namespace); " +
+		Hint: "Create the KonnectGatewayControlPlane or correct the reference (its metadata.name, in the same namespace; a cluster-scoped KongVault names the namespace in konnectNamespacedRef.namespace); " +
 			"until it exists KGO sets ControlPlaneRefValid=False and creates nothing in Konnect",
 		Check: checkCPMissing,
 	},

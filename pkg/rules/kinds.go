@@ -47,6 +47,14 @@ var (
 	GKSecret = schema.GroupKind{Group: "", Kind: "Secret"}
 )
 
+// clusterScoped are the kinds above whose CRDs say scope: Cluster, in every
+// release: such an object has no namespace, so a konnectNamespacedRef in it
+// must name its target's namespace. A test checks this against the CRDs.
+var clusterScoped = map[schema.GroupKind]bool{GKKongVault: true, GKKongClusterPlugin: true}
+
+// Namespaced reports whether objects of the kind live in a namespace.
+func Namespaced(gk schema.GroupKind) bool { return !clusterScoped[gk] }
+
 // EntityKinds are the Konnect entity kinds with spec.controlPlaneRef that
 // KGO reconciles into a Konnect control plane.
 var EntityKinds = []schema.GroupKind{

@@ -37,6 +37,19 @@ func Markdown() []byte {
 	p("- **warn**: the object is admitted and kubectl prints a warning.\n")
 	p("- **warn (deny with --strict)**: a referenced object does not exist. GitOps tools apply a folder in any order,\n")
 	p("  so this only warns unless the webhook runs with `--strict`.\n\n")
+	p("**Order of apply.** GitOps tools and `kubectl apply -f DIR` apply objects in an order of their own, and a\n")
+	p("reference may arrive before its target. No rule denies because a target is missing: a missing target only warns\n")
+	p("(%s; deny with `--strict`), and a\n", strings.Join(strictCodes(), ", "))
+	p("rule that compares two objects stays silent while either is missing. One deliberate exception: KON1003 denies a\n")
+	p("reference to a control plane that does not exist when another control plane has that name in Konnect, because\n")
+	p("naming the Konnect name (spec.name) instead of the resource name is the commonest slip of the manual workflow,\n")
+	p("and it would otherwise fail only later, in status. The price is a rare collision: if a KonnectGatewayControlPlane\n")
+	p("of the referenced name is on its way and another one has that Konnect name, the reference is denied until the\n")
+	p("first exists. The denial says so: apply the control plane first, or apply again (GitOps tools retry).\n\n")
+	p("`kubectl konnect lint` adds findings about its inputs, which no webhook can see, in the same code space\n")
+	p("(KON0xxx; rules are KON1xxx): **KON0101** (warn), an object (group, kind, namespace and name) defined more\n")
+	p("than once in the files; the finding names every definition's file:line, and the last one, which `kubectl apply -f`\n")
+	p("leaves in the cluster, is the one linted.\n\n")
 	p("*Konnect entities* are the kinds with spec.controlPlaneRef that KGO creates in a Konnect control plane: %s.\n\n", kindNames(EntityKinds))
 	p("Rules marked with a KGO generation apply only when that generation is installed: `kgo-1.4` (the\n")
 	p("gateway-operator.konghq.com KonnectExtension is the one KGO uses), `kgo-1.5+` (KGO 1.5 and 1.6: the\n")
@@ -87,6 +100,17 @@ func Markdown() []byte {
 		p("| %s | %s |\n", KindName(gk), strings.Join(kept[gk], ", "))
 	}
 	return b.Bytes()
+}
+
+// strictCodes are the rules that report a missing target.
+func strictCodes() []string {
+	var out []string
+	for _, r := range catalogue {
+		if r.Strict {
+			out = append(out, r.Code)
+		}
+	}
+	return out
 }
 
 // kindList names kinds, abbreviating the full list of entity kinds.

@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // cpRef is a reference to a control plane as written in an object.
@@ -157,6 +159,12 @@ func sameCP(l Lookup, a, b cpRef) (same, known bool) {
 	// Two objects may stand for one Konnect control plane (a Mirror).
 	if idA, idB := konnectID(cpA), konnectID(cpB); idA != "" && idB != "" {
 		return idA == idB, true
+	}
+	// An origin learns its ID only when the operator has created it in
+	// Konnect: until then it may still be the one a Mirror mirrors, and a
+	// denial would depend on when the objects were applied.
+	if kgoapi.IsMirror(cpA) || kgoapi.IsMirror(cpB) {
+		return false, false
 	}
 	return false, true
 }

@@ -70,7 +70,8 @@ type kgcpNameRef struct {
 }
 
 // kgcpNameRefs lists the references by name to KonnectGatewayControlPlanes
-// in obj.
+// in obj. A reference from a cluster-scoped object (KongVault) without
+// konnectNamespacedRef.namespace has ns "": it names no control plane.
 func kgcpNameRefs(obj *unstructured.Unstructured) []kgcpNameRef {
 	gk := obj.GroupVersionKind().GroupKind()
 	var r cpRef
@@ -89,7 +90,7 @@ func kgcpNameRefs(obj *unstructured.Unstructured) []kgcpNameRef {
 		}
 		return out
 	}
-	if r.Type != refTypeNamespaced || r.Name == "" || r.Namespace == "" {
+	if r.Type != refTypeNamespaced || r.Name == "" {
 		return nil
 	}
 	return []kgcpNameRef{{r.Namespace, r.Name, r.valuePath()}}
@@ -103,6 +104,10 @@ func missingCPRefs(obj *unstructured.Unstructured, l Lookup) map[int][]*unstruct
 	}
 	out := map[int][]*unstructured.Unstructured{}
 	for i, r := range kgcpNameRefs(obj) {
+		if r.ns == "" {
+			out[i] = nil // looked up in no namespace: never found
+			continue
+		}
 		if _, ok := l.Get(GKKonnectGatewayControlPlane, r.ns, r.name); ok {
 			continue
 		}
@@ -129,7 +134,9 @@ func checkCPKonnectName(obj *unstructured.Unstructured, l Lookup) []Finding {
 			Value: r.name,
 			Message: fmt.Sprintf("KonnectGatewayControlPlane %s not found, but %s named %q in Konnect: did you mean %s?",
 				nsName(r.ns, r.name), describeMatches(matches), r.name, strings.Join(names, " or ")),
-			Hint: fmt.Sprintf("A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (%s): set it to %s", konnectNameField(matches[0]), names[0]),
+			Hint: fmt.Sprintf("A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (%s): set it to %s. "+
+				"If a KonnectGatewayControlPlane named %s is on its way (later in the same apply, or in another file of a GitOps folder), apply it first, or apply again once it exists: "+
+				"GitOps tools retry, and the reference is admitted then", konnectNameField(matches[0]), names[0], r.name),
 		})
 	}
 	return out
@@ -155,6 +162,21 @@ func checkCPMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
 			continue
 		}
 		r := refs[i]
+		if r.ns == "" {
+			// KGO looks the control plane up in the referrer's namespace,
+			// or for a cluster-scoped referrer in konnectNamespacedRef's
+			// (getCPForNamespacedRef in controller/pkg/controlplane/ref.go,
+			// gateway-operator v1.6.2 and kong-operator v2.0.0 to
+			// v2.3.0-rc.3): without it, in none, and never finds it.
+			out = append(out, Finding{
+				Field: r.path,
+				Value: r.name,
+				Message: fmt.Sprintf("the %s is cluster-scoped and its reference names no namespace, so Kong Gateway Operator looks KonnectGatewayControlPlane %s up in no namespace and never finds it",
+					obj.GetKind(), r.name),
+				Hint: "Set " + strings.TrimSuffix(r.path.String(), ".name") + ".namespace to the namespace of the KonnectGatewayControlPlane",
+			})
+			continue
+		}
 		out = append(out, Finding{
 			Field:   r.path,
 			Value:   r.name,

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -555,4 +556,61 @@ func TestLegacyGroupMessagesNameKongOperator_KON1601_KON1802(t *testing.T) {
 	if want := "kong-operator 2.0 runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com"; got[0].Message != want {
 		t.Fatalf("want message %q, got %q", want, got[0].Message)
 	}
+}
+
+// vault is a cluster-scoped KongVault; ns is its reference's
+// konnectNamespacedRef.namespace ("" leaves it out).
+func vault(name, cp, ns string) string {
+	ref := fmt.Sprintf("{name: %s}", cp)
+	if ns != "" {
+		ref = fmt.Sprintf("{name: %s, namespace: %s}", cp, ns)
+	}
+	return fmt.Sprintf(`
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongVault
+metadata: {name: %s}
+spec:
+  backend: env
+  prefix: %s
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: %s}
+`, name, name, ref)
+}
+
+// A KongVault is cluster-scoped: its reference resolves in
+// konnectNamespacedRef.namespace, and without one in no namespace.
+func TestKongVaultResolvesItsControlPlaneInTheNamedNamespace(t *testing.T) {
+	runCases(t, []ruleCase{
+		{name: "on a KIC control plane is denied", cluster: cluster(), obj: vault("v", "kic-cp", "default"), want: []string{"KON1001"},
+			wantMessage: "Attaching to ControlPlane default/kic-cp with cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is not supported"},
+		{name: "on a group is denied", cluster: cluster(), obj: vault("v", "group-cp", "default"), want: []string{"KON1002"}},
+		{name: "naming the Konnect name is denied", cluster: cluster(), obj: vault("v", "demo", "default"), want: []string{"KON1003"}, wantMessage: "did you mean demo-cp?"},
+		{name: "on a missing control plane warns", cluster: cluster(), obj: vault("v", "nope", "default"), want: []string{"KON1004"},
+			wantMessage: "KonnectGatewayControlPlane default/nope not found"},
+		{name: "on a control plane passes", cluster: cluster(), obj: vault("v", "demo-cp", "default")},
+		{name: "without a namespace KGO never finds the control plane", cluster: cluster(), obj: vault("v", "demo-cp", ""), want: []string{"KON1004"},
+			wantField: "spec.controlPlaneRef.konnectNamespacedRef.name", wantMessage: "names no namespace",
+			wantHint: "Set spec.controlPlaneRef.konnectNamespacedRef.namespace to the namespace"},
+		{name: "without a namespace denies in strict mode", strict: true, cluster: cluster(), obj: vault("v", "demo-cp", ""), want: []string{"KON1004"}},
+	})
+}
+
+// KON1003 is the one denial that depends on what exists: its fix names the
+// way out when the referenced control plane is on its way.
+func TestKonnectNameDenialNamesTheWayOutWhenTheTargetIsOnItsWay_KON1003(t *testing.T) {
+	runCases(t, []ruleCase{
+		{name: "apply it first or retry", cluster: cluster(), obj: service("echo", "demo"), want: []string{"KON1003"},
+			wantHint: "If a KonnectGatewayControlPlane named demo is on its way (later in the same apply, or in another file of a GitOps folder), apply it first, or apply again once it exists: GitOps tools retry"},
+	})
+}
+
+// An origin control plane learns its Konnect ID only once the operator has
+// created it: until then a Mirror may mirror it, so the comparison rules
+// must not deny (the verdict would depend on when things were applied).
+func TestComparisonWithAMirrorWaitsForTheOriginsID(t *testing.T) {
+	cl := clusterKO20(kgcpV2("fresh-cp", "fresh", "", ""), mirror("fresh-mirror", pendingUUID, ""), service("echo", "fresh-mirror"))
+	runCases(t, []ruleCase{
+		{name: "origin without status.id vs a Mirror: unknown", gen: GenerationKO20, cluster: cl, obj: route("echo", "fresh-cp", "echo")},
+		{name: "two origins are two control planes", gen: GenerationKO20, cluster: clusterKO20(kgcpV2("fresh-cp", "fresh", "", ""), service("echo", "demo-cp")),
+			obj: route("echo", "fresh-cp", "echo"), want: []string{"KON1101"}},
+	})
 }

@@ -11,8 +11,12 @@ import (
 
 // Rules returns the ValidatingWebhookConfiguration rules: CREATE and UPDATE
 // of every kind that has at least one rule (rules.ValidatedKinds), all
-// versions, one entry per API group. config/webhook/manifests.yaml must
-// list exactly these; a test keeps them in step.
+// versions, one entry per API group. config/base/webhook.yaml must list
+// exactly these; a test keeps them in step.
+//
+// Scope is "*": the rules judge cluster-scoped kinds too (KongVault), and a
+// "Namespaced" rule never sends those. Namespaced kinds are still filtered
+// by the webhook's namespaceSelector; cluster-scoped ones never are.
 func Rules() []admissionregistrationv1.RuleWithOperations {
 	byGroup := map[string][]string{}
 	for _, gk := range rules.ValidatedKinds() {
@@ -23,7 +27,7 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 		groups = append(groups, g)
 	}
 	sort.Strings(groups)
-	scope := admissionregistrationv1.NamespacedScope
+	scope := admissionregistrationv1.AllScopes
 	var out []admissionregistrationv1.RuleWithOperations
 	for _, g := range groups {
 		res := byGroup[g]

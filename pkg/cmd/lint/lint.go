@@ -188,7 +188,7 @@ func (o *Options) Validate() error {
 		}
 	}
 	for _, c := range o.Disable {
-		if _, ok := rules.RuleByCode(c); !ok {
+		if _, ok := rules.RuleByCode(c); !ok && c != lint.CodeDuplicate {
 			return fmt.Errorf("--disable %s: no such rule (codes are listed in docs/rules.md)", c)
 		}
 	}

@@ -93,8 +93,12 @@ var cases = []struct {
 		"--disable", "KON1001,KON1002,KON1501,KON1502", "--disable", "KON1601", "--disable", "KON1802"}, code: 0},
 	{name: "warn", args: []string{"-f", "testdata/warn"}, code: 0},
 	{name: "warn-strict", args: []string{"-f", "testdata/warn", "--strict"}, code: 1},
-	// The KongService of warn/ finds its control plane in seed/.
+	// seed/ defines the KongService of warn/ again, which kubectl apply would
+	// overwrite with seed/'s: KON0101 names both, and seed/'s is linted.
 	{name: "across-files", args: []string{"-f", "testdata/warn/kongservice.yaml", "-f", "testdata/seed/workflow.yaml", "--strict"}, code: 0},
+	// One object defined in several files: a warning at the last definition,
+	// which wins, naming every definition.
+	{name: "duplicates", args: []string{"-f", "testdata/duplicates", "--kgo-version", "1.6"}, code: 0},
 	{name: "parse-bad-indent", args: []string{"-f", "testdata/parse/bad-indent.yaml"}, code: 2},
 	{name: "parse-bad-json", args: []string{"-f", "testdata/parse/bad.json"}, code: 2},
 	{name: "parse-no-kind", args: []string{"-f", "testdata/parse/no-kind.yaml"}, code: 2},
@@ -168,7 +172,9 @@ func TestSeedSlipIsKON1003DidYouMean(t *testing.T) {
 		APIVersion: "configuration.konghq.com/v1alpha1", Kind: "KongDataPlaneClientCertificate", Namespace: "default", Name: "dp-cert",
 		Field: "spec.controlPlaneRef.konnectNamespacedRef.name", Value: "seed-cp",
 		Message: `KonnectGatewayControlPlane default/seed-cp not found, but KonnectGatewayControlPlane default/gateway-cp is named "seed-cp" in Konnect: did you mean gateway-cp?`,
-		Hint:    "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name): set it to gateway-cp",
+		Hint: "A reference takes the KonnectGatewayControlPlane's metadata.name, not its Konnect name (spec.name): set it to gateway-cp. " +
+			"If a KonnectGatewayControlPlane named seed-cp is on its way (later in the same apply, or in another file of a GitOps folder), apply it first, or apply again once it exists: " +
+			"GitOps tools retry, and the reference is admitted then",
 	}}, findings)
 	assert.Equal(t, 1, sum.Deny)
 	assert.Equal(t, "      name: seed-cp", strings.Split(readFile(t, "testdata/seed-slip/workflow.yaml"), "\n")[41-1], "line 41 is the slip")
@@ -227,4 +233,41 @@ func TestExitCode(t *testing.T) {
 	assert.Equal(t, 0, lintcmd.ExitCode(nil))
 	assert.Equal(t, 1, lintcmd.ExitCode(fmt.Errorf("boom")))
 	assert.Equal(t, 2, lintcmd.ExitCode(fmt.Errorf("wrapped: %w", &lintcmd.ExitError{Code: 2, Err: fmt.Errorf("x")})))
+}
+
+func TestObjectsDefinedMoreThanOnceAreNamedWithEveryDefinition(t *testing.T) {
+	findings, sum, code := findingsOf(t, "-f", "testdata/duplicates", "--kgo-version", "1.6")
+	assert.Equal(t, 0, code, "a duplicate warns")
+	var dups []lint.Finding
+	for _, f := range findings {
+		if f.Code == lint.CodeDuplicate {
+			dups = append(dups, f)
+		}
+	}
+	require.Len(t, dups, 2, "%+v", findings)
+	assert.Equal(t, lint.Finding{
+		Code: lint.CodeDuplicate, Severity: "warn", File: "testdata/duplicates/02-team-b.yaml", Line: 15, ObjectLine: 15,
+		APIVersion: "konnect.konghq.com/v1alpha1", Kind: "KonnectGatewayControlPlane", Namespace: "default", Name: "gateway-cp",
+		Message: "KonnectGatewayControlPlane default/gateway-cp is defined 2 times: testdata/duplicates/01-team-a.yaml:2, testdata/duplicates/02-team-b.yaml:15; " +
+			"kubectl apply applies them in this order, so the last one (testdata/duplicates/02-team-b.yaml:15) wins and only it is linted",
+		Hint: "Keep one definition, or give the objects different names or namespaces",
+	}, dups[0])
+	assert.Equal(t, "testdata/duplicates/03-other-namespace.yaml", dups[1].File)
+	assert.Contains(t, dups[1].Message, "KongService default/service-1 is defined 3 times: testdata/duplicates/01-team-a.yaml:12, "+
+		"testdata/duplicates/02-team-b.yaml:3, testdata/duplicates/03-other-namespace.yaml:23;")
+	// Only the winning definition of gateway-cp is linted: one KON1701.
+	var authMissing int
+	for _, f := range findings {
+		if f.Code == "KON1701" {
+			authMissing++
+			assert.Equal(t, "testdata/duplicates/02-team-b.yaml", f.File)
+		}
+	}
+	assert.Equal(t, 1, authMissing)
+	assert.Equal(t, 7, sum.Objects, "every definition is counted as read")
+
+	findings, _, _ = findingsOf(t, "-f", "testdata/duplicates", "--kgo-version", "1.6", "--disable", lint.CodeDuplicate)
+	for _, f := range findings {
+		assert.NotEqual(t, lint.CodeDuplicate, f.Code, "--disable %s", lint.CodeDuplicate)
+	}
 }
