@@ -12,7 +12,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 MEASUREMENTS := ^(TestWebhookLoad|TestHardeningApplyLatency)$$
 LDFLAGS := -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=$(VERSION) -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Commit=$(COMMIT)
 
-.PHONY: all build test unit vet fmt-check envtest demo dist image clean fuzz load
+.PHONY: all build test unit vet fmt-check tidy-check envtest demo dist image clean fuzz load
 
 all: build
 
@@ -23,7 +23,7 @@ build: ## Build the plugin and the webhook into bin/
 envtest: ## Build (once) kube-apiserver and etcd for the tests
 	@K8S_VERSION=$(K8S_VERSION) hack/envtest-binaries.sh >/dev/null
 
-test: fmt-check vet envtest ## All tests, including envtest + kubectl end-to-end tests for both CRD profiles
+test: fmt-check tidy-check vet envtest ## All tests, including envtest + kubectl end-to-end tests for both CRD profiles
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 60m $(GOTESTFLAGS) -skip '$(MEASUREMENTS)' ./...
 
 unit: ## Tests that need no API server
@@ -35,6 +35,11 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# go.mod and go.sum must be what `go mod tidy` makes of them (Go 1.23+:
+# -diff prints the change and fails, and writes nothing).
+tidy-check:
+	@if ! diff=$$($(GO) mod tidy -diff 2>&1); then echo "go.mod/go.sum are not tidy: run go mod tidy"; echo "$$diff"; exit 1; fi
 
 demo: envtest ## Start the local stack: API server (kgo-1.6 CRDs), fake Konnect, KGO stand-in
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/demo

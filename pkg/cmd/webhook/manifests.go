@@ -118,8 +118,8 @@ var releaseVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`)
 // the same tag), or "" (the manifests' own image, :latest) for a
 // development build.
 func DefaultImage() string {
-	if releaseVersion.MatchString(version.Version) {
-		return ImageRepository + ":" + version.Version
+	if releaseVersion.MatchString(version.Current()) {
+		return ImageRepository + ":" + version.Current()
 	}
 	return ""
 }
