@@ -15,7 +15,7 @@ ARCH ?= $(shell $(GO) env GOARCH)
 IMAGE_REPO ?= ghcr.io/kubectl-konnect/webhook
 LDFLAGS := -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=$(VERSION) -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Commit=$(COMMIT)
 
-.PHONY: all build test unit vet fmt-check tidy-check envtest demo dist image clean fuzz load
+.PHONY: all build test unit vet fmt-check tidy-check envtest demo dist release-snapshot lint-ci image clean fuzz load
 
 all: build
 
@@ -47,8 +47,16 @@ tidy-check:
 demo: envtest ## Start the local stack: API server (kgo-1.6 CRDs), fake Konnect, KGO stand-in
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/demo
 
-dist: ## Release archives for linux/darwin/windows x amd64/arm64, sha256 sums, validated krew manifest
+dist: ## Release archives for linux/darwin/windows x amd64/arm64, sha256 sums, krew manifest validated by krew (hack/dist)
 	$(GO) run ./hack/dist -out dist
+
+release-snapshot: ## The same with GoReleaser (.goreleaser.yaml), as the release workflow; building GoReleaser takes long
+	"$$(hack/tools/tool.sh goreleaser)" release --snapshot --clean --skip=publish
+	$(GO) run ./hack/dist -validate dist/krew/konnect.yaml
+
+lint-ci: ## actionlint on .github/workflows, GoReleaser's own loader on .goreleaser.yaml (tools built once into bin/tools)
+	"$$(hack/tools/tool.sh actionlint)" -no-color .github/workflows/ci.yml .github/workflows/release.yml
+	"$$(hack/tools/tool.sh goreleaser-checkconfig)" .goreleaser.yaml
 
 # The release build of a binary: static, stripped, trimmed (the archives and
 # the image carry binaries built this way).
