@@ -4,6 +4,11 @@
 {{- define "konnect.labels" -}}
 app.kubernetes.io/name: kubectl-konnect-webhook
 app.kubernetes.io/part-of: kubectl-konnect
+{{ include "konnect.helmLabels" . }}
+{{- end -}}
+
+{{/* Helm's own labels only: config/cert-manager's Issuer and Certificate carry no others. */}}
+{{- define "konnect.helmLabels" -}}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
