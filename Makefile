@@ -10,9 +10,12 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 # Minutes-long measurements that want a quiet machine: `make load` runs them, `make test` leaves them out
 # (not run at all, so no test reports SKIP).
 MEASUREMENTS := ^(TestWebhookLoad|TestHardeningApplyLatency)$$
+FULL_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+ARCH ?= $(shell $(GO) env GOARCH)
+IMAGE_REPO ?= ghcr.io/kubectl-konnect/webhook
 LDFLAGS := -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=$(VERSION) -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Commit=$(COMMIT)
 
-.PHONY: all build test unit vet fmt-check envtest demo dist image clean fuzz load
+.PHONY: all build test unit vet fmt-check tidy-check envtest demo dist release-snapshot lint-ci image clean fuzz load
 
 all: build
 
@@ -23,7 +26,7 @@ build: ## Build the plugin and the webhook into bin/
 envtest: ## Build (once) kube-apiserver and etcd for the tests
 	@K8S_VERSION=$(K8S_VERSION) hack/envtest-binaries.sh >/dev/null
 
-test: fmt-check vet envtest ## All tests, including envtest + kubectl end-to-end tests for both CRD profiles
+test: fmt-check tidy-check vet envtest ## All tests, including envtest + kubectl end-to-end tests for both CRD profiles
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 60m $(GOTESTFLAGS) -skip '$(MEASUREMENTS)' ./...
 
 unit: ## Tests that need no API server
@@ -36,14 +39,33 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# go.mod and go.sum must be what `go mod tidy` makes of them (Go 1.23+:
+# -diff prints the change and fails, and writes nothing).
+tidy-check:
+	@if ! diff=$$($(GO) mod tidy -diff 2>&1); then echo "go.mod/go.sum are not tidy: run go mod tidy"; echo "$$diff"; exit 1; fi
+
 demo: envtest ## Start the local stack: API server (kgo-1.6 CRDs), fake Konnect, KGO stand-in
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/demo
 
-dist: ## Release archives for linux/darwin/windows x amd64/arm64, sha256 sums, validated krew manifest
+dist: ## Release archives for linux/darwin/windows x amd64/arm64, sha256 sums, krew manifest validated by krew (hack/dist)
 	$(GO) run ./hack/dist -out dist
 
-image: ## Webhook image (needs a container builder; none runs on the CI machines)
-	docker build -f cmd/webhook/Dockerfile -t kubectl-konnect/webhook:$(VERSION) --build-arg VERSION=$(VERSION) .
+release-snapshot: ## The same with GoReleaser (.goreleaser.yaml), as the release workflow; building GoReleaser takes long
+	"$$(hack/tools/tool.sh goreleaser)" release --snapshot --clean --skip=publish
+	$(GO) run ./hack/dist -validate dist/krew/konnect.yaml
+
+lint-ci: ## actionlint on .github/workflows, GoReleaser's own loader on .goreleaser.yaml (tools built once into bin/tools)
+	"$$(hack/tools/tool.sh actionlint)" -no-color .github/workflows/ci.yml .github/workflows/release.yml
+	"$$(hack/tools/tool.sh goreleaser-checkconfig)" .goreleaser.yaml
+
+# The release build of a binary: static, stripped, trimmed (the archives and
+# the image carry binaries built this way).
+RELEASE_BUILD = CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)"
+
+image: ## Webhook image, no Docker daemon: OCI layout in bin/image/webhook-$(ARCH), digest on stdout
+	GOOS=linux GOARCH=$(ARCH) $(RELEASE_BUILD) -o bin/linux_$(ARCH)/webhook ./cmd/webhook
+	$(GO) run ./hack/image -binary bin/linux_$(ARCH)/webhook -arch $(ARCH) -version $(VERSION) -revision $(FULL_COMMIT) \
+	  -tag $(IMAGE_REPO):$(VERSION) -out bin/image/webhook-$(ARCH)
 
 # Every fuzz target, as package:Target. `make fuzz` runs each for FUZZTIME
 # (go test keeps what it finds in the package's testdata/fuzz, where it

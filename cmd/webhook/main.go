@@ -92,7 +92,7 @@ func main() {
 			fail(err)
 		}
 	}
-	logger.Info("starting", "version", version.Version, "kgoGeneration", cache.Generation(), "strict", opts.Rules.Strict, "selfManagedCerts", selfManaged)
+	logger.Info("starting", "version", version.Current(), "kgoGeneration", cache.Generation(), "strict", opts.Rules.Strict, "selfManagedCerts", selfManaged)
 	if err := mgr.Start(ctx); err != nil {
 		fail(err)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"regexp"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"text/template"
 
@@ -41,70 +43,78 @@ type KrewPlatform struct {
 	} `json:"files,omitempty"`
 }
 
-var (
-	krewName  = regexp.MustCompile(`^[\w-]+$`)
-	sha256Hex = regexp.MustCompile(`^[a-f0-9]{64}$`)
-	semver    = regexp.MustCompile(`^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
-	krewOS    = map[string]bool{"linux": true, "darwin": true, "windows": true}
-	krewArch  = map[string]bool{"amd64": true, "arm64": true, "386": true, "arm": true}
-)
-
-// ValidateKrew applies the rules krew's index validation applies
-// (sigs.k8s.io/krew internal/index/validation, v0.4.x) plus ours: https URIs,
-// a .exe bin on Windows, one entry per os/arch.
-func ValidateKrew(fileName string, manifest []byte) (*KrewPlugin, error) {
+// ValidateKrew checks a rendered krew manifest with krew's own validator,
+// validate-krew-manifest of sigs.k8s.io/krew v0.4.3 (what the krew-index
+// CI runs on every plugin PR; built once by hack/tools/tool.sh), without its
+// install step, which downloads every platform's archive from its URI. The
+// krew end-to-end test (test/e2e) installs the host platform's archive for
+// real. Two rules of ours follow: https URIs, and a .exe bin on Windows.
+// krew's validation lives in an internal package in v0.4.3, so it cannot be
+// imported; its command is the supported way in.
+func ValidateKrew(path string) (*KrewPlugin, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	tool, err := exec.Command(filepath.Join(root, "hack", "tools", "tool.sh"), "validate-krew-manifest").Output()
+	if err != nil {
+		return nil, fmt.Errorf("building krew's validate-krew-manifest: %w", err)
+	}
+	out, err := exec.Command(strings.TrimSpace(string(tool)), "--manifest", path, "--skip-install").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%s: krew's validation failed (%w): %s", path, err, fatalLine(out))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	var p KrewPlugin
-	if err := yaml.UnmarshalStrict(manifest, &p); err != nil {
-		return nil, fmt.Errorf("%s: %w", fileName, err)
+	if err := yaml.UnmarshalStrict(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	fail := func(format string, args ...any) (*KrewPlugin, error) {
-		return nil, fmt.Errorf("%s: "+format, append([]any{fileName}, args...)...)
-	}
-	switch {
-	case p.APIVersion != "krew.googlecontainertools.github.com/v1alpha2":
-		return fail("apiVersion %q is not krew.googlecontainertools.github.com/v1alpha2", p.APIVersion)
-	case p.Kind != "Plugin":
-		return fail("kind %q is not Plugin", p.Kind)
-	case !krewName.MatchString(p.Metadata.Name) || strings.HasPrefix(p.Metadata.Name, "kubectl-"):
-		return fail("metadata.name %q must match %s and not start with kubectl-", p.Metadata.Name, krewName)
-	case p.Spec.ShortDescription == "" || strings.ContainsAny(p.Spec.ShortDescription, "\r\n"):
-		return fail("spec.shortDescription must be one non-empty line")
-	case !semver.MatchString(p.Spec.Version):
-		return fail("spec.version %q is not a v-prefixed semantic version", p.Spec.Version)
-	case len(p.Spec.Platforms) == 0:
-		return fail("spec.platforms is empty")
-	}
-	seen := map[string]bool{}
 	for i, pl := range p.Spec.Platforms {
-		os, arch := pl.Selector.MatchLabels["os"], pl.Selector.MatchLabels["arch"]
-		where := fmt.Sprintf("spec.platforms[%d] (%s/%s)", i, os, arch)
-		for k := range pl.Selector.MatchLabels {
-			if k != "os" && k != "arch" {
-				return fail("%s: selector key %q is not supported (only os, arch)", where, k)
-			}
-		}
+		where := fmt.Sprintf("spec.platforms[%d] (%s/%s)", i, pl.Selector.MatchLabels["os"], pl.Selector.MatchLabels["arch"])
 		switch {
-		case !krewOS[os] || !krewArch[arch]:
-			return fail("%s: selector needs a known os and arch", where)
-		case seen[os+"/"+arch]:
-			return fail("%s: duplicate platform", where)
 		case !strings.HasPrefix(pl.URI, "https://"):
-			return fail("%s: uri %q must be https", where, pl.URI)
-		case !sha256Hex.MatchString(pl.Sha256):
-			return fail("%s: sha256 %q must be 64 lower-case hex digits", where, pl.Sha256)
-		case pl.Bin == "":
-			return fail("%s: bin is empty", where)
-		case os == "windows" && !strings.HasSuffix(pl.Bin, ".exe"):
-			return fail("%s: bin %q must end in .exe on Windows", where, pl.Bin)
+			return nil, fmt.Errorf("%s: %s: uri %q must be https", path, where, pl.URI)
+		case pl.Selector.MatchLabels["os"] == "windows" && !strings.HasSuffix(pl.Bin, ".exe"):
+			return nil, fmt.Errorf("%s: %s: bin %q must end in .exe on Windows", path, where, pl.Bin)
 		}
-		for _, f := range pl.Files {
-			if f.From == "" || f.To == "" {
-				return fail("%s: files entries need from and to", where)
-			}
-		}
-		seen[os+"/"+arch] = true
 	}
 	return &p, nil
+}
+
+// fatalLine is the message of klog's fatal line ("F1202 12:00:00 ... main.go:64] msg")
+// without the goroutine dump after it.
+func fatalLine(out []byte) string {
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "F") {
+			if _, msg, ok := strings.Cut(l, "] "); ok {
+				return msg
+			}
+		}
+	}
+	return string(out)
+}
+
+// repoRoot is the folder of go.mod above the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && filepath.Base(filepath.Dir(dir)) != "tools" {
+			if _, err := os.Stat(filepath.Join(dir, "hack", "tools", "tool.sh")); err == nil {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no repository root above the working directory")
+		}
+		dir = parent
+	}
 }
 
 // Artifact is one release archive.

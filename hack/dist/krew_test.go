@@ -28,7 +28,7 @@ func TestKrewTemplateRendersAValidManifest(t *testing.T) {
 	require.NoError(t, err)
 	out, err := RenderKrew(tmpl, "v1.2.3", "https://example.com/releases/download/v1.2.3", sampleArtifacts())
 	require.NoError(t, err)
-	p, err := ValidateKrew("konnect.yaml", out)
+	p, err := ValidateKrew(writeManifest(t, out))
 	require.NoError(t, err, string(out))
 	require.Equal(t, "konnect", p.Metadata.Name)
 	require.Len(t, p.Spec.Platforms, len(platforms))
@@ -40,23 +40,32 @@ func TestKrewTemplateRendersAValidManifest(t *testing.T) {
 	}
 }
 
+func writeManifest(t *testing.T, b []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "konnect.yaml") // krew: the file is named after the plugin
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	return path
+}
+
+// What krew's own validator rejects, and the two rules of ours.
 func TestKrewValidationRejectsWhatKrewRejects(t *testing.T) {
 	tmpl, err := os.ReadFile(filepath.Join("..", "..", ".krew.yaml"))
 	require.NoError(t, err)
 	good, err := RenderKrew(tmpl, "v1.2.3", "https://example.com/d", sampleArtifacts())
 	require.NoError(t, err)
 	for name, tc := range map[string]struct{ from, to, want string }{
-		"bad version":      {"version: v1.2.3", "version: 1.2.3", "spec.version"},
-		"plugin prefix":    {"name: konnect", "name: kubectl-konnect", "metadata.name"},
-		"bad sha":          {strings.Repeat("ab", 32), "nothex", "sha256"},
+		"bad version":      {"version: v1.2.3", "version: one.two", "failed to parse plugin version"},
+		"name mismatch":    {"name: konnect", "name: kubectl-konnect", `plugin should be named "konnect"`},
+		"bad sha":          {strings.Repeat("ab", 32), "nothex", "`sha256` value nothex is not valid"},
+		"selector key":     {"os: linux", "distro: linux", `key "distro" not supported`},
+		"multi-line short": {"shortDescription: Connect Kong Gateway Operator to Kong Konnect", "shortDescription: \"a\\nb\"", "line breaks in short description"},
+		"unknown field":    {"homepage:", "homepagee:", "homepagee"},
 		"http uri":         {"uri: https://", "uri: http://", "must be https"},
-		"multi-line short": {"shortDescription: Connect Kong Gateway Operator to Kong Konnect", "shortDescription: \"a\\nb\"", "shortDescription"},
-		"unknown field":    {"homepage:", "homepagee:", "unknown field"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := strings.Replace(string(good), tc.from, tc.to, 1)
 			require.NotEqual(t, string(good), bad, "the mutation must apply")
-			_, err := ValidateKrew("konnect.yaml", []byte(bad))
+			_, err := ValidateKrew(writeManifest(t, []byte(bad)))
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
@@ -65,5 +74,5 @@ func TestKrewValidationRejectsWhatKrewRejects(t *testing.T) {
 func TestKrewVersionOfGitDescribe(t *testing.T) {
 	require.Equal(t, "v1.2.0", krewVersion("v1.2.0", "abc1234"))
 	require.Equal(t, "v0.0.0-dev+abc1234", krewVersion("abc1234-dirty", "abc1234"))
-	require.Regexp(t, semver, krewVersion("v1.2.0-3-gabc1234", "abc1234"))
+	require.Regexp(t, releaseTag, krewVersion("v1.2.0-3-gabc1234", "abc1234"))
 }

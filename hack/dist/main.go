@@ -1,7 +1,15 @@
-// Command dist builds the release archives of kubectl-konnect (linux, darwin,
-// windows x amd64, arm64) with LICENSE and README inside, their sha256 sums,
-// and the krew manifest rendered from .krew.yaml and validated. `make dist`
-// runs it.
+// Command dist does what GoReleaser (.goreleaser.yaml, `make dist`) cannot:
+//
+//   - -validate FILE checks a krew manifest with krew's own validator
+//     (validate-krew-manifest of krew v0.4.3); GoReleaser writes the manifest
+//     but validates nothing krew-index's CI checks.
+//   - Without -validate it builds the same archives as GoReleaser (linux,
+//     darwin, windows x amd64, arm64; LICENSE, README and the completion
+//     script inside; sha256 sums; the krew manifest rendered from .krew.yaml
+//     and validated) with nothing but the go command, for one platform in
+//     seconds (-platforms host): the krew end-to-end test installs that
+//     archive, and needs no GoReleaser build (minutes, cold) to do so.
+//     `make dist-go` runs it for every platform.
 package main
 
 import (
@@ -18,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -32,12 +41,43 @@ var platforms = []struct{ OS, Arch string }{
 func main() {
 	version := flag.String("version", "", "release version (vX.Y.Z); default: from git describe")
 	out := flag.String("out", "dist", "output folder")
+	validate := flag.String("validate", "", "only validate this krew manifest (GoReleaser's dist/krew/konnect.yaml) with krew's validator")
+	only := flag.String("platforms", "", "comma-separated os/arch to build (default: all); \"host\" is this machine's")
 	baseURL := flag.String("base-url", "https://github.com/kubectl-konnect/kubectl-konnect/releases/download", "release download URL prefix (the version is appended)")
 	flag.Parse()
+	if *validate != "" {
+		if _, err := ValidateKrew(*validate); err != nil {
+			fmt.Fprintln(os.Stderr, "dist:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "dist: krew manifest %s validated by krew's validate-krew-manifest\n", *validate)
+		return
+	}
+	if *only != "" {
+		platforms = selectPlatforms(*only)
+	}
 	if err := run(*version, *out, *baseURL); err != nil {
 		fmt.Fprintln(os.Stderr, "dist:", err)
 		os.Exit(1)
 	}
+}
+
+// selectPlatforms keeps the platforms named in list (os/arch, or host).
+func selectPlatforms(list string) []struct{ OS, Arch string } {
+	want := map[string]bool{}
+	for _, p := range strings.Split(list, ",") {
+		if p == "host" {
+			p = runtime.GOOS + "/" + runtime.GOARCH
+		}
+		want[p] = true
+	}
+	var kept []struct{ OS, Arch string }
+	for _, p := range platforms {
+		if want[p.OS+"/"+p.Arch] {
+			kept = append(kept, p)
+		}
+	}
+	return kept
 }
 
 func git(args ...string) string {
@@ -129,10 +169,10 @@ func run(version, out, baseURL string) error {
 	if err != nil {
 		return fmt.Errorf("rendering .krew.yaml: %w", err)
 	}
-	if _, err := ValidateKrew("konnect.yaml", manifest); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "konnect.yaml"), manifest, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "konnect.yaml"), manifest, 0o644); err != nil {
+	if _, err := ValidateKrew(filepath.Join(out, "konnect.yaml")); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "dist: krew manifest %s validated\n", filepath.Join(out, "konnect.yaml"))

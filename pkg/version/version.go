@@ -7,7 +7,8 @@ import (
 	"runtime/debug"
 )
 
-// Set with -ldflags "-X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=..." by `make build`/`make dist`.
+// Set with -ldflags "-X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=..." by `make build`/`make dist`
+// (GoReleaser). Without them, Get and Current fall back to the build info.
 var (
 	Version = "dev"
 	Commit  = ""
@@ -29,14 +30,23 @@ type Info struct {
 
 // Get reads the stamp and the dependency versions from the binary's build info.
 func Get() Info {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = nil
+	}
+	return get(bi)
+}
+
+// get is Get on a given build info (nil when the binary has none).
+func get(bi *debug.BuildInfo) Info {
 	info := Info{
-		Version:        Version,
+		Version:        Resolved(bi),
 		Commit:         Commit,
 		GoVersion:      runtime.Version(),
 		Platform:       runtime.GOOS + "/" + runtime.GOARCH,
 		KGOGenerations: []string{"kgo-1.4", "kgo-1.5/1.6", "ko-2.0"},
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	if bi != nil {
 		for _, dep := range bi.Deps {
 			switch dep.Path {
 			case "github.com/Kong/sdk-konnect-go":
@@ -56,7 +66,31 @@ func Get() Info {
 	return info
 }
 
+// Current is the version of this binary: the -ldflags stamp when there is
+// one, else the module version `go install ...@vX.Y.Z` records in the build
+// info, else "dev".
+func Current() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = nil
+	}
+	return Resolved(bi)
+}
+
+// Resolved is Current on a given build info. A build inside the module's own
+// checkout records "(devel)" as its version, which says nothing: it stays
+// "dev" (the commit comes from vcs.revision).
+func Resolved(bi *debug.BuildInfo) string {
+	if Version != "dev" && Version != "" {
+		return Version
+	}
+	if bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
 // UserAgent names the tool and its version on every Kubernetes and Konnect request.
 func UserAgent() string {
-	return fmt.Sprintf("kubectl-konnect/%s (%s)", Version, runtime.GOOS+"/"+runtime.GOARCH)
+	return fmt.Sprintf("kubectl-konnect/%s (%s)", Current(), runtime.GOOS+"/"+runtime.GOARCH)
 }

@@ -76,7 +76,9 @@ type Factory interface {
 type Options struct {
 	genericiooptions.IOStreams
 
-	Filenames  []string
+	Filenames []string
+	// Kustomize is -k: kustomization folders rendered as kubectl apply -k does.
+	Kustomize  []string
 	Recursive  bool
 	Output     string
 	KGOVersion string
@@ -162,6 +164,7 @@ printed), or an unreachable cluster.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	fl := cmd.Flags()
 	fl.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Manifest file, folder of manifests, or - for stdin (repeatable)")
+	fl.StringSliceVarP(&o.Kustomize, "kustomize", "k", nil, "Folder of a kustomization, rendered as kubectl apply -k renders it (repeatable)")
 	fl.BoolVarP(&o.Recursive, "recursive", "R", false, "Read the folders given with -f recursively")
 	fl.StringVarP(&o.Output, "output", "o", "text", "Output format: text or json")
 	fl.StringVar(&o.KGOVersion, "kgo-version", "", "KGO version the manifests are for: 1.4, 1.5, 1.6, or 2.0 for kong-operator 2.0 (default: from --cluster, else inferred from the files)")
@@ -174,8 +177,8 @@ printed), or an unreachable cluster.`,
 
 // Validate checks the flags alone.
 func (o *Options) Validate() error {
-	if len(o.Filenames) == 0 {
-		return errors.New("name the manifests to lint with -f FILE|DIR|- (repeatable)")
+	if len(o.Filenames) == 0 && len(o.Kustomize) == 0 {
+		return errors.New("name the manifests to lint with -f FILE|DIR|- or -k KUSTOMIZATION_DIR (repeatable)")
 	}
 	switch o.Output {
 	case "", "text", "json":
@@ -241,12 +244,25 @@ func (o *Options) Complete(f Factory) error {
 // Run reads the manifests, lints them and prints the report. Nothing is
 // printed to stdout unless every input was read.
 func (o *Options) Run(ctx context.Context) error {
-	objs, files, err := lint.Read(lint.Input{Paths: o.Filenames, Recursive: o.Recursive, Stdin: o.In})
-	if err != nil {
-		return usageError(err)
+	var objs []*lint.Object
+	var files []string
+	if len(o.Filenames) > 0 {
+		var err error
+		objs, files, err = lint.Read(lint.Input{Paths: o.Filenames, Recursive: o.Recursive, Stdin: o.In})
+		if err != nil {
+			return usageError(err)
+		}
+	}
+	for _, dir := range o.Kustomize {
+		kobjs, err := lint.Kustomize(dir, len(files))
+		if err != nil {
+			return usageError(err)
+		}
+		objs = append(objs, kobjs...)
+		files = append(files, dir)
 	}
 	if len(objs) == 0 {
-		return usageError(fmt.Errorf("no Kubernetes objects in %s", strings.Join(o.Filenames, ", ")))
+		return usageError(fmt.Errorf("no Kubernetes objects in %s", strings.Join(append(o.Filenames, o.Kustomize...), ", ")))
 	}
 	opts := lint.Options{
 		Generation:       o.generation,

@@ -271,3 +271,19 @@ func TestObjectsDefinedMoreThanOnceAreNamedWithEveryDefinition(t *testing.T) {
 		assert.NotEqual(t, lint.CodeDuplicate, f.Code, "--disable %s", lint.CodeDuplicate)
 	}
 }
+
+// -k renders a kustomization as kubectl apply -k does and lints the result;
+// -f on the same folder reads kustomization.yaml as a manifest and fails.
+func TestKustomization(t *testing.T) {
+	findings, sum, code := findingsOf(t, "-k", "testdata/kustomize")
+	assert.Equal(t, 1, code)
+	require.Len(t, findings, 1)
+	assert.Equal(t, "KON1003", findings[0].Code)
+	assert.Equal(t, "team-k", findings[0].Namespace, "kustomize's namespace transformer ran")
+	assert.Equal(t, "testdata/kustomize (kustomize)", findings[0].File)
+	assert.Equal(t, 1, sum.Files)
+
+	got := run(t, "", "-k", "testdata/seed") // no kustomization there
+	assert.Equal(t, lintcmd.ExitUsage, got.code)
+	assert.Contains(t, got.stderr, "testdata/seed: kustomize:")
+}

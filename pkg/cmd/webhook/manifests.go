@@ -115,11 +115,11 @@ func setImage(u *unstructured.Unstructured, image string) error {
 var releaseVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`)
 
 // DefaultImage is the webhook image of this release (the image built from
-// the same tag), or "" (the manifests' own image, :latest) for a
-// development build.
+// the same tag), or "" for a development build: the manifests' own image,
+// pinned to the release config/ belongs to (never latest).
 func DefaultImage() string {
-	if releaseVersion.MatchString(version.Version) {
-		return ImageRepository + ":" + version.Version
+	if releaseVersion.MatchString(version.Current()) {
+		return ImageRepository + ":" + version.Current()
 	}
 	return ""
 }

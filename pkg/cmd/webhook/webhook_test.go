@@ -201,3 +201,25 @@ func TestFlagErrors(t *testing.T) {
 		require.False(t, asked, verb)
 	}
 }
+
+// config/ pins the webhook image to a release, never latest, in every
+// variant (kubectl apply -k config/default runs exactly that image).
+func TestManifestsPinTheImage(t *testing.T) {
+	for _, v := range Variants {
+		objs, err := Render(v, "")
+		require.NoError(t, err)
+		for _, u := range objs {
+			if u.GetKind() != "Deployment" {
+				continue
+			}
+			cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+			for _, c := range cs {
+				image := c.(map[string]any)["image"].(string)
+				repo, tag, ok := strings.Cut(image, ":")
+				require.True(t, ok, "%s: %s has no tag", v, image)
+				require.Equal(t, ImageRepository, repo)
+				require.Regexp(t, releaseVersion, tag, "%s: the image must name a release", v)
+			}
+		}
+	}
+}
