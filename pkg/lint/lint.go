@@ -229,7 +229,7 @@ func Lint(objs []*Object, files int, opts Options) *Report {
 				Value:      f.Value,
 				Message:    f.Message,
 				Hint:       f.Hint,
-				fileIndex:  o.fileIndex,
+				fileIndex:  o.FileIndex(),
 			}
 			if out.Name == "" {
 				out.Name = o.Obj.GetGenerateName()
