@@ -367,10 +367,10 @@ func BenchmarkWebhookFloor(b *testing.B) {
 	bin := webhookRSSBinary(b)
 	const conns = 16
 	type target struct {
-		name   string
-		url    string
-		client *http.Client
-		lat    []time.Duration
+		name     string
+		url      string
+		client   *http.Client
+		lat, svc []time.Duration // from the scheduled time; from the send
 	}
 	ourURL, ourClient := serveProcess(b, bin, "-lookup", "informer", "-objects", "10000", "-clients", strconv.Itoa(conns))
 	floorURL, floorClient := serveProcess(b, bin, "-lookup", "admit-all", "-clients", strconv.Itoa(conns))
@@ -385,7 +385,7 @@ func BenchmarkWebhookFloor(b *testing.B) {
 		}
 	}
 	for _, tg := range targets {
-		tg.lat = make([]time.Duration, b.N)
+		tg.lat, tg.svc = make([]time.Duration, b.N), make([]time.Duration, b.N)
 	}
 	type job struct {
 		i, t int
@@ -404,8 +404,9 @@ func BenchmarkWebhookFloor(b *testing.B) {
 					time.Sleep(d)
 				}
 				tg := targets[j.t]
+				sent := time.Now()
 				err := fixture.Post(tg.client, tg.url, reviews[j.i%len(reviews)].Body, &buf)
-				tg.lat[j.i] = time.Since(j.due)
+				tg.lat[j.i], tg.svc[j.i] = time.Since(j.due), time.Since(sent)
 				if err != nil {
 					failed.CompareAndSwap(nil, &err)
 				}
@@ -430,17 +431,21 @@ func BenchmarkWebhookFloor(b *testing.B) {
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)
 	}
-	p := map[string][2]float64{}
+	p := map[string][4]float64{}
 	for _, tg := range targets {
 		slices.Sort(tg.lat)
-		p50 := float64(percentile(tg.lat, 50).Nanoseconds()) / 1e3
-		p99 := float64(percentile(tg.lat, 99).Nanoseconds()) / 1e3
-		p[tg.name] = [2]float64{p50, p99}
-		b.ReportMetric(p50, "p50-µs@"+tg.name)
-		b.ReportMetric(p99, "p99-µs@"+tg.name)
+		slices.Sort(tg.svc)
+		us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+		p[tg.name] = [4]float64{us(percentile(tg.lat, 50)), us(percentile(tg.lat, 99)), us(percentile(tg.svc, 50)), us(percentile(tg.svc, 99))}
+		b.ReportMetric(p[tg.name][0], "p50-µs@"+tg.name)
+		b.ReportMetric(p[tg.name][1], "p99-µs@"+tg.name)
 	}
 	b.ReportMetric(p["ours"][0]/p["floor"][0], "p50-ratio")
 	b.ReportMetric(p["ours"][1]/p["floor"][1], "p99-ratio")
+	// From the send rather than the schedule: when the machine cannot keep
+	// the rate (a backlog), these still compare the two servers.
+	b.ReportMetric(p["ours"][2]/p["floor"][2], "p50-ratio-from-send")
+	b.ReportMetric(p["ours"][3]/p["floor"][3], "p99-ratio-from-send")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s-each")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("load average %s before, %s after", loadBefore, benchLoadAvg())

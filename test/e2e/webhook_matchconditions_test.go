@@ -53,16 +53,20 @@ func TestWebhookMatchConditions(t *testing.T) {
 
 	// The configuration takes effect shortly after the API server starts:
 	// wait until a create reaches the webhook.
+	kongService := func(name string) *unstructured.Unstructured {
+		return obj("configuration.konghq.com/v1alpha1", name, map[string]any{"kind": "KongService", "spec": map[string]any{
+			"host": "orders.internal", "port": int64(8080),
+			"controlPlaneRef": map[string]any{"type": "konnectNamespacedRef", "konnectNamespacedRef": map[string]any{"name": "no-such-cp"}},
+		}})
+	}
+	var warmErr error
 	require.Eventually(t, func() bool {
-		warm := obj("configuration.konghq.com/v1alpha1", "warm-up", map[string]any{"kind": "KongService", "spec": map[string]any{"host": "h"}})
-		_ = env.Client.Create(ctx, warm, client.DryRunAll)
+		warm := kongService("warm-up")
+		warmErr = env.Client.Create(ctx, warm, client.DryRunAll)
 		return count(warm) > 0
-	}, 30*time.Second, 50*time.Millisecond, "the API server never called the webhook")
+	}, 30*time.Second, 50*time.Millisecond, "the API server never called the webhook (last dry run: %v)", &warmErr)
 
-	svc := obj("configuration.konghq.com/v1alpha1", "probe", map[string]any{"kind": "KongService", "spec": map[string]any{
-		"host": "orders.internal", "port": int64(8080),
-		"controlPlaneRef": map[string]any{"type": "konnectNamespacedRef", "konnectNamespacedRef": map[string]any{"name": "no-such-cp"}},
-	}})
+	svc := kongService("probe")
 	require.NoError(t, env.Client.Create(ctx, svc))
 	require.Equal(t, 1, count(svc), "a create reaches the webhook")
 
