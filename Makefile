@@ -77,7 +77,7 @@ FUZZPARALLEL ?= 2
 FUZZMINIMIZETIME ?= 5s
 FUZZ_TARGETS = \
 	./pkg/webhook:FuzzAdmissionReview ./pkg/webhook:FuzzAdmissionObject ./pkg/rules:FuzzFindings \
-	./pkg/lint:FuzzParse \
+	./pkg/manifest:FuzzParse \
 	./pkg/cert:FuzzDecodeCertsPEM ./pkg/cert:FuzzDecodeKeyPEM ./pkg/cert:FuzzParsePair ./pkg/cert:FuzzHumanDuration \
 	./pkg/cmd/init:FuzzParseEndpoint ./pkg/cmd/init:FuzzParseServerURL ./pkg/check:FuzzParseEndpoint
 

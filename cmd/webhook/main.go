@@ -37,9 +37,14 @@ func main() {
 	flag.StringVar(&certs.SecretName, "cert-secret-name", webhook.DefaultCertSecretName, "Secret holding the self-managed CA and serving certificate")
 	flag.StringVar(&certs.ServiceName, "service-name", webhook.DefaultServiceName, "Service the API server calls; the certificate is for <service>.<namespace>.svc")
 	flag.StringVar(&certs.WebhookConfigName, "webhook-config-name", webhook.DefaultWebhookConfigName, "ValidatingWebhookConfiguration whose caBundle is set to the self-managed CA")
+	var gcPercent int
+	flag.IntVar(&gcPercent, "gc-percent", webhook.DefaultGCPercent, "garbage-collection target, as GOGC: how much the heap may grow between collections, in percent of the live heap (default unless GOGC is set)")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	gcFlagGiven := false
+	flag.Visit(func(f *flag.Flag) { gcFlagGiven = gcFlagGiven || f.Name == "gc-percent" })
+	webhook.SetGCPercent(gcPercent, gcFlagGiven)
 
 	logger := zap.New(zap.UseFlagOptions(&zapOpts))
 	ctrl.SetLogger(logger)

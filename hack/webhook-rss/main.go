@@ -23,6 +23,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 
@@ -31,6 +32,7 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/hack/webhook-rss/fixture"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/webhook"
 )
 
 func main() {
@@ -40,9 +42,15 @@ func main() {
 	objects := flag.Int("objects", 10_000, "cached objects")
 	requests := flag.Int("requests", 500, "admission requests to serve before measuring")
 	clients := flag.Int("clients", 4, "concurrent keep-alive clients")
-	kind := flag.String("lookup", "store", "what holds the objects: store (rules.Store, as lint does) or informer (pkg/webhook.Cache, as the webhook does: compact objects in client-go informers)")
+	kind := flag.String("lookup", "store", "what holds the objects: store (rules.Store, as lint does), informer (pkg/webhook.Cache, as the webhook does: compact objects in client-go informers) or admit-all (no objects, no rules: a webhook that admits everything, the floor)")
+	memProfile = flag.String("memprofile", "", "write a heap profile (in-use after GC) to this file after measuring")
 	serve := flag.Bool("serve", false, "serve until stdin closes instead of measuring: print \"SERVE url=<url> ca=<base64 CA PEM>\" once ready (for BenchmarkWebhookTLSInterleaved)")
+	gcPercent := flag.Int("gc-percent", webhook.DefaultGCPercent, "as cmd/webhook's --gc-percent (default unless GOGC is set)")
 	flag.Parse()
+	gcFlagGiven := false
+	flag.Visit(func(f *flag.Flag) { gcFlagGiven = gcFlagGiven || f.Name == "gc-percent" })
+	// As cmd/webhook.
+	webhook.SetGCPercent(*gcPercent, gcFlagGiven)
 	run := measure
 	if *serve {
 		run = serveUntilEOF
@@ -52,6 +60,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var memProfile *string
 
 // lookup is a rules.Lookup that counts its objects.
 type lookup interface {
@@ -65,8 +75,10 @@ func newLookup(objects int, kind string) (lookup, error) {
 		return fixture.NewStore(objects), nil
 	case "informer":
 		return fixture.NewInformerLookup(objects)
+	case "admit-all":
+		return fixture.NewStore(0), nil
 	}
-	return nil, fmt.Errorf("-lookup %q: want store or informer", kind)
+	return nil, fmt.Errorf("-lookup %q: want store, informer or admit-all", kind)
 }
 
 // serveUntilEOF serves admission requests with the cluster in a fresh
@@ -83,7 +95,13 @@ func serveUntilEOF(objects, _, clients int, kind string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := fixture.StartServer(store, dir, clients)
+	start := fixture.StartServer
+	if kind == "admit-all" {
+		start = func(_ rules.Lookup, dir string, clients int) (*fixture.Server, error) {
+			return fixture.StartAdmitAll(dir, clients)
+		}
+	}
+	srv, err := start(store, dir, clients)
 	if err != nil {
 		return err
 	}
@@ -145,6 +163,11 @@ func measure(objects, requests, clients int, kind string) error {
 	if err != nil {
 		return err
 	}
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	// What the runtime keeps mapped but idle after a collection is
 	// returned to the OS over minutes by the scavenger; FreeOSMemory
 	// returns it now, to show how much of the RSS it is.
@@ -164,6 +187,17 @@ func measure(objects, requests, clients int, kind string) error {
 		store.Len(), st["VmRSS"], st["VmHWM"], st["RssAnon"], st["RssFile"], ms.HeapInuse, ms.HeapAlloc, storeBytes, st2["VmRSS"])
 	runtime.KeepAlive(store)
 	return nil
+}
+
+// writeHeapProfile writes the in-use heap (after the last GC) for
+// `go tool pprof -sample_index=inuse_space`.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // procStatus reads the kB fields of /proc/self/status.

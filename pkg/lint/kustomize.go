@@ -28,7 +28,7 @@ func Kustomize(dir string, fileIndex int) ([]*Object, error) {
 	}
 	objs, err := Parse(filepath.Clean(dir)+" (kustomize)", y)
 	for _, o := range objs {
-		o.fileIndex = fileIndex
+		o.SetFileIndex(fileIndex)
 	}
 	return objs, err
 }

@@ -241,7 +241,7 @@ func Lint(objs []*Object, files int, opts Options) *Report {
 				Value:      f.Value,
 				Message:    f.Message,
 				Hint:       f.Hint,
-				fileIndex:  o.fileIndex,
+				fileIndex:  o.FileIndex(),
 			}
 			if out.Name == "" {
 				out.Name = o.Obj.GetGenerateName()
@@ -441,7 +441,7 @@ func duplicates(objs []*Object) (out []Finding, overwritten map[*Object]bool) {
 			Message: fmt.Sprintf("%s %s is defined %d times: %s; kubectl apply applies them in this order, so the last one (%s) wins and only it is linted",
 				last.Obj.GetKind(), nsName(k.ns, k.name), len(ds), strings.Join(where, ", "), where[len(where)-1]),
 			Hint:      "Keep one definition, or give the objects different names or namespaces",
-			fileIndex: last.fileIndex,
+			fileIndex: last.FileIndex(),
 		})
 	}
 	return out, overwritten

@@ -239,6 +239,11 @@ func FuzzFindings(f *testing.F) {
 			denies, _ := Evaluate(obj, store, Options{Strict: strict})
 			_ = Invalid(obj, denies)
 		}
+		// The rules read no more of the object than ReviewedFields (what
+		// the webhook's matchConditions compare).
+		if got, proj := Findings(obj, store, Options{}), Findings(ReviewedProjection(obj), store, Options{}); !reflect.DeepEqual(got, proj) {
+			t.Fatalf("findings differ on the ReviewedProjection of the object:\n%+v\n%+v", got, proj)
+		}
 		store.Add(obj) // Strip and the indexes must cope too.
 	})
 }

@@ -31,7 +31,15 @@ func runCases(t *testing.T, cases []ruleCase) {
 				gen = GenerationKGO15Plus
 			}
 			store := NewStore(gen, parse(t, c.cluster...)...)
-			got := Findings(parseOne(t, c.obj), store, Options{Strict: c.strict})
+			obj := parseOne(t, c.obj)
+			got := Findings(obj, store, Options{Strict: c.strict})
+			// The rules read only ReviewedFields of the object under review
+			// (the webhook's matchConditions skip updates that change nothing
+			// else): the projection must give the same findings.
+			if proj := Findings(ReviewedProjection(obj), store, Options{Strict: c.strict}); !reflect.DeepEqual(proj, got) {
+				t.Fatalf("a rule reads a field of the %s that ReviewedFields does not list (add it to reviewedFields in reads.go):\nfindings of the object:     %+v\nfindings of its projection: %+v",
+					obj.GetKind(), got, proj)
+			}
 			want := c.want
 			if want == nil {
 				want = []string{}

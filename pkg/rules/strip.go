@@ -66,6 +66,15 @@ func KeptFields() map[schema.GroupKind][]string {
 	return out
 }
 
+// MetadataOnly reports whether Strip keeps nothing of a kind beyond the
+// common metadata: rules only test that such objects exist, so a cache may
+// watch their metadata only. Secrets are not: Strip keeps their type and
+// key names (a cache that watches their metadata only gives up KON1503 and
+// KON1605, see Rule.NeedsSecretKeys).
+func MetadataOnly(gk schema.GroupKind) bool {
+	return gk != GKSecret && len(keptFields[gk]) == 0
+}
+
 func joinPath(p []string) string {
 	s := ""
 	for i, e := range p {

@@ -5,11 +5,14 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"runtime/debug"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -33,6 +36,7 @@ import (
 type Cache struct {
 	gen       rules.Generation
 	informers map[schema.GroupKind]cache.SharedIndexInformer
+	gvks      map[schema.GroupKind]schema.GroupVersionKind
 }
 
 var _ rules.Lookup = (*Cache)(nil)
@@ -78,7 +82,7 @@ func NewCache(cfg *rest.Config) (*Cache, error) {
 			continue
 		}
 		var inf cache.SharedIndexInformer
-		if gk == rules.GKSecret {
+		if WatchesMetadataOnly(gk) {
 			inf = metadatainformer.NewFilteredMetadataInformer(meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
 		} else {
 			inf = dynamicinformer.NewFilteredDynamicInformer(dyn, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
@@ -86,6 +90,15 @@ func NewCache(cfg *rest.Config) (*Cache, error) {
 		sources[gk] = Source{GVK: gvr.GroupVersion().WithKind(gk.Kind), Informer: inf}
 	}
 	return NewCacheFrom(rules.GenerationFor(facts), sources)
+}
+
+// WatchesMetadataOnly says whether the cache watches only the metadata of
+// kind gk: Secrets, whose data must never reach the webhook, and the kinds
+// the rules only test for existence (rules.KeptFields keeps nothing beyond
+// metadata). The API server then sends and the informer decodes metadata
+// only.
+func WatchesMetadataOnly(gk schema.GroupKind) bool {
+	return gk == rules.GKSecret || rules.MetadataOnly(gk)
 }
 
 // Source is an informer of one kind, not started, and the version it serves.
@@ -97,49 +110,86 @@ type Source struct {
 // NewCacheFrom builds a Cache over informers the caller made (NewCache uses
 // the cluster's; the memory benchmark feeds objects from memory).
 func NewCacheFrom(gen rules.Generation, sources map[schema.GroupKind]Source) (*Cache, error) {
-	c := &Cache{gen: gen, informers: map[schema.GroupKind]cache.SharedIndexInformer{}}
+	c := &Cache{gen: gen, informers: map[schema.GroupKind]cache.SharedIndexInformer{}, gvks: map[schema.GroupKind]schema.GroupVersionKind{}}
 	for gk, src := range sources {
-		indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+		// Only the indexes the rules look up by: no rule lists a namespace
+		// (rules.Lookup.List; TestRulesNeverListObjects), and a namespace
+		// index costs a set entry per object, about a fifth of what the
+		// cache holds.
+		indexers := cache.Indexers{}
 		for _, ix := range rules.Indexes() {
 			if ix.Kind == gk {
-				indexers[ix.Name] = indexFunc(ix.Func)
+				indexers[ix.Name] = indexFunc(ix.Func, src.GVK)
 			}
 		}
-		if err := src.Informer.AddIndexers(indexers); err != nil {
-			return nil, err
+		if len(indexers) > 0 {
+			if err := src.Informer.AddIndexers(indexers); err != nil {
+				return nil, err
+			}
 		}
 		if err := src.Informer.SetTransform(compactTransform(src.GVK)); err != nil {
 			return nil, err
 		}
 		c.informers[gk] = src.Informer
+		c.gvks[gk] = src.GVK
 	}
 	return c, nil
 }
 
-// compactObject is how the cache holds an object: the JSON of what
-// rules.Strip keeps, decoded again on each lookup. Nested maps cost about
-// 2 KB per object and fragment the heap; this costs a few hundred bytes, for
-// some microseconds per lookup (see .notes/webhook-bench.txt).
+// compactObject is how the cache holds an object: its key and the JSON of
+// what rules.Strip keeps, less what the cache knows anyway (apiVersion and
+// kind, the informer's; name and namespace, in the key) and the uid, which
+// no rule reads of a looked-up object. It is decoded again on each lookup.
+// Nested maps cost about 2 KB per object and fragment the heap, and the
+// garbage collector must scan them; a byte slice is never scanned. See
+// .notes/webhook-bench.txt and docs/HARDENING.md for the figures.
 type compactObject struct {
-	namespace, name string
-	raw             []byte
+	// key is the store's key, "namespace/name" (or "name"); nsLen is the
+	// length of its namespace part, -1 without one.
+	key   string
+	nsLen int
+	raw   []byte
+}
+
+func (c *compactObject) namespaceName() (string, string) {
+	if c.nsLen < 0 {
+		return "", c.key
+	}
+	return c.key[:c.nsLen], c.key[c.nsLen+1:]
 }
 
 // GetObjectMeta lets client-go key and index the object (meta.Accessor).
 func (c *compactObject) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Namespace: c.namespace, Name: c.name}
+	ns, name := c.namespaceName()
+	return &metav1.ObjectMeta{Namespace: ns, Name: name}
 }
 
-func (c *compactObject) object() (*unstructured.Unstructured, bool) {
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(c.raw); err != nil {
+// object rebuilds the stripped object, in the version the informer
+// watches.
+func (c *compactObject) object(gvk schema.GroupVersionKind) (*unstructured.Unstructured, bool) {
+	m := map[string]any{}
+	if err := utiljson.Unmarshal(c.raw, &m); err != nil {
 		return nil, false
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if _, ok := m["apiVersion"]; !ok {
+		u.SetAPIVersion(gvk.GroupVersion().String())
+	}
+	if _, ok := m["kind"]; !ok {
+		u.SetKind(gvk.Kind)
+	}
+	ns, name := c.namespaceName()
+	u.SetName(name)
+	if ns != "" {
+		u.SetNamespace(ns)
 	}
 	return u, true
 }
 
 // compactTransform strips what the informer decoded (metadata informers give
-// PartialObjectMetadata) and keeps it compact.
+// PartialObjectMetadata) and keeps it compact. The informer applies it
+// before anything is stored, in the watch-list's temporary store too, so the
+// full object never outlives its decoding.
 func compactTransform(gvk schema.GroupVersionKind) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		var u *unstructured.Unstructured
@@ -151,28 +201,43 @@ func compactTransform(gvk schema.GroupVersionKind) cache.TransformFunc {
 			m.SetGroupVersionKind(gvk)
 			m.SetName(o.Name)
 			m.SetNamespace(o.Namespace)
-			m.SetUID(o.UID)
 			m.SetResourceVersion(o.ResourceVersion)
 			m.SetLabels(o.Labels)
 			u = rules.Strip(m)
 		default:
 			return obj, nil // tombstones and already compact objects pass through
 		}
-		raw, err := u.MarshalJSON()
+		ns, name := u.GetNamespace(), u.GetName()
+		c := &compactObject{key: name, nsLen: -1}
+		if ns != "" {
+			c.key, c.nsLen = ns+"/"+name, len(ns)
+		}
+		// What the cache restores on lookup need not be stored.
+		if u.GetAPIVersion() == gvk.GroupVersion().String() && u.GetKind() == gvk.Kind {
+			delete(u.Object, "apiVersion")
+			delete(u.Object, "kind")
+		}
+		if md, ok := u.Object["metadata"].(map[string]any); ok {
+			delete(md, "name")
+			delete(md, "namespace")
+			delete(md, "uid")
+		}
+		raw, err := json.Marshal(u.Object)
 		if err != nil {
 			return nil, err
 		}
-		return &compactObject{namespace: u.GetNamespace(), name: u.GetName(), raw: raw}, nil
+		c.raw = raw
+		return c, nil
 	}
 }
 
-func indexFunc(f rules.IndexFunc) cache.IndexFunc {
+func indexFunc(f rules.IndexFunc, gvk schema.GroupVersionKind) cache.IndexFunc {
 	return func(obj any) ([]string, error) {
 		c, ok := obj.(*compactObject)
 		if !ok {
 			return nil, nil
 		}
-		u, ok := c.object()
+		u, ok := c.object(gvk)
 		if !ok {
 			return nil, nil
 		}
@@ -180,11 +245,22 @@ func indexFunc(f rules.IndexFunc) cache.IndexFunc {
 	}
 }
 
-// Start runs the informers until ctx ends.
+// Start runs the informers until ctx ends. Once they have synced, it
+// returns the heap the initial lists left idle to the operating system.
 func (c *Cache) Start(ctx context.Context) {
 	for _, inf := range c.informers {
 		go inf.Run(ctx.Done())
 	}
+	go func() {
+		if c.WaitForSync(ctx) {
+			// The initial lists decode every object whole before stripping
+			// it: garbage of several times the cache's size, which the
+			// runtime's scavenger would return only over minutes (at
+			// 100,000 objects 139 MiB of RSS, 85 MiB after this; see
+			// docs/HARDENING.md). One collection, once.
+			debug.FreeOSMemory()
+		}
+	}()
 }
 
 // HasSynced reports whether every informer has listed its kind once.
@@ -233,22 +309,26 @@ func (c *Cache) Get(gk schema.GroupKind, namespace, name string) (*unstructured.
 	if !ok {
 		return nil, false
 	}
-	return co.object()
+	return co.object(c.gvks[gk])
 }
 
-// List implements rules.Lookup.
+// List implements rules.Lookup, by scanning the kind's objects.
 func (c *Cache) List(gk schema.GroupKind, namespace string) []*unstructured.Unstructured {
 	inf, ok := c.informers[gk]
 	if !ok {
 		return nil
 	}
+	// A scan: only tests and tools list (the rules never do), so no
+	// namespace index is kept for them.
 	var objs []any
-	if namespace == "" {
-		objs = inf.GetIndexer().List()
-	} else {
-		objs, _ = inf.GetIndexer().ByIndex(cache.NamespaceIndex, namespace)
+	for _, o := range inf.GetIndexer().List() {
+		if co, ok := o.(*compactObject); ok {
+			if ns, _ := co.namespaceName(); namespace == "" || ns == namespace {
+				objs = append(objs, o)
+			}
+		}
 	}
-	return unstructuredList(objs)
+	return unstructuredList(objs, c.gvks[gk])
 }
 
 // ByIndex implements rules.Lookup.
@@ -261,7 +341,7 @@ func (c *Cache) ByIndex(gk schema.GroupKind, index, value string) []*unstructure
 	if err != nil {
 		return nil
 	}
-	return unstructuredList(objs)
+	return unstructuredList(objs, c.gvks[gk])
 }
 
 // Tracks implements rules.Lookup.
@@ -273,11 +353,11 @@ func (c *Cache) Tracks(gk schema.GroupKind) bool {
 // Generation implements rules.Lookup.
 func (c *Cache) Generation() rules.Generation { return c.gen }
 
-func unstructuredList(objs []any) []*unstructured.Unstructured {
+func unstructuredList(objs []any, gvk schema.GroupVersionKind) []*unstructured.Unstructured {
 	out := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, o := range objs {
 		if c, ok := o.(*compactObject); ok {
-			if u, ok := c.object(); ok {
+			if u, ok := c.object(gvk); ok {
 				out = append(out, u)
 			}
 		}

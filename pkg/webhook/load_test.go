@@ -40,12 +40,12 @@ type loadStep struct {
 	dur  time.Duration
 }
 
-var loadSteps = []loadStep{{200, 20 * time.Second}, {500, 20 * time.Second}, {1000, 20 * time.Second}}
+var loadSteps = []loadStep{{200, 20 * time.Second}, {500, 20 * time.Second}, {1000, 20 * time.Second}, {2000, 60 * time.Second}}
 
 // TestWebhookLoad drives the webhook as cmd/webhook runs it
 // (webhook.NewManager: the informer cache on a real kube-apiserver, the TLS
 // server reloading its certificate folder) at 200, 500 and 1000 requests a
-// second, 20 s each, from keep-alive HTTP/1.1 clients over loopback, while a
+// second, 20 s each, then 2000 requests a second for 60 s, from keep-alive HTTP/1.1 clients over loopback, while a
 // goroutine creates, updates and deletes KongServices and control planes in
 // the cluster (so the informers keep changing the cache) and the serving
 // certificate is replaced twice, as the kubelet updates a Secret volume.
@@ -210,14 +210,16 @@ func TestWebhookLoad(t *testing.T) {
 	t.Logf("LOAD %d KongServices cached at start (%d objects); churn %d writes (%d errors) in %s",
 		302, cache.Len(), churnWrites.Load(), churnErrors.Load(), loadTime.Round(time.Second))
 	t.Logf("LOAD %-8s %8s %9s %9s %9s %9s %9s %7s %9s", "rate/s", "sent", "achieved", "p50", "p99", "max", "svc-p99", "errors", "RSS-MiB")
-	perStep := len(rssSeries) / len(loadSteps)
+	stepStart := 0 // the step's first RSS sample (one a second)
 	for i, r := range results {
 		var rssMax float64
+		end := stepStart + int(loadSteps[i].dur/time.Second)
 		rssMu.Lock()
-		for _, v := range rssSeries[min(i*perStep, len(rssSeries)):min((i+1)*perStep, len(rssSeries))] {
+		for _, v := range rssSeries[min(stepStart, len(rssSeries)):min(end, len(rssSeries))] {
 			rssMax = max(rssMax, v)
 		}
 		rssMu.Unlock()
+		stepStart = end
 		t.Logf("LOAD %-8d %8d %9.0f %9s %9s %9s %9s %7d %9.1f", r.rate, r.sent, r.achieved,
 			fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.max), fmtDur(r.svcP99), r.errors, rssMax)
 		total += r.errors

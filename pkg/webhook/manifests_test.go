@@ -121,6 +121,11 @@ func TestBaseWebhookConfigurationSendsExactlyTheValidatedKinds(t *testing.T) {
 		wantY, _ := yaml.Marshal(webhook.Rules())
 		t.Errorf("config/base/webhook.yaml rules differ from pkg/webhook.Rules(); want\n%s\ngot\n%s", wantY, gotY)
 	}
+	if !equality.Semantic.DeepEqual(wh.MatchConditions, webhook.MatchConditions()) {
+		gotY, _ := yaml.Marshal(wh.MatchConditions)
+		wantY, _ := yaml.Marshal(webhook.MatchConditions())
+		t.Errorf("config/base/webhook.yaml matchConditions differ from pkg/webhook.MatchConditions(); want\n%s\ngot\n%s", wantY, gotY)
+	}
 	if wh.ClientConfig.Service == nil || wh.ClientConfig.Service.Path == nil || *wh.ClientConfig.Service.Path != webhook.Path {
 		t.Errorf("clientConfig.service.path: want %s, got %+v", webhook.Path, wh.ClientConfig.Service)
 	}

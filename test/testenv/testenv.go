@@ -155,6 +155,9 @@ type Options struct {
 	// pointed at an in-process pkg/webhook server started with WebhookRules.
 	WithWebhook  bool
 	WebhookRules rules.Options
+	// WebhookCalls, with WithWebhook, records every admission request the
+	// API server sends the webhook.
+	WebhookCalls *WebhookCalls
 	// AggregatorRouting starts kube-apiserver with
 	// --enable-aggregator-routing=true: it calls a webhook Service at one of
 	// the Service's EndpointSlice endpoints instead of its ClusterIP, which
@@ -256,7 +259,7 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 		}
 	}
 	if opts.WithWebhook {
-		if err := e.startWebhook(ctx, opts.WebhookRules); err != nil {
+		if err := e.startWebhook(ctx, opts.WebhookRules, opts.WebhookCalls); err != nil {
 			return nil, err
 		}
 	}
@@ -314,12 +317,16 @@ func webhookConfiguration() (*admissionregistrationv1.ValidatingWebhookConfigura
 
 // startWebhook runs pkg/webhook where envtest pointed the configuration, and
 // waits until it is ready (server up, caches synced).
-func (e *Env) startWebhook(ctx context.Context, ro rules.Options) error {
+func (e *Env) startWebhook(ctx context.Context, ro rules.Options, calls *WebhookCalls) error {
 	wio := e.env.WebhookInstallOptions
-	mgr, cache, err := webhook.NewManager(e.Config, webhook.Options{
+	wopts := webhook.Options{
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
 		MetricsAddr: "0", ProbeAddr: "0", Rules: ro,
-	})
+	}
+	if calls != nil {
+		wopts.WrapHandler = calls.wrap
+	}
+	mgr, cache, err := webhook.NewManager(e.Config, wopts)
 	if err != nil {
 		return err
 	}

@@ -294,6 +294,7 @@ func (o *Options) Run(ctx context.Context) error {
 	for _, n := range rep.Notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
+	var err error
 	if o.Output == "json" {
 		err = rep.WriteJSON(o.Out)
 	} else {
