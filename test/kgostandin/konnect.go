@@ -121,6 +121,26 @@ func controlPlaneRequest(u *unstructured.Unstructured) map[string]any {
 	return m
 }
 
+// getControlPlaneByID finds a control plane the way KGO >= 1.5 does for a
+// KonnectExtension (controller/konnect/ops/ops_controlplane.go
+// GetControlPlaneByID, v1.5.1..v2.3.0-rc.3): a list filtered by ID, whose
+// errors become the ControlPlaneRefValid message verbatim.
+func getControlPlaneByID(ctx context.Context, ka konnectAuth, id string) (*components.ControlPlane, error) {
+	res, err := ka.sdk.ControlPlanes.ListControlPlanes(ctx, operations.ListControlPlanesRequest{
+		Filter: &components.ControlPlaneFilterParameters{ID: &components.ID{Eq: &id}},
+	})
+	if err != nil || res == nil || res.ListControlPlanesResponse == nil {
+		return nil, fmt.Errorf("failed listing for controlPlane with id %s: %w", id, err)
+	}
+	switch data := res.ListControlPlanesResponse.Data; len(data) {
+	case 0:
+		return nil, fmt.Errorf("failed listing controlPlanes by id: entity with ID %s not found on Konnect", id)
+	case 1:
+		return &data[0], nil
+	}
+	return nil, fmt.Errorf("failed listing controlPlanes by id: multiple entities with ID %s found on Konnect", id)
+}
+
 func getControlPlane(ctx context.Context, ka konnectAuth, id string) (*components.ControlPlane, error) {
 	res, err := ka.sdk.ControlPlanes.GetControlPlane(ctx, id)
 	if err != nil {
