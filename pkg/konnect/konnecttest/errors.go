@@ -49,8 +49,13 @@ func noContent() response { return response{status: http.StatusNoContent, header
 
 // errorResponse builds an error in the shape of the endpoint's family.
 func errorResponse(f errorFamily, status int, detail string) response {
-	if f == legacyFamily {
+	switch {
+	case f == legacyFamily:
 		return jsonResponse(status, legacyError{Message: detail})
+	case f == coreFamily && status == http.StatusUnauthorized:
+		return jsonResponse(status, map[string]any{"message": detail, "status": status})
+	case f == coreFamily:
+		return coreError(status, grpcCode(status), detail, nil)
 	}
 	return problemResponse(problem{
 		Status:   status,
@@ -69,6 +74,13 @@ func problemResponse(p problem) response {
 
 // badRequest answers 400; problem bodies need at least one invalid parameter.
 func badRequest(f errorFamily, detail string, params []invalidParam) response {
+	if f == coreFamily {
+		var details []coreErrorDetail
+		for _, p := range params {
+			details = append(details, coreErrorDetail{Type: errorDetailType, Kind: "ERROR_TYPE_FIELD", Field: p.Field, Messages: []string{p.Reason}})
+		}
+		return coreError(http.StatusBadRequest, 3, "validation error", details)
+	}
 	if f == legacyFamily {
 		if len(params) > 0 {
 			detail = fmt.Sprintf("%s: %s %s", detail, params[0].Field, params[0].Reason)
@@ -212,4 +224,23 @@ func schemaRule(e *openapi3.SchemaError) string {
 	default:
 		return "invalid"
 	}
+}
+
+// grpcCode is the gRPC status code the core-entities API puts in "code".
+func grpcCode(status int) int {
+	switch status {
+	case http.StatusBadRequest:
+		return 3
+	case http.StatusForbidden:
+		return 7
+	case http.StatusNotFound:
+		return 5
+	case http.StatusConflict:
+		return 6
+	case http.StatusTooManyRequests:
+		return 8
+	case http.StatusServiceUnavailable:
+		return 14
+	}
+	return 13
 }
