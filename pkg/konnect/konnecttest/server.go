@@ -262,6 +262,17 @@ func (s *Server) Violations() []error {
 	return append([]error(nil), s.violations...)
 }
 
+// ViolationsError joins every spec violation seen so far into one error
+// (nil when there is none), for a run that must fail on any: a test suite
+// after its last test, a demo before it says it worked.
+func (s *Server) ViolationsError() error {
+	v := s.Violations()
+	if len(v) == 0 {
+		return nil
+	}
+	return fmt.Errorf("fake Konnect: %d OpenAPI spec violation(s): %w", len(v), errors.Join(v...))
+}
+
 func (s *Server) violation(err error) {
 	s.mu.Lock()
 	s.violations = append(s.violations, err)
