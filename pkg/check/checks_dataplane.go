@@ -613,7 +613,7 @@ func firstN(s []string, n int) []string {
 // KGO 1.6.2 was seen registering one certificate twice when two reconciles
 // raced (issue 15): Konnect keeps both, one of them orphaned, and a later
 // rotation that deletes "the" copy leaves the other pinned. The copy a
-// KongDataPlaneClientCertificate of the namespace records in status.id is
+// KongDataPlaneClientCertificate of the namespace records in status.konnect.id is
 // the one KGO manages; the others are stale (with none or all of them
 // recorded, the oldest is kept and the newer ones are named).
 func pinnedTwice(ctx context.Context, e *Env, c *x509.Certificate) (Result, bool) {
@@ -633,7 +633,8 @@ func pinnedTwice(ctx context.Context, e *Env, c *x509.Certificate) (Result, bool
 	managed := map[string]string{} // Konnect ID -> KongDataPlaneClientCertificate
 	if holders, err := e.list(ctx, gvrDPCertificates); err == nil {
 		for _, h := range holders {
-			if id := str(h, "status", "id"); id != "" {
+			// KGO records the Konnect ID of what it registered in status.konnect.id.
+			if id := str(h, "status", "konnect", "id"); id != "" {
 				managed[id] = h.GetName()
 			}
 		}
