@@ -100,6 +100,11 @@ The demo Konnect token is in %s (0600; never printed).
 	if err := runDenial(ctx, env, *namespace, stdout); err != nil {
 		return err
 	}
+	// The demo shows what Konnect would accept: a spec violation on the way
+	// (by the plugin, the stand-in or the fake itself) fails it.
+	if err := env.Konnect.ViolationsError(); err != nil {
+		return err
+	}
 
 	if *smoke {
 		out, errOut, err := env.Kubectl(ctx, "", "get", "crds", "-o", "name")

@@ -1,7 +1,9 @@
 package check
 
 import (
+	"cmp"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
@@ -72,7 +74,7 @@ func certificateChecks() []Check {
 	}, {
 		ID:          IDCertificateRegistered,
 		Description: "certificate is registered on the control plane in Konnect",
-		Details:     "GET /v2/control-planes/{id}/dp-client-certificates, compared by SHA-256 fingerprint; with auth_type pki_client_certs a certificate signed by a registered CA passes. A KongDataPlaneClientCertificate of the namespace that holds the certificate is named with its Programmed condition, which says why KGO did not register it.",
+		Details:     "GET /v2/control-planes/{id}/dp-client-certificates, compared by SHA-256 fingerprint; with auth_type pki_client_certs a certificate signed by a registered CA passes. The same certificate pinned more than once warns and names the stale copies (two racing registrations leave one orphaned: seen with KGO 1.6.2). A KongDataPlaneClientCertificate of the namespace that holds the certificate is named with its Programmed condition, which says why KGO did not register it.",
 		Needs:       []string{IDCertificateSecret, IDControlPlaneProgrammed, IDAuthTokenValid},
 		Retry:       true, // KGO registers KongDataPlaneClientCertificates on its own time
 		Run: func(ctx context.Context, e *Env) Result {
@@ -87,6 +89,9 @@ func certificateChecks() []Check {
 			cp, _ := e.controlPlane(ctx)
 			for _, r := range regs {
 				if r.Equal(cs.Cert) {
+					if w, twice := pinnedTwice(ctx, e, cs.Cert); twice {
+						return w
+					}
 					return Passed("fingerprint %s is %s pinned to control plane %s", cert.ShortFingerprint(cs.Cert), oneOf(len(regs), "certificate"), cp.GetName())
 				}
 			}
@@ -166,7 +171,7 @@ func extensionChecks() []Check {
 	}, {
 		ID:          IDExtensionTarget,
 		Description: "KonnectExtension points at the control plane",
-		Details:     "KGO 1.4 builds the data plane's cluster endpoint <konnectID>.<controlPlaneRegion>.cp0.<serverHostname>: it must be the control plane's endpoint host; a wrong prefix is looked up among the organization's control planes to name where the data plane goes instead. KGO >= 1.5: spec.konnect.controlPlane.ref must name the control plane (konnectNamespacedRef) or its Konnect ID (konnectID; KGO 1.5/1.6 only, kong-operator 2.x takes konnectNamespacedRef alone), and status.konnect must agree with Konnect.",
+		Details:     "KGO's ControlPlaneRefValid condition on a konnect.konghq.com KonnectExtension comes first: False fails the check, quoting KGO. KGO 1.4 builds the data plane's cluster endpoint <konnectID>.<controlPlaneRegion>.cp0.<serverHostname>: it must be the control plane's endpoint host; a wrong prefix is looked up among the organization's control planes to name where the data plane goes instead. KGO >= 1.5: spec.konnect.controlPlane.ref must name the control plane (konnectNamespacedRef) or its Konnect ID (konnectID; KGO 1.5/1.6 only, kong-operator 2.x takes konnectNamespacedRef alone), and status.konnect must agree with Konnect.",
 		Needs:       []string{IDExtensionFound, IDControlPlaneFound},
 		Run: func(ctx context.Context, e *Env) Result {
 			x, err := e.extension(ctx)
@@ -178,9 +183,26 @@ func extensionChecks() []Check {
 				return failedFrom(err)
 			}
 			if x.Group == groupGatewayOperator {
+				// KGO 1.4 writes no status on this KonnectExtension.
 				return legacyExtensionTarget(ctx, e, x.Obj, cp)
 			}
-			return extensionTarget(ctx, e, x.Obj, cp)
+			own := extensionTarget(ctx, e, x.Obj, cp)
+			// ControlPlaneRefValid is KGO's verdict on this very reference
+			// (KGO v1.5.1 controller/konnect/konnectextension_controller_utils.go
+			// getKonnectControlPlane: False, reason Invalid, with the error of
+			// resolving the control plane or of finding it in Konnect).
+			kgo, no := kgoSaysNo(x.Obj, "KonnectExtension "+x.Name,
+				fmt.Sprintf("kubectl describe konnectextension.konnect.konghq.com %s -n %s", x.Name, e.Namespace), "ControlPlaneRefValid")
+			if !no {
+				return own
+			}
+			if own.Status != Pass {
+				kgo.Message += "; and " + own.Message
+				if own.Hint != "" {
+					kgo.Hint = own.Hint
+				}
+			}
+			return kgo
 		},
 	}, {
 		ID:          IDExtensionReady,
@@ -202,7 +224,12 @@ func extensionChecks() []Check {
 				return Failed(hint, "no Ready condition: KGO has not reconciled KonnectExtension %s", x.Name)
 			}
 			if st != "True" {
-				return Failed(hint, "Ready=%s (%s): %s", st, reason, msg)
+				// Ready says little while KGO provisions ("provisioning in
+				// progress"); the condition that is False says why.
+				return Failed(hint, "Ready=%s (%s): %s%s", st, reason, msg, alsoFalse(x.Obj, "Ready"))
+			}
+			if r, no := kgoSaysNo(x.Obj, "KonnectExtension "+x.Name, fmt.Sprintf("kubectl describe konnectextension.konnect.konghq.com %s -n %s", x.Name, e.Namespace)); no {
+				return r
 			}
 			return Passed("Ready")
 		},
@@ -426,7 +453,10 @@ func dataPlaneReady(ctx context.Context, e *Env) Result {
 		return Failed("Is KGO running? "+hint, "DataPlane %s has no Ready condition: KGO has not reconciled it", dp.GetName())
 	}
 	if st != "True" {
-		return Failed(hint, "Ready=%s (%s): %s", st, reason, msg)
+		return Failed(hint, "Ready=%s (%s): %s%s", st, reason, msg, alsoFalse(dp, "Ready"))
+	}
+	if r, no := kgoSaysNo(dp, "DataPlane "+dp.GetName(), fmt.Sprintf("kubectl describe dataplane %s -n %s", dp.GetName(), e.Namespace)); no {
+		return r
 	}
 	replicas, _, _ := unstructured.NestedInt64(dp.Object, "status", "replicas")
 	ready, _, _ := unstructured.NestedInt64(dp.Object, "status", "readyReplicas")
@@ -577,4 +607,68 @@ func firstN(s []string, n int) []string {
 		return s
 	}
 	return append(slices.Clone(s[:n]), fmt.Sprintf("and %d more", len(s)-n))
+}
+
+// pinnedTwice warns when c is pinned more than once to the control plane.
+// KGO 1.6.2 was seen registering one certificate twice when two reconciles
+// raced (issue 15): Konnect keeps both, one of them orphaned, and a later
+// rotation that deletes "the" copy leaves the other pinned. The copy a
+// KongDataPlaneClientCertificate of the namespace records in status.konnect.id is
+// the one KGO manages; the others are stale (with none or all of them
+// recorded, the oldest is kept and the newer ones are named).
+func pinnedTwice(ctx context.Context, e *Env, c *x509.Certificate) (Result, bool) {
+	pins, err := e.pinnedCerts(ctx)
+	if err != nil {
+		return Result{}, false
+	}
+	var same []pinnedCert
+	for _, p := range pins {
+		if p.Cert.Equal(c) {
+			same = append(same, p)
+		}
+	}
+	if len(same) < 2 {
+		return Result{}, false
+	}
+	managed := map[string]string{} // Konnect ID -> KongDataPlaneClientCertificate
+	if holders, err := e.list(ctx, gvrDPCertificates); err == nil {
+		for _, h := range holders {
+			// KGO records the Konnect ID of what it registered in status.konnect.id.
+			if id := str(h, "status", "konnect", "id"); id != "" {
+				managed[id] = h.GetName()
+			}
+		}
+	}
+	slices.SortStableFunc(same, func(a, b pinnedCert) int { return cmp.Compare(a.CreatedAt, b.CreatedAt) })
+	keep := same[0].ID
+	for _, p := range same {
+		if managed[p.ID] != "" {
+			keep = p.ID
+			break
+		}
+	}
+	var stale, kept []string
+	for _, p := range same {
+		if p.ID == keep {
+			kept = append(kept, p.ID)
+			if name := managed[p.ID]; name != "" {
+				kept[0] += " (KongDataPlaneClientCertificate " + name + ")"
+			}
+			continue
+		}
+		stale = append(stale, p.ID)
+	}
+	cp, _ := e.controlPlane(ctx)
+	cpID, _ := e.controlPlaneID(ctx)
+	server := "https://<region>.api.konghq.com"
+	if ka, err := e.cpAuth(ctx); err == nil && ka.ServerURL != "" {
+		server = ka.ServerURL
+	}
+	var cmds []string
+	for _, id := range stale {
+		cmds = append(cmds, fmt.Sprintf("curl -X DELETE -H \"Authorization: Bearer $KONNECT_TOKEN\" %s/v2/control-planes/%s/dp-client-certificates/%s", server, cpID, id))
+	}
+	return Warned("Remove the stale copy in Konnect, e.g. with the API: "+strings.Join(cmds, "; "),
+		"fingerprint %s is pinned %d times to control plane %s: %s is the one to keep, %s stale (an orphaned duplicate registration)",
+		cert.ShortFingerprint(c), len(same), cp.GetName(), kept[0], strings.Join(stale, ", ")+map[bool]string{true: " is", false: " are"}[len(stale) == 1]), true
 }

@@ -161,6 +161,12 @@ func authChecks() []Check {
 				if org != nil && org.Name != nil {
 					name = *org.Name
 				}
+				// Konnect accepts the token; KGO must not have said otherwise.
+				if r, no := kgoSaysNo(a, "KonnectAPIAuthConfiguration "+a.GetName(),
+					fmt.Sprintf("kubectl describe konnectapiauthconfiguration %s -n %s", a.GetName(), e.Namespace), "APIAuthValid"); no {
+					r.Message += fmt.Sprintf(", although Konnect accepts the token now (organization %q): KGO retries on its next reconcile", name)
+					return r
+				}
 				ok = append(ok, fmt.Sprintf("%s: organization %q", a.GetName(), name))
 			}
 			return Passed("%s", strings.Join(ok, "; "))
@@ -283,7 +289,7 @@ func controlPlaneChecks() []Check {
 				return Failed("Is KGO running, with the Konnect controllers enabled (ENABLE_CONTROLLER_KONNECT=true)? "+hint,
 					"KonnectGatewayControlPlane %s has no Programmed condition: KGO has not reconciled it", cp.GetName())
 			case st != "True":
-				return Failed(hint, "Programmed=%s (%s): %s", st, reason, msg)
+				return Failed(hint, "Programmed=%s (%s): %s%s", st, reason, msg, alsoFalse(cp, "Programmed"))
 			case str(cp, "status", "id") == "":
 				return Failed(hint, "Programmed, but status.id is empty")
 			}

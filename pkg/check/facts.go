@@ -596,7 +596,28 @@ func (e *Env) controlPlaneNameOr(def string) string {
 
 // registeredCerts are the certificates pinned to the control plane in Konnect.
 func (e *Env) registeredCerts(ctx context.Context) ([]*x509.Certificate, error) {
-	return memo(e, "registered", func() ([]*x509.Certificate, error) {
+	pins, err := e.pinnedCerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*x509.Certificate, 0, len(pins))
+	for _, p := range pins {
+		out = append(out, p.Cert)
+	}
+	return out, nil
+}
+
+// pinnedCert is one certificate pinned to the control plane in Konnect.
+type pinnedCert struct {
+	ID        string
+	CreatedAt int64 // unix seconds
+	Cert      *x509.Certificate
+}
+
+// pinnedCerts are the control plane's pinned certificates that parse, in
+// Konnect's order.
+func (e *Env) pinnedCerts(ctx context.Context) ([]pinnedCert, error) {
+	return memo(e, "registered", func() ([]pinnedCert, error) {
 		id, err := e.controlPlaneID(ctx)
 		if err != nil {
 			return nil, err
@@ -609,11 +630,11 @@ func (e *Env) registeredCerts(ctx context.Context) ([]*x509.Certificate, error) 
 		if err != nil {
 			return nil, err
 		}
-		var out []*x509.Certificate
+		var out []pinnedCert
 		for _, item := range res.GetListDataPlaneCertificatesResponse().GetItems() {
 			certs, err := cert.DecodeCertsPEM([]byte(ptr.Deref(item.GetCert(), "")))
 			if err == nil && len(certs) > 0 {
-				out = append(out, certs[0])
+				out = append(out, pinnedCert{ID: ptr.Deref(item.GetID(), ""), CreatedAt: ptr.Deref(item.GetCreatedAt(), 0), Cert: certs[0]})
 			}
 		}
 		return out, nil

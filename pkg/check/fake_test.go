@@ -102,6 +102,8 @@ type fixture struct {
 	// mirror makes the control plane a Mirror of the Konnect control plane
 	// (kong-operator 2.x and KGO >= 1.5), without status.id.
 	mirror bool
+	// extensionConditions replace the KonnectExtension's (Ready=True).
+	extensionConditions []any
 }
 
 // newConnectedFixture: on KGO 1.5/1.6, a programmed control plane with an
@@ -137,6 +139,10 @@ func newFixture(t *testing.T, f fixture) connectedFixture {
 	if extName == "" {
 		extName = "konnect-ext"
 	}
+	extConditions := f.extensionConditions
+	if extConditions == nil {
+		extConditions = []any{map[string]any{"type": "Ready", "status": "True"}}
+	}
 	objs := []runtime.Object{
 		u("konnect.konghq.com/v1alpha1", "KonnectAPIAuthConfiguration", "auth", map[string]any{
 			"spec": map[string]any{"type": "token", "token": tok, "serverURL": "us.api.konghq.com"}}),
@@ -146,7 +152,7 @@ func newFixture(t *testing.T, f fixture) connectedFixture {
 				"konnect":    map[string]any{"controlPlane": map[string]any{"ref": map[string]any{"type": "konnectNamespacedRef", "konnectNamespacedRef": map[string]any{"name": "gateway-cp"}}}},
 				"clientAuth": map[string]any{"certificateSecret": map[string]any{"provisioning": "Manual", "secretRef": map[string]any{"name": "dp-tls"}}}},
 			"status": map[string]any{"konnect": map[string]any{"controlPlaneID": cp.ID, "endpoints": map[string]any{"controlPlane": cp.ControlPlaneEndpoint}},
-				"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}}),
+				"conditions": extConditions}}),
 		u("gateway-operator.konghq.com/v1beta1", "DataPlane", "dp", map[string]any{
 			"spec": map[string]any{
 				"extensions": []any{map[string]any{"kind": "KonnectExtension", "group": group, "name": extName}},
@@ -493,4 +499,31 @@ func TestControlPlaneAppliedAsV1Alpha1OnKongOperator2(t *testing.T) {
 	got := requireResult(t, rep, IDControlPlaneFound, Fail,
 		"KonnectGatewayControlPlane gateway-cp (konnect.konghq.com/v1alpha1) has no Konnect name (spec.name), so the operator cannot create it in Konnect")
 	require.Equal(t, "Set spec.name to the control plane's name in Konnect: kubectl edit konnectgatewaycontrolplane gateway-cp -n ns", got.Hint)
+}
+
+// KGO's own conditions come first: an extension whose reference check can
+// find nothing wrong with from outside still fails when KGO set
+// ControlPlaneRefValid=False, quoting KGO; Ready names the condition that
+// says why; a Ready=True extension with a False condition is not passed.
+func TestChecksQuoteKGOConditionsFirst(t *testing.T) {
+	refInvalid := map[string]any{"type": "ControlPlaneRefValid", "status": "False", "reason": "Invalid",
+		"message": "failed listing controlPlanes by id: entity with ID x not found on Konnect"}
+	for name, tc := range map[string]struct {
+		ready     map[string]any
+		wantReady string
+	}{
+		"provisioning": {map[string]any{"type": "Ready", "status": "False", "reason": "Provisioning", "message": "provisioning in progress"},
+			"Ready=False (Provisioning): provisioning in progress; KGO also reports ControlPlaneRefValid=False (Invalid): failed listing controlPlanes by id"},
+		"ready but contradicted": {map[string]any{"type": "Ready", "status": "True", "reason": "Ready"},
+			"KGO reports on KonnectExtension konnect-ext: ControlPlaneRefValid=False (Invalid)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, fixture{gen: rules.GenerationKGO15Plus, replicas: 1, extensionConditions: []any{tc.ready, refInvalid}})
+			rep := runAll(t, f.env)
+			requireResult(t, rep, IDExtensionTarget, Fail,
+				"KGO reports on KonnectExtension konnect-ext: ControlPlaneRefValid=False (Invalid): failed listing controlPlanes by id: entity with ID x not found on Konnect",
+				"kubectl describe konnectextension.konnect.konghq.com konnect-ext -n ns")
+			requireResult(t, rep, IDExtensionReady, Fail, tc.wantReady)
+		})
+	}
 }

@@ -101,6 +101,9 @@ type checkSetup struct {
 	disconnect bool
 	// connected waits until the data plane's node is in Konnect.
 	connected bool
+	// skipExtension applies no KonnectExtension and no DataPlane: the test
+	// applies its own once the control plane is programmed.
+	skipExtension bool
 }
 
 type seeded struct {
@@ -137,6 +140,9 @@ func seedForCheck(t *testing.T, env *testenv.Env, ns string, s checkSetup) seede
 
 	if s.disconnect {
 		env.StandIn.Disconnect(ns, "dp")
+	}
+	if s.skipExtension {
+		return seeded{cpID: cpID, endpoint: kcp.ControlPlaneEndpoint}
 	}
 	ext := []obj{extension(env.Profile, kcp.ControlPlaneEndpoint)}
 	if s.extension != nil {

@@ -111,6 +111,7 @@ func hardAuditedEnv(t *testing.T, p testenv.Profile) (env *testenv.Env, auditLog
 	require.NoError(t, os.WriteFile(env.Kubeconfig, kc, 0o600))
 	env.Konnect, err = konnecttest.NewServer()
 	require.NoError(t, err)
+	testenv.Track(env) // its spec violations fail the run too
 	env.Token = env.Konnect.IssueToken()
 	env.KonnectCAFile = filepath.Join(dir, "konnect-ca.pem")
 	require.NoError(t, os.WriteFile(env.KonnectCAFile, env.Konnect.CACertPEM(), 0o600))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -256,14 +258,58 @@ func TestSeedKongServiceOnKICControlPlane(t *testing.T) {
 				require.Equal(t, "False", status)
 				return
 			}
-			// KGO >= 1.5 does not check; Konnect answers 403 and KGO gives up.
+			// KGO >= 1.5 does not check: it calls Konnect's core-entities API,
+			// Konnect answers 403, and KGO sets Programmed=False, reason
+			// FailedToCreate, with the SDK's error, and gives up.
 			svc := env.WaitFor(t, testenv.GVKKongService, ns, "echo", waitTimeout, func(u *unstructured.Unstructured) bool {
 				_, reason, _ := testenv.Condition(u, "Programmed")
-				return reason == "KonnectAPIOpFailed"
+				return reason == "FailedToCreate"
 			})
 			_, reason, msg := testenv.Condition(svc, "Programmed")
-			require.Equal(t, "KonnectAPIOpFailed", reason)
+			require.Equal(t, "FailedToCreate", reason)
+			require.Contains(t, msg, "Status 403")
+			require.Contains(t, msg, `"message":"usage constraint error"`)
 			require.Contains(t, msg, "operation not permitted on KIC cluster")
+			kcp, ok := env.Konnect.ControlPlaneByName("kic-" + ns)
+			require.True(t, ok)
+			require.Empty(t, env.Konnect.Entities(kcp.ID, "services"), "Konnect refused the service")
+			require.True(t, slices.ContainsFunc(env.Konnect.Requests(), func(r konnecttest.RequestRecord) bool {
+				return r.Method == "POST" && r.Path == "/v2/control-planes/"+kcp.ID+"/core-entities/services" && r.Status == 403
+			}), "the stand-in asked Konnect, as KGO does")
+		})
+	}
+}
+
+// TestSeedKongServiceWrittenThroughCoreEntities: on a hybrid control plane
+// the KongService and its KongRoute are created in Konnect through
+// /v2/control-planes/{id}/core-entities, as KGO does, and their status
+// carries Konnect's IDs.
+func TestSeedKongServiceWrittenThroughCoreEntities(t *testing.T) {
+	for _, p := range testenv.Profiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := testenv.Shared(t, p)
+			ns := env.Namespace(t)
+			crt, key := selfSignedPair(t, "dp")
+			objs := seedBaseFor(p, env.Token, "hybrid-"+ns, "", crt, key)
+			objs = append(objs[:3], objs[5:]...) // token, auth, control plane, KongService, KongRoute
+			env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
+			svc := env.WaitFor(t, testenv.GVKKongService, ns, "echo", waitTimeout, testenv.HasCondition("Programmed", "True"))
+			route := env.WaitFor(t, testenv.GVKKongRoute, ns, "echo", waitTimeout, testenv.HasCondition("Programmed", "True"))
+
+			kcp, ok := env.Konnect.ControlPlaneByName("hybrid-" + ns)
+			require.True(t, ok)
+			services := env.Konnect.Entities(kcp.ID, "services")
+			require.Len(t, services, 1)
+			svcID, _, _ := unstructured.NestedString(svc.Object, "status", "konnect", "id")
+			require.Equal(t, svcID, services[0]["id"])
+			require.Equal(t, "echo.default.svc", services[0]["host"])
+			require.Contains(t, services[0]["tags"], "k8s-uid:"+string(svc.GetUID()))
+
+			routes := env.Konnect.Entities(kcp.ID, "routes")
+			require.Len(t, routes, 1)
+			routeID, _, _ := unstructured.NestedString(route.Object, "status", "konnect", "id")
+			require.Equal(t, routeID, routes[0]["id"])
+			require.Equal(t, map[string]any{"id": svcID}, routes[0]["service"])
 		})
 	}
 }

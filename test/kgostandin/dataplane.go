@@ -29,8 +29,11 @@ import (
 // reconcileKonnectExtension handles konnect.konghq.com/v1alpha1 (KGO >= 1.5).
 func (s *StandIn) reconcileKonnectExtension(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
 	before := u.DeepCopy()
+	// KGO starts every reconcile from Ready=False "Provisioning" and leaves it
+	// so until the extension is ready (v1.5.1..v2.3.0-rc.3
+	// controller/konnect/konnectextension_controller.go: readyCondition).
 	wait := func() (reconcile.Result, error) {
-		setCondition(u, condReady, false, reasonPending, "waiting for the control plane and certificate")
+		setCondition(u, condReady, false, reasonProvisioning, msgProvisioning)
 		if err := s.writeStatus(ctx, before, u); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -69,20 +72,24 @@ func (s *StandIn) reconcileKonnectExtension(ctx context.Context, u *unstructured
 		setCondition(u, condControlPlaneRefValid, false, reasonInvalid, "controlPlane.ref.type must be konnectNamespacedRef or konnectID")
 		return reconcile.Result{}, s.writeStatus(ctx, before, u)
 	}
-	setCondition(u, condControlPlaneRefValid, true, reasonValid, "")
-	kcp, err := getControlPlane(ctx, ka, cpID)
+	kcp, err := getControlPlaneByID(ctx, ka, cpID)
 	if err != nil {
-		setCondition(u, condReady, false, reasonAPIOpFailed, err.Error())
+		// KGO v1.5.1 konnectextension_controller_utils.go getKonnectControlPlane:
+		// ControlPlaneRefValid=False, reason Invalid, the lookup's error as
+		// message; Ready stays "provisioning in progress".
+		setCondition(u, condControlPlaneRefValid, false, reasonInvalid, err.Error())
+		setCondition(u, condReady, false, reasonProvisioning, msgProvisioning)
 		if werr := s.writeStatus(ctx, before, u); werr != nil {
 			return reconcile.Result{}, werr
 		}
 		return reconcile.Result{RequeueAfter: retryAfterKonnectFailures}, nil
 	}
+	setCondition(u, condControlPlaneRefValid, true, reasonValid, "ControlPlaneRef is valid")
 
 	secretName, err := s.extensionCertificate(ctx, u, ka, cpID)
 	if err != nil {
 		setCondition(u, condCertProvisioned, false, reasonInvalidSecret, err.Error())
-		setCondition(u, condReady, false, reasonPending, "the data plane certificate is not provisioned")
+		setCondition(u, condReady, false, reasonProvisioning, msgProvisioning)
 		if werr := s.writeStatus(ctx, before, u); werr != nil {
 			return reconcile.Result{}, werr
 		}

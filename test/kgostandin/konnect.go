@@ -121,6 +121,26 @@ func controlPlaneRequest(u *unstructured.Unstructured) map[string]any {
 	return m
 }
 
+// getControlPlaneByID finds a control plane the way KGO >= 1.5 does for a
+// KonnectExtension (controller/konnect/ops/ops_controlplane.go
+// GetControlPlaneByID, v1.5.1..v2.3.0-rc.3): a list filtered by ID, whose
+// errors become the ControlPlaneRefValid message verbatim.
+func getControlPlaneByID(ctx context.Context, ka konnectAuth, id string) (*components.ControlPlane, error) {
+	res, err := ka.sdk.ControlPlanes.ListControlPlanes(ctx, operations.ListControlPlanesRequest{
+		Filter: &components.ControlPlaneFilterParameters{ID: &components.ID{Eq: &id}},
+	})
+	if err != nil || res == nil || res.ListControlPlanesResponse == nil {
+		return nil, fmt.Errorf("failed listing for controlPlane with id %s: %w", id, err)
+	}
+	switch data := res.ListControlPlanesResponse.Data; len(data) {
+	case 0:
+		return nil, fmt.Errorf("failed listing controlPlanes by id: entity with ID %s not found on Konnect", id)
+	case 1:
+		return &data[0], nil
+	}
+	return nil, fmt.Errorf("failed listing controlPlanes by id: multiple entities with ID %s found on Konnect", id)
+}
+
 func getControlPlane(ctx context.Context, ka konnectAuth, id string) (*components.ControlPlane, error) {
 	res, err := ka.sdk.ControlPlanes.GetControlPlane(ctx, id)
 	if err != nil {
@@ -296,83 +316,4 @@ func (s *StandIn) setEntityStatus(u, cp *unstructured.Unstructured, ka konnectAu
 	setStatus(u, str(cp, "status", "id"), "konnect", "controlPlaneID")
 	setStatus(u, str(cp, "status", "organizationID"), "konnect", "organizationID")
 	setStatus(u, ka.serverURL, "konnect", "serverURL")
-}
-
-// reconcileService programs a KongService. Konnect's core-entity API is not
-// part of the fake, so the entity ID is made up; what matters for our tests is
-// the control plane checks KGO makes.
-func (s *StandIn) reconcileService(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
-	before := u.DeepCopy()
-	cp, err := s.resolveControlPlane(ctx, u, "spec", "controlPlaneRef")
-	if err != nil {
-		return reconcile.Result{}, err
-	}
-	if cp == nil {
-		if err := s.writeStatus(ctx, before, u); err != nil {
-			return reconcile.Result{}, err
-		}
-		return requeueSoon()
-	}
-	ka, err := s.controlPlaneAuth(ctx, cp)
-	if err != nil {
-		return reconcile.Result{}, err
-	}
-	kcp, err := getControlPlane(ctx, ka, str(cp, "status", "id"))
-	if err != nil {
-		return reconcile.Result{RequeueAfter: retryAfterKonnectFailures}, nil
-	}
-	ref := u.GetNamespace() + "/" + cp.GetName()
-	switch ct := string(kcp.Config.ClusterType); {
-	case ct == clusterTypeGroup || (ct == clusterTypeKIC && s.gen == KGO14):
-		setCondition(u, condControlPlaneRefValid, false, reasonInvalid,
-			fmt.Sprintf("Attaching to ControlPlane %s with cluster type %s is not supported", ref, ct))
-		setCondition(u, condProgrammed, false, reasonFalseExists, "Some conditions have status set to False")
-		return reconcile.Result{}, s.writeStatus(ctx, before, u)
-	case ct == clusterTypeKIC:
-		// KGO >= 1.5 does not check; Konnect refuses, and KGO does not retry.
-		setCondition(u, condControlPlaneRefValid, true, reasonValid, "")
-		setCondition(u, condProgrammed, false, reasonAPIOpFailed,
-			fmt.Sprintf("failed to create KongService %s/%s: {\"status\":403,\"title\":\"Forbidden\",\"detail\":\"operation not permitted on KIC cluster\"}", u.GetNamespace(), u.GetName()))
-		return reconcile.Result{}, s.writeStatus(ctx, before, u)
-	}
-	setCondition(u, condControlPlaneRefValid, true, reasonValid, "")
-	s.setEntityStatus(u, cp, ka, "")
-	setCondition(u, condProgrammed, true, reasonProgrammed, "")
-	return reconcile.Result{}, s.writeStatus(ctx, before, u)
-}
-
-func (s *StandIn) reconcileRoute(ctx context.Context, u *unstructured.Unstructured) (reconcile.Result, error) {
-	before := u.DeepCopy()
-	svcName := str(u, "spec", "serviceRef", "namespacedRef", "name")
-	if svcName == "" {
-		// A route bound to a control plane directly.
-		return s.reconcileService(ctx, u)
-	}
-	svc, err := s.get(ctx, gvkService, u.GetNamespace(), svcName)
-	if client.IgnoreNotFound(err) != nil {
-		return reconcile.Result{}, err
-	}
-	if err != nil || conditionStatus(svc, condProgrammed) != "True" {
-		msg := fmt.Sprintf("Referenced KongService %s/%s does not exist", u.GetNamespace(), svcName)
-		if err == nil {
-			msg = fmt.Sprintf("Referenced KongService %s/%s is not programmed yet", u.GetNamespace(), svcName)
-		}
-		setCondition(u, condKongServiceRefValid, false, reasonInvalid, msg)
-		if err := s.writeStatus(ctx, before, u); err != nil {
-			return reconcile.Result{}, err
-		}
-		return requeueSoon()
-	}
-	setCondition(u, condKongServiceRefValid, true, reasonValid, "")
-	id := str(u, "status", "konnect", "id")
-	if id == "" {
-		id = uuid.NewString()
-	}
-	setStatus(u, id, "konnect", "id")
-	setStatus(u, str(svc, "status", "konnect", "id"), "konnect", "serviceID")
-	setStatus(u, str(svc, "status", "konnect", "controlPlaneID"), "konnect", "controlPlaneID")
-	setStatus(u, str(svc, "status", "konnect", "organizationID"), "konnect", "organizationID")
-	setStatus(u, str(svc, "status", "konnect", "serverURL"), "konnect", "serverURL")
-	setCondition(u, condProgrammed, true, reasonProgrammed, "")
-	return reconcile.Result{}, s.writeStatus(ctx, before, u)
 }

@@ -47,6 +47,8 @@ const (
 	reasonRefNotFound         = "RefNotFound"
 	reasonResolvedRef         = "ResolvedRef"
 	reasonPending             = "Pending"
+	reasonProvisioning        = "Provisioning"
+	msgProvisioning           = "provisioning in progress"
 	reasonProvisioned         = "Provisioned"
 	reasonInvalidSecret       = "InvalidSecret"
 	clusterTypeKIC            = "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER"

@@ -12,9 +12,10 @@
 //     creates it (POST /v2/control-planes); status.id, Programmed.
 //   - KongDataPlaneClientCertificate: lists, then registers the certificate
 //     (never a blind POST); deletes it in Konnect on deletion.
-//   - KongService / KongRoute: KGO 1.4 refuses a KIC-type control plane with
-//     ControlPlaneRefValid=False; KGO >= 1.5 lets Konnect answer 403. Konnect's
-//     core-entity API is not in the fake, so entity IDs are made up here.
+//   - KongService / KongRoute: written to Konnect's core-entities API through
+//     sdk-konnect-go, as KGO does (entities.go). KGO 1.4 refuses a KIC-type
+//     control plane with ControlPlaneRefValid=False; KGO >= 1.5 lets Konnect
+//     answer 403 and sets Programmed=False, reason FailedToCreate.
 //   - KonnectExtension (konnect.konghq.com): control plane and endpoints.
 //   - DataPlane: Ready as soon as its extensions exist, whether or not it could
 //     reach Konnect, exactly like KGO. If the data plane's certificate is

@@ -48,6 +48,7 @@ func NewWithoutKGO(_ context.Context, opts Options) (*Env, error) {
 	if e.Konnect, err = konnecttest.NewServer(opts.KonnectOptions...); err != nil {
 		return nil, err
 	}
+	track(e)
 	e.Token = e.Konnect.IssueToken()
 	e.KonnectCAFile = filepath.Join(filepath.Dir(e.Kubeconfig), "konnect-ca.pem")
 	if err := os.WriteFile(e.KonnectCAFile, e.Konnect.CACertPEM(), 0o644); err != nil {

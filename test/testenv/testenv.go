@@ -247,6 +247,7 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	track(e)
 	e.Token = e.Konnect.IssueToken()
 	e.KonnectCAFile = filepath.Join(filepath.Dir(e.Kubeconfig), "konnect-ca.pem")
 	if err := os.WriteFile(e.KonnectCAFile, e.Konnect.CACertPEM(), 0o644); err != nil {

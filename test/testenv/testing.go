@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,10 +83,51 @@ func StopAll() {
 	}
 }
 
-// RunMain runs a test binary's tests and stops the shared test grounds.
+// RunMain runs a test binary's tests and stops the shared test grounds. It
+// fails the run on any OpenAPI violation the fake Konnect of any test ground
+// saw during it, including those outside every test's Namespace window (a
+// reconcile after a test ended, a test that made no namespace): the fake
+// must be as strict as Konnect, and the suite must not pass over what
+// Konnect would refuse.
 func RunMain(m *testing.M) int {
 	defer StopAll()
-	return m.Run()
+	code := m.Run()
+	if err := allViolations(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+var (
+	startedMu sync.Mutex
+	started   []*Env
+)
+
+// track records a test ground for RunMain's final violation check.
+func track(e *Env) {
+	startedMu.Lock()
+	defer startedMu.Unlock()
+	started = append(started, e)
+}
+
+// Track makes RunMain check the fake Konnect of a test ground built by hand
+// (not with New or NewWithoutKGO) for spec violations at the end of the run.
+func Track(e *Env) { track(e) }
+
+func allViolations() error {
+	startedMu.Lock()
+	defer startedMu.Unlock()
+	var errs []error
+	for _, e := range started {
+		if e.Konnect == nil {
+			continue
+		}
+		if err := e.Konnect.ViolationsError(); err != nil {
+			errs = append(errs, fmt.Errorf("%s test ground: %w", e.Profile, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)

@@ -97,6 +97,8 @@ type controlPlane struct {
 	ControlPlane
 	certs []*DPCertificate
 	nodes []*Node
+	// entities are the core entities by collection (coreentities.go).
+	entities map[string][]map[string]any
 }
 
 var endpointPrefixRE = regexp.MustCompile(`^[0-9a-f]{10}$`)

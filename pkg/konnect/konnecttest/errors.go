@@ -49,8 +49,13 @@ func noContent() response { return response{status: http.StatusNoContent, header
 
 // errorResponse builds an error in the shape of the endpoint's family.
 func errorResponse(f errorFamily, status int, detail string) response {
-	if f == legacyFamily {
+	switch {
+	case f == legacyFamily:
 		return jsonResponse(status, legacyError{Message: detail})
+	case f == coreFamily && status == http.StatusUnauthorized:
+		return jsonResponse(status, map[string]any{"message": detail, "status": status})
+	case f == coreFamily:
+		return coreError(status, grpcCode(status), detail, nil)
 	}
 	return problemResponse(problem{
 		Status:   status,
@@ -69,6 +74,13 @@ func problemResponse(p problem) response {
 
 // badRequest answers 400; problem bodies need at least one invalid parameter.
 func badRequest(f errorFamily, detail string, params []invalidParam) response {
+	if f == coreFamily {
+		var details []coreErrorDetail
+		for _, p := range params {
+			details = append(details, coreErrorDetail{Type: errorDetailType, Kind: "ERROR_TYPE_FIELD", Field: p.Field, Messages: []string{p.Reason}})
+		}
+		return coreError(http.StatusBadRequest, 3, "validation error", details)
+	}
 	if f == legacyFamily {
 		if len(params) > 0 {
 			detail = fmt.Sprintf("%s: %s %s", detail, params[0].Field, params[0].Reason)
@@ -78,9 +90,11 @@ func badRequest(f errorFamily, detail string, params []invalidParam) response {
 	if len(params) == 0 {
 		params = []invalidParam{{Field: "body", Rule: "invalid", Source: "body", Reason: detail}}
 	}
+	// Title as Konnect words it (the 400 body quoted in KGO v2.3.0-rc.3
+	// controller/konnect/ops/ops_test.go).
 	return problemResponse(problem{
 		Status:            http.StatusBadRequest,
-		Title:             "Bad Request",
+		Title:             "Invalid Request",
 		Type:              "https://httpstatuses.com/400",
 		Instance:          traceID(),
 		Detail:            detail,
@@ -110,6 +124,7 @@ func invalidParams(err error) []invalidParam {
 			out = append(out, p)
 		}
 	}
+	var param *openapi3.Parameter
 	var walk func(err error, source, field string)
 	walk = func(err error, source, field string) {
 		switch e := err.(type) {
@@ -117,8 +132,14 @@ func invalidParams(err error) []invalidParam {
 			for _, inner := range e {
 				walk(inner, source, field)
 			}
+		case interface{ Unwrap() []error }: // errors.Join
+			for _, inner := range e.Unwrap() {
+				walk(inner, source, field)
+			}
 		case *openapi3filter.RequestError:
+			param = nil
 			if e.Parameter != nil {
+				param = e.Parameter
 				source, field = e.Parameter.In, e.Parameter.Name
 			} else if e.RequestBody != nil {
 				source = "body"
@@ -128,11 +149,15 @@ func invalidParams(err error) []invalidParam {
 				return
 			}
 			walk(e.Err, source, field)
+		case *openapi3filter.ParseError:
+			// A query or path value that does not parse as its schema's
+			// type: Konnect's rule is is_<type>.
+			add(invalidParam{Field: field, Rule: parseRule(param, e), Source: source, Reason: e.Error()})
 		case *openapi3.SchemaError:
 			if ptr := e.JSONPointer(); len(ptr) > 0 && source == "body" {
 				field = strings.Join(ptr, ".")
 			}
-			add(invalidParam{Field: field, Rule: schemaRule(e.SchemaField), Source: source, Reason: e.Reason})
+			add(invalidParam{Field: field, Rule: schemaRule(e), Source: source, Reason: e.Reason})
 		default:
 			add(invalidParam{Field: field, Rule: "invalid", Source: source, Reason: err.Error()})
 		}
@@ -141,16 +166,81 @@ func invalidParams(err error) []invalidParam {
 	return out
 }
 
+// parseRule names the type a parameter value failed to parse as, following
+// the error's path into a deepObject's properties.
+func parseRule(p *openapi3.Parameter, e *openapi3filter.ParseError) string {
+	inner := e
+	for {
+		next, ok := inner.Cause.(*openapi3filter.ParseError)
+		if !ok {
+			break
+		}
+		inner = next
+	}
+	if p == nil || p.Schema == nil || inner.Kind != openapi3filter.KindInvalidFormat {
+		return "invalid"
+	}
+	schema := p.Schema.Value
+	for _, step := range e.Path() {
+		name, ok := step.(string)
+		if !ok || schema == nil || schema.Properties[name] == nil {
+			return "invalid"
+		}
+		schema = schema.Properties[name].Value
+	}
+	return schemaRule(&openapi3.SchemaError{SchemaField: "type", Schema: schema})
+}
+
 // schemaRule maps a failed JSON Schema keyword to the spec's InvalidRules.
-func schemaRule(keyword string) string {
-	switch keyword {
+//
+// Only rules that every sdk-konnect-go release KGO pins can decode are used.
+// sdk-konnect-go v0.1.24..v0.10.1 (KGO 1.4 to kong-operator 2.0.x) decode
+// InvalidRules as a closed enum without "type" (models/components/invalidrules.go
+// answers "invalid value for InvalidRules" to anything else), and the
+// InvalidParameters union then fails as a whole, so the typed BadRequestError
+// is lost; "type" only joined the enum in v0.19.0. Konnect itself names type
+// failures is_<type> (e.g. "is_label", "is_uuid"; KGO v2.3.0-rc.3
+// controller/konnect/ops/ops_test.go quotes a real 400 body), which all
+// releases know.
+func schemaRule(e *openapi3.SchemaError) string {
+	switch e.SchemaField {
 	case "required":
 		return "required"
 	case "type":
-		return "type"
+		if e.Schema != nil && e.Schema.Type != nil && len(e.Schema.Type.Slice()) == 1 {
+			switch t := e.Schema.Type.Slice()[0]; t {
+			case "array", "boolean", "integer", "null", "number", "object", "string":
+				return "is_" + t
+			}
+		}
+		return "invalid"
+	case "format":
+		if e.Schema != nil && e.Schema.Format == "uuid" {
+			return "is_uuid"
+		}
+		return "invalid"
 	case "additionalProperties":
 		return "unknown_property"
 	default:
 		return "invalid"
 	}
+}
+
+// grpcCode is the gRPC status code the core-entities API puts in "code".
+func grpcCode(status int) int {
+	switch status {
+	case http.StatusBadRequest:
+		return 3
+	case http.StatusForbidden:
+		return 7
+	case http.StatusNotFound:
+		return 5
+	case http.StatusConflict:
+		return 6
+	case http.StatusTooManyRequests:
+		return 8
+	case http.StatusServiceUnavailable:
+		return 14
+	}
+	return 13
 }

@@ -1,11 +1,16 @@
 // Package konnecttest is an in-memory fake of the Kong Konnect API (control
-// planes, DP client certificates, DP nodes, organizations/me, users/me),
+// planes, DP client certificates, DP nodes, organizations/me, users/me, and
+// the core entities KGO writes under /v2/control-planes/{id}/core-entities),
 // served over TLS on 127.0.0.1.
 //
 // Every request and every response is validated against the Konnect OpenAPI
 // subset embedded from sdk-konnect-go, so a fake that drifts from the real
 // API, or a client that sends what Konnect would reject, is reported instead
-// of silently passing. NewServer works outside tests (a demo binary can embed
+// of silently passing. The spec is openapi/konnect-v2-subset.openapi.yaml
+// plus openapi/konnect-core-entities.openapi.yaml, which hack/konnect-subset
+// generates from the operations in openapi/konnect-core-entities.ops. The
+// one documented leniency is the filter shorthand Konnect accepts
+// (filters.go). NewServer works outside tests (a demo binary can embed
 // it); NewForTest turns each spec violation into a test failure.
 package konnecttest
 
@@ -35,10 +40,27 @@ import (
 type Option func(*config)
 
 type config struct {
-	region      string
-	domain      string
-	listenAddr  string
-	onViolation func(error)
+	region              string
+	domain              string
+	listenAddr          string
+	onViolation         func(error)
+	duplicateNameStatus int
+	groupEntityStatus   int
+}
+
+// WithDuplicateNameStatus sets the status of the answer to a core entity
+// whose name (or other unique field) is taken: 400 by default, as
+// kong-operator's ops_errors.go documents for the APIs shared with Kong's
+// Admin API; KGO handles 409 alike (see coreentities.go).
+func WithDuplicateNameStatus(status int) Option {
+	return func(c *config) { c.duplicateNameStatus = status }
+}
+
+// WithGroupEntityStatus sets the status of the answer to a core-entity write
+// on a control plane group: 403 by default, a choice no public source
+// settles (see coreentities.go).
+func WithGroupEntityStatus(status int) Option {
+	return func(c *config) { c.groupEntityStatus = status }
 }
 
 // WithRegion sets the Konnect region the fake pretends to be (default "us").
@@ -99,7 +121,8 @@ type Server struct {
 // NewServer starts a fake Konnect on 127.0.0.1 with a fresh self-signed
 // certificate. Call Close when done.
 func NewServer(opts ...Option) (*Server, error) {
-	cfg := config{region: "us", domain: "konghq.com", listenAddr: "127.0.0.1:0"}
+	cfg := config{region: "us", domain: "konghq.com", listenAddr: "127.0.0.1:0",
+		duplicateNameStatus: http.StatusBadRequest, groupEntityStatus: http.StatusForbidden}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -239,6 +262,17 @@ func (s *Server) Violations() []error {
 	return append([]error(nil), s.violations...)
 }
 
+// ViolationsError joins every spec violation seen so far into one error
+// (nil when there is none), for a run that must fail on any: a test suite
+// after its last test, a demo before it says it worked.
+func (s *Server) ViolationsError() error {
+	v := s.Violations()
+	if len(v) == 0 {
+		return nil
+	}
+	return fmt.Errorf("fake Konnect: %d OpenAPI spec violation(s): %w", len(v), errors.Join(v...))
+}
+
 func (s *Server) violation(err error) {
 	s.mu.Lock()
 	s.violations = append(s.violations, err)
@@ -353,13 +387,21 @@ type errorFamily int
 const (
 	problemFamily errorFamily = iota
 	legacyFamily
+	// coreFamily: the core-entities API, shared with Kong's Admin API,
+	// answers 401 as {"message", "status"} (GatewayUnauthorizedError) and
+	// other errors as {"code", "message", "details"} (coreentities.go).
+	coreFamily
 )
 
 func familyOf(path string) errorFamily {
 	seg := strings.Split(strings.Trim(path, "/"), "/")
-	if len(seg) >= 4 && seg[0] == "v2" && seg[1] == "control-planes" &&
-		(seg[3] == "dp-client-certificates" || seg[3] == "nodes") {
-		return legacyFamily
+	if len(seg) >= 4 && seg[0] == "v2" && seg[1] == "control-planes" {
+		switch seg[3] {
+		case "dp-client-certificates", "nodes":
+			return legacyFamily
+		case "core-entities":
+			return coreFamily
+		}
 	}
 	return problemFamily
 }
