@@ -6,6 +6,7 @@ package charts
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,16 +50,22 @@ func decode(manifest string) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	d := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
 	for {
-		u := &unstructured.Unstructured{}
-		if err := d.Decode(&u.Object); err != nil {
+		var raw json.RawMessage
+		if err := d.Decode(&raw); err != nil {
 			if errors.Is(err, io.EOF) {
 				return objs, nil
 			}
 			return nil, err
 		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
+		if len(raw) == 0 || string(raw) == "null" {
+			continue
 		}
+		// UnmarshalJSON keeps integers as int64, as the API machinery reads them.
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, err
+		}
+		objs = append(objs, u)
 	}
 }
 
