@@ -419,7 +419,9 @@ func TestInit(t *testing.T) {
 					{name: "wrong region", env: tokenEnv, args: []string{"--region", "eu"},
 						message: []string{`wrong region? --region eu: your Konnect user's home region is "us"`, "Use --region us", "--allow-other-region"}},
 					{name: "region refuses the token", env: tokenEnv, setup: func(t *testing.T, ns string) []string {
-						env.Konnect.InjectFault(konnecttest.Fault{Method: "GET", PathPrefix: "/v2/control-planes", Status: 401})
+						// Every call until cleanup: the KGO stand-in also lists control planes
+						// (as KGO does for a KonnectExtension) and must not use up a one-shot fault.
+						env.Konnect.InjectFault(konnecttest.Fault{Method: "GET", PathPrefix: "/v2/control-planes", Status: 401, Times: -1})
 						t.Cleanup(env.Konnect.ClearFaults)
 						return nil
 					}, message: []string{"the token is valid (GET /v3/organizations/me accepted it) but the us region API (us.api.konghq.com) refused it: wrong region?"}},

@@ -198,7 +198,18 @@ func TestWebhookGitOpsFolderInAnyOrder(t *testing.T) {
 						}
 						env.WaitForWebhookCache(t, u.GroupVersionKind().GroupKind(), where, u.GetName())
 					}
-					out, errOut, err := env.Kubectl(context.Background(), manifest(t, objs...), "replace", "--dry-run=server", "-n", ns, "-f", "-")
+					// kubectl replace reads, then writes with that resourceVersion: the KGO
+					// stand-in's own writes (finalizers, status) can win the race, so a
+					// Conflict is retried as a GitOps tool would.
+					var out, errOut string
+					var err error
+					for try := 0; try < 5; try++ {
+						out, errOut, err = env.Kubectl(context.Background(), manifest(t, objs...), "replace", "--dry-run=server", "-n", ns, "-f", "-")
+						if err == nil || !strings.Contains(errOut, "Conflict") {
+							break
+						}
+						time.Sleep(500 * time.Millisecond)
+					}
 					require.NoError(t, err, "stdout: %s\nstderr: %s", out, errOut)
 					require.NotContains(t, errOut, "Warning", "once the folder is in, the webhook finds nothing\n%s", out)
 					require.Equal(t, len(objs), strings.Count(out, "(server dry run)"), out)
