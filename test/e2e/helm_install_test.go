@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -67,16 +66,7 @@ func TestHelmChartInstall(t *testing.T) {
 	flags, procEnv := podFlags(t, container, hostIP)
 	wh := startWebhook(t, webhookBin, flags, append(procEnv, "KUBECONFIG="+kubeconfig))
 	wh.waitReady(t, time.Minute)
-	_, err = kube.DiscoveryV1().EndpointSlices(whNS).Create(ctx, &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubectl-konnect-webhook-local", Labels: map[string]string{
-			discoveryv1.LabelServiceName: webhookcmd.ServiceName,
-			discoveryv1.LabelManagedBy:   "e2e.kubectl-konnect.dev",
-		}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{hostIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("webhook"), Port: ptr.To(int32(wh.port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	routeServiceToLocalWebhook(ctx, t, kube, hostIP, wh.port)
 	require.Eventually(t, func() bool {
 		vwc, err := kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, webhookcmd.WebhookConfigName, metav1.GetOptions{})
 		return err == nil && len(vwc.Webhooks[0].ClientConfig.CABundle) > 0

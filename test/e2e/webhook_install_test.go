@@ -214,16 +214,7 @@ func webhookInstall(t *testing.T, p testenv.Profile, webhookBin string) {
 		wh.waitReady(t, time.Minute)
 
 		// What the EndpointSlice controller writes for a ready pod.
-		_, err = kube.DiscoveryV1().EndpointSlices(whNS).Create(ctx, &discoveryv1.EndpointSlice{
-			ObjectMeta: metav1.ObjectMeta{Name: "kubectl-konnect-webhook-local", Labels: map[string]string{
-				discoveryv1.LabelServiceName: webhookcmd.ServiceName,
-				discoveryv1.LabelManagedBy:   "e2e.kubectl-konnect.dev",
-			}},
-			AddressType: discoveryv1.AddressTypeIPv4,
-			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{hostIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("webhook"), Port: ptr.To(int32(wh.port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
-		}, metav1.CreateOptions{})
-		require.NoError(t, err)
+		routeServiceToLocalWebhook(ctx, t, kube, hostIP, wh.port)
 
 		// The webhook made its certificate Secret and set the caBundle.
 		require.Eventually(t, func() bool {
@@ -940,4 +931,22 @@ func numLess(a, b string) bool {
 	na, _ := strconv.ParseUint(strings.Fields(a)[0], 10, 64)
 	nb, _ := strconv.ParseUint(strings.Fields(b)[0], 10, 64)
 	return na < nb
+}
+
+// routeServiceToLocalWebhook writes what the EndpointSlice controller writes
+// for a ready webhook pod, pointing the installed Service at the local
+// webhook process (no kubelet or kube-proxy here; the API server runs with
+// aggregator routing).
+func routeServiceToLocalWebhook(ctx context.Context, t *testing.T, kube kubernetes.Interface, hostIP string, port int) {
+	t.Helper()
+	_, err := kube.DiscoveryV1().EndpointSlices(whNS).Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubectl-konnect-webhook-local", Labels: map[string]string{
+			discoveryv1.LabelServiceName: webhookcmd.ServiceName,
+			discoveryv1.LabelManagedBy:   "e2e.kubectl-konnect.dev",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{hostIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("webhook"), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
 }
