@@ -26,6 +26,10 @@ var (
 	GKKongDataPlaneClientCertificate = schema.GroupKind{Group: GroupConfiguration, Kind: "KongDataPlaneClientCertificate"}
 	GKKongPlugin                     = schema.GroupKind{Group: GroupConfiguration, Kind: "KongPlugin"}
 	GKKongClusterPlugin              = schema.GroupKind{Group: GroupConfiguration, Kind: "KongClusterPlugin"}
+	// GKKongTarget and GKKongSNI name a KongUpstream and a KongCertificate,
+	// across namespaces from kong-operator 2.2.
+	GKKongTarget = schema.GroupKind{Group: GroupConfiguration, Kind: "KongTarget"}
+	GKKongSNI    = schema.GroupKind{Group: GroupConfiguration, Kind: "KongSNI"}
 	// GKKongReferenceGrant permits cross-namespace references (kong-operator >= 2.1).
 	GKKongReferenceGrant = schema.GroupKind{Group: GroupConfiguration, Kind: "KongReferenceGrant"}
 
@@ -79,6 +83,7 @@ func LookupKinds() []schema.GroupKind {
 		GKKongConsumerGroup,
 		GKKongKeySet,
 		GKKongPlugin,
+		GKKongReferenceGrant,
 		GKSecret,
 	}
 }
