@@ -113,3 +113,23 @@ func isEntityKind(gk schema.GroupKind) bool {
 	}
 	return false
 }
+
+// DeleteValidatedKinds are the kinds whose deletion a rule judges
+// (Rule.OnDelete): the kinds a ValidatingWebhookConfiguration should also
+// send on DELETE.
+func DeleteValidatedKinds() []schema.GroupKind {
+	seen := map[schema.GroupKind]bool{}
+	var out []schema.GroupKind
+	for _, r := range catalogue {
+		if !r.OnDelete {
+			continue
+		}
+		for _, gk := range r.Kinds {
+			if !seen[gk] {
+				seen[gk] = true
+				out = append(out, gk)
+			}
+		}
+	}
+	return out
+}

@@ -596,7 +596,9 @@ spec:
 }
 
 // inNS moves a fixture object into namespace ns.
-func inNS(ns, doc string) string { return strings.Replace(doc, "namespace: default}", "namespace: "+ns+"}", 1) }
+func inNS(ns, doc string) string {
+	return strings.Replace(doc, "namespace: default}", "namespace: "+ns+"}", 1)
+}
 
 func TestCrossNamespaceReferences_KON1901_KON1902(t *testing.T) {
 	svcOther := inNS("other", service("svc", "demo-cp"))
