@@ -176,8 +176,12 @@ var catalogue = []Rule{
 	},
 	{
 		Code: "KON1505", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
-		Title: "secretRef in another namespace",
-		Hint:  "Keep the token Secret in the KonnectAPIAuthConfiguration's namespace and omit spec.secretRef.namespace",
+		// From kong-operator 2.3 the reference needs a KongReferenceGrant
+		// (Kong/kong-operator#2908): KON1901 reports it there.
+		Releases: Until(GenerationKO22),
+		Title:    "secretRef in another namespace",
+		Hint: "Keep the token Secret in the KonnectAPIAuthConfiguration's namespace and omit spec.secretRef.namespace; " +
+			"kong-operator 2.3 refuses the reference unless a KongReferenceGrant in the Secret's namespace permits it",
 		Check: checkAuthSecretNamespace,
 	},
 
@@ -198,9 +202,10 @@ var catalogue = []Rule{
 	},
 	{
 		Code: "KON1603", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectExtension},
-		Title: "KonnectExtension on a control plane group",
-		Hint: "KGO 1.5/1.6 and kong-operator 2.0 cannot connect data planes to a control plane group through a KonnectExtension (Kong/kong-operator#3710, fixed by #3711 after 2.0); " +
-			"reference a member control plane of the group, or upgrade to a kong-operator release with group support",
+		Releases: Until(GenerationKO21),
+		Title:    "KonnectExtension on a control plane group before kong-operator 2.2",
+		Hint: "KGO 1.5/1.6, kong-operator 2.0 and 2.1 cannot connect data planes to a control plane group through a KonnectExtension (Kong/kong-operator#3710); " +
+			"reference a member control plane of the group, or upgrade to kong-operator 2.2, which supports groups (Kong/kong-operator#3711)",
 		Check: checkExtensionGroup,
 	},
 	{
@@ -257,6 +262,38 @@ var catalogue = []Rule{
 		Title: "DataPlane uses a KonnectExtension of a KIC control plane",
 		Hint:  "Reference a KonnectExtension whose control plane has cluster type CLUSTER_TYPE_CONTROL_PLANE",
 		Check: checkDataPlaneKICExtension,
+	},
+
+	// KON19xx: cross-namespace references and KongReferenceGrant
+	// (kong-operator >= 2.1, see xref.go).
+	{
+		Code: "KON1901", Severity: SeverityWarn, Strict: true, Kinds: crossRefKinds(),
+		Releases: Since(GenerationKO21),
+		Title:    "Cross-namespace reference that no KongReferenceGrant permits",
+		Hint:     "Apply a KongReferenceGrant in the target's namespace whose from names the referrer's group, kind and namespace and whose to names the target's group and kind (and optionally name)",
+		Check:    checkCrossNamespaceNotGranted,
+	},
+	{
+		Code: "KON1902", Severity: SeverityDeny, Kinds: crossRefKinds(),
+		Releases: Until(GenerationKO21),
+		Title:    "Cross-namespace reference that this operator release does not follow",
+		Hint:     "Keep the referenced object in the referrer's namespace and omit the namespace field, or upgrade to the kong-operator release that supports the reference with a KongReferenceGrant",
+		Check:    checkCrossNamespaceUnsupported,
+	},
+	{
+		Code: "KON1903", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKongReferenceGrant},
+		Releases: Since(GenerationKO21),
+		Title:    "KongReferenceGrant permits nothing",
+		Hint: "A grant lives in the target's namespace; from names the referrer's group, kind and namespace, to the target's group (core for a Secret) and kind: " +
+			"correct the kind, group or namespace, or delete the grant",
+		Check: checkGrantPermitsNothing,
+	},
+	{
+		Code: "KON1904", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKongReferenceGrant}, OnDelete: true,
+		Releases: Since(GenerationKO21),
+		Title:    "Deleting a KongReferenceGrant that objects still depend on",
+		Hint:     "Recreate the grant, or move the objects named into the target's namespace",
+		Check:    checkGrantDeleteBreaksReferences,
 	},
 }
 

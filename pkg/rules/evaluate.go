@@ -32,7 +32,7 @@ func Findings(obj *unstructured.Unstructured, l Lookup, opts Options) []Finding 
 	var out []Finding
 	gen := l.Generation()
 	for _, r := range rulesByKind[obj.GroupVersionKind().GroupKind()] {
-		if !appliesTo(r, gen) || opts.disabled(r.Code) {
+		if r.OnDelete || !appliesTo(r, gen) || opts.disabled(r.Code) {
 			continue
 		}
 		found := r.Check(obj, l)
@@ -50,6 +50,29 @@ func Findings(obj *unstructured.Unstructured, l Lookup, opts Options) []Finding 
 		}
 	}
 	return out
+}
+
+// EvaluateDelete runs the rules that judge a deletion (Rule.OnDelete) and
+// returns their findings as admission warnings: a deletion is never denied.
+func EvaluateDelete(obj *unstructured.Unstructured, l Lookup, opts Options) (warnings []string) {
+	if obj == nil {
+		return nil
+	}
+	gen := l.Generation()
+	for _, r := range rulesByKind[obj.GroupVersionKind().GroupKind()] {
+		if !r.OnDelete || !appliesTo(r, gen) || opts.disabled(r.Code) {
+			continue
+		}
+		for _, f := range r.Check(obj, l) {
+			f.Code = r.Code
+			f.Severity = SeverityWarn
+			if f.Hint == "" {
+				f.Hint = r.Hint
+			}
+			warnings = append(warnings, f.Warning())
+		}
+	}
+	return warnings
 }
 
 func appliesTo(r *Rule, gen Generation) bool { return r.Releases.Contains(gen) }

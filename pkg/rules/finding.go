@@ -56,6 +56,9 @@ type Rule struct {
 	// Releases the rule applies to; the zero Range means all, including an
 	// unknown generation.
 	Releases Range
+	// OnDelete: the rule judges the deletion of an object (EvaluateDelete),
+	// never its creation or update; its findings are warnings only.
+	OnDelete bool
 	// NeedsSecretKeys: the rule reads the key names of a Secret. The webhook
 	// watches Secrets as metadata only (their data never reaches it), so
 	// there the rule stays silent; lint and check evaluate it.

@@ -26,6 +26,10 @@ var (
 	GKKongDataPlaneClientCertificate = schema.GroupKind{Group: GroupConfiguration, Kind: "KongDataPlaneClientCertificate"}
 	GKKongPlugin                     = schema.GroupKind{Group: GroupConfiguration, Kind: "KongPlugin"}
 	GKKongClusterPlugin              = schema.GroupKind{Group: GroupConfiguration, Kind: "KongClusterPlugin"}
+	// GKKongTarget and GKKongSNI name a KongUpstream and a KongCertificate,
+	// across namespaces from kong-operator 2.2.
+	GKKongTarget = schema.GroupKind{Group: GroupConfiguration, Kind: "KongTarget"}
+	GKKongSNI    = schema.GroupKind{Group: GroupConfiguration, Kind: "KongSNI"}
 	// GKKongReferenceGrant permits cross-namespace references (kong-operator >= 2.1).
 	GKKongReferenceGrant = schema.GroupKind{Group: GroupConfiguration, Kind: "KongReferenceGrant"}
 
@@ -87,6 +91,7 @@ func LookupKinds() []schema.GroupKind {
 		GKKongConsumerGroup,
 		GKKongKeySet,
 		GKKongPlugin,
+		GKKongReferenceGrant,
 		GKSecret,
 	}
 }
@@ -115,4 +120,24 @@ func isEntityKind(gk schema.GroupKind) bool {
 		}
 	}
 	return false
+}
+
+// DeleteValidatedKinds are the kinds whose deletion a rule judges
+// (Rule.OnDelete): the kinds a ValidatingWebhookConfiguration should also
+// send on DELETE.
+func DeleteValidatedKinds() []schema.GroupKind {
+	seen := map[schema.GroupKind]bool{}
+	var out []schema.GroupKind
+	for _, r := range catalogue {
+		if !r.OnDelete {
+			continue
+		}
+		for _, gk := range r.Kinds {
+			if !seen[gk] {
+				seen[gk] = true
+				out = append(out, gk)
+			}
+		}
+	}
+	return out
 }

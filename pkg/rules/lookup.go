@@ -352,10 +352,17 @@ type Index struct {
 
 // Indexes lists the indexes rules use through Lookup.ByIndex.
 func Indexes() []Index {
-	return []Index{
+	out := []Index{
 		{Name: IndexKonnectName, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectName},
 		{Name: IndexKonnectID, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectID},
+		{Name: IndexGrantNamespace, Kind: GKKongReferenceGrant, Func: indexGrantNamespace},
 	}
+	// Referrers by the namespaces they name, for the deletion of a grant
+	// (KON1904); only kinds the lookup holds matter.
+	for _, gk := range crossRefKinds() {
+		out = append(out, Index{Name: IndexCrossNamespaceTarget, Kind: gk, Func: indexCrossNamespaceTarget})
+	}
+	return out
 }
 
 func indexKonnectName(obj *unstructured.Unstructured) []string {

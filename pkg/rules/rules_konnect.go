@@ -143,25 +143,34 @@ func checkAuthSecretNamespace(obj *unstructured.Unstructured, _ Lookup) []Findin
 
 // --- authRef (KonnectGatewayControlPlane, KonnectExtension) ---
 
-func authRefName(obj *unstructured.Unstructured) (string, *field.Path) {
+// authRefName is the authRef of a control plane or extension; ns is
+// authRef.namespace (kong-operator >= 2.1, #2483) or the object's.
+func authRefName(obj *unstructured.Unstructured) (ns, name string, path *field.Path) {
+	var p []string
 	switch obj.GroupVersionKind().GroupKind() {
 	case GKKonnectGatewayControlPlane:
-		return nestedString(obj.Object, "spec", "konnect", "authRef", "name"), field.NewPath("spec", "konnect", "authRef", "name")
+		p = []string{"spec", "konnect", "authRef"}
 	case GKKonnectExtension:
-		return nestedString(obj.Object, "spec", "konnect", "configuration", "authRef", "name"), field.NewPath("spec", "konnect", "configuration", "authRef", "name")
+		p = []string{"spec", "konnect", "configuration", "authRef"}
+	default:
+		return "", "", nil
 	}
-	return "", nil
+	ns = nestedString(obj.Object, append(p, "namespace")...)
+	if ns == "" {
+		ns = obj.GetNamespace()
+	}
+	return ns, nestedString(obj.Object, append(p, "name")...), field.NewPath(p[0], p[1:]...).Child("name")
 }
 
 func checkAuthRefMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
-	name, path := authRefName(obj)
+	ns, name, path := authRefName(obj)
 	if name == "" || !l.Tracks(GKKonnectAPIAuthConfiguration) {
 		return nil
 	}
-	if _, ok := l.Get(GKKonnectAPIAuthConfiguration, obj.GetNamespace(), name); ok {
+	if _, ok := l.Get(GKKonnectAPIAuthConfiguration, ns, name); ok {
 		return nil
 	}
-	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("KonnectAPIAuthConfiguration %s not found", nsName(obj.GetNamespace(), name))}}
+	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("KonnectAPIAuthConfiguration %s not found", nsName(ns, name))}}
 }
 
 // --- KonnectGatewayControlPlane ---

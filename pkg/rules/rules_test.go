@@ -622,3 +622,191 @@ func TestComparisonWithAMirrorWaitsForTheOriginsID(t *testing.T) {
 			obj: route("echo", "fresh-cp", "echo"), want: []string{"KON1101"}},
 	})
 }
+
+func TestKonnectExtensionOnGroupFollowsTheRelease_KON1603(t *testing.T) {
+	certs := secret("dp-tls", nil, "tls.crt", "tls.key")
+	runCases(t, []ruleCase{
+		{name: "ko-2.1: group denied", gen: GenerationKO21, cluster: clusterKO20(certs), obj: extensionV2("ext", "group-cp", "dp-tls"), want: []string{"KON1603"}, wantHint: "kong-operator 2.2"},
+		{name: "ko-2.2: group allowed (#3711)", gen: GenerationKO22, cluster: clusterKO20(certs), obj: extensionV2("ext", "group-cp", "dp-tls")},
+		{name: "ko-2.3: group allowed", gen: GenerationKO23, cluster: clusterKO20(certs), obj: extensionV2("ext", "group-mirror", "dp-tls")},
+	})
+}
+
+func TestAuthSecretInAnotherNamespaceFollowsTheRelease_KON1505_KON1901(t *testing.T) {
+	labelled := map[string]string{CredentialLabel: CredentialLabelValue}
+	tok := strings.Replace(secret("tok", labelled, "token"), "namespace: default", "namespace: team-b", 1)
+	grant := refGrant("team-b", "konnect.konghq.com", "KonnectAPIAuthConfiguration", "default", "core", "Secret", "")
+	runCases(t, []ruleCase{
+		{name: "ko-2.2: warns without grant (honoured)", gen: GenerationKO22, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1505"}},
+		{name: "ko-2.3: needs a grant (#2908)", gen: GenerationKO23, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1901"}, wantField: "spec.secretRef.namespace", wantHint: "kind: KongReferenceGrant"},
+		{name: "ko-2.3: with a grant passes", gen: GenerationKO23, cluster: []string{tok, grant}, obj: authSecretRef("a", "tok", "team-b")},
+		{name: "ko-2.0: warns, never denied", gen: GenerationKO20, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1505"}},
+	})
+}
+
+// refGrant is a KongReferenceGrant in ns; toName "" permits every target.
+func refGrant(ns, fromGroup, fromKind, fromNS, toGroup, toKind, toName string) string {
+	name := ""
+	if toName != "" {
+		name = ", name: " + toName
+	}
+	return fmt.Sprintf(`
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongReferenceGrant
+metadata: {name: grant, namespace: %s}
+spec:
+  from: [{group: %s, kind: %s, namespace: %q}]
+  to: [{group: %s, kind: %s%s}]
+`, ns, fromGroup, fromKind, fromNS, toGroup, toKind, name)
+}
+
+// inNS moves a fixture object into namespace ns.
+func inNS(ns, doc string) string {
+	return strings.Replace(doc, "namespace: default}", "namespace: "+ns+"}", 1)
+}
+
+func TestCrossNamespaceReferences_KON1901_KON1902(t *testing.T) {
+	svcOther := inNS("other", service("svc", "demo-cp"))
+	routeX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongRoute
+metadata: {name: r, namespace: default}
+spec:
+  serviceRef: {type: namespacedRef, namespacedRef: {name: svc, namespace: other}}
+`
+	routeGrant := refGrant("other", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongService", "")
+	svcX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongService
+metadata: {name: s, namespace: apps}
+spec:
+  host: example.com
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: demo-cp, namespace: default}}
+`
+	cpGrant := refGrant("default", GroupConfiguration, "KongService", "apps", GroupKonnect, "KonnectGatewayControlPlane", "demo-cp")
+	bindingX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongPluginBinding
+metadata: {name: b, namespace: default}
+spec:
+  pluginRef: {name: rate-limit, namespace: plugins}
+  targets: {serviceRef: {group: configuration.konghq.com, kind: KongService, name: echo}}
+`
+	pluginOther := inNS("plugins", plugin("rate-limit"))
+	vault := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongVault
+metadata: {name: env}
+spec:
+  backend: env
+  prefix: env
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: demo-cp, namespace: default}}
+`
+	vaultGrant := refGrant("default", GroupConfiguration, "KongVault", "", GroupKonnect, "KonnectGatewayControlPlane", "")
+	runCases(t, []ruleCase{
+		// KongRoute serviceRef (#3125): the reference resolves in the named namespace.
+		{name: "route: service found in the named namespace on ko-2.2 with grant", gen: GenerationKO22, cluster: clusterKO20(svcOther, routeGrant), obj: routeX},
+		{
+			name: "route: no grant warns on ko-2.2", gen: GenerationKO22, cluster: clusterKO20(svcOther), obj: routeX,
+			want: []string{"KON1901"}, wantField: "spec.serviceRef.namespacedRef.namespace",
+			wantMessage: "names KongService svc in namespace other from namespace default, and no KongReferenceGrant in other permits it",
+			wantHint:    "kind: KongRoute, namespace: \"default\"",
+		},
+		{name: "route: no grant denies with --strict", strict: true, gen: GenerationKO21, cluster: clusterKO20(svcOther), obj: routeX, want: []string{"KON1901"}},
+		{
+			name: "route: a grant for another kind does not permit it", gen: GenerationKO23, obj: routeX, want: []string{"KON1901"},
+			cluster: clusterKO20(svcOther, refGrant("other", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongUpstream", "")),
+		},
+		{
+			name: "route: a grant from another namespace does not permit it", gen: GenerationKO23, obj: routeX, want: []string{"KON1901"},
+			cluster: clusterKO20(svcOther, refGrant("other", GroupConfiguration, "KongRoute", "team-c", GroupConfiguration, "KongService", "")),
+		},
+		{
+			name: "route: a grant for another name does not permit it", gen: GenerationKO23, obj: routeX, want: []string{"KON1901"},
+			cluster: clusterKO20(svcOther, refGrant("other", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongService", "svc-2")),
+		},
+		{name: "route: missing service in the named namespace", gen: GenerationKO22, cluster: clusterKO20(routeGrant), obj: routeX, want: []string{"KON1102"}, wantMessage: "KongService other/svc not found"},
+		{
+			name: "route: ko-2.0 does not follow it", gen: GenerationKO20, cluster: clusterKO20(svcOther), obj: routeX,
+			want: []string{"KON1902"}, wantField: "spec.serviceRef.namespacedRef.namespace", wantMessage: "kong-operator 2.0 does not follow references across namespaces",
+		},
+		{name: "route: KGO 1.6 does not follow it", cluster: cluster(svcOther), obj: routeX, want: []string{"KON1902"}},
+		// controlPlaneRef namespace (#2892).
+		{name: "service: cp grant passes on ko-2.1", gen: GenerationKO21, cluster: clusterKO20(cpGrant), obj: svcX},
+		{name: "service: no cp grant warns on ko-2.1", gen: GenerationKO21, cluster: clusterKO20(), obj: svcX, want: []string{"KON1901"}, wantField: "spec.controlPlaneRef.konnectNamespacedRef.namespace"},
+		{name: "service: ko-2.0 denies the cp namespace", gen: GenerationKO20, cluster: clusterKO20(), obj: svcX, want: []string{"KON1902"}},
+		// KongPluginBinding pluginRef (#3108).
+		{name: "binding: plugin in named namespace with grant", gen: GenerationKO22, obj: bindingX, cluster: clusterKO20(pluginOther, service("echo", "demo-cp"), refGrant("plugins", GroupConfiguration, "KongPluginBinding", "default", GroupConfiguration, "KongPlugin", "rate-limit"))},
+		{name: "binding: plugin without grant", gen: GenerationKO22, obj: bindingX, cluster: clusterKO20(pluginOther, service("echo", "demo-cp")), want: []string{"KON1901"}, wantField: "spec.pluginRef.namespace"},
+		{name: "binding: plugin missing in named namespace", gen: GenerationKO22, obj: bindingX, cluster: clusterKO20(service("echo", "demo-cp"), refGrant("plugins", GroupConfiguration, "KongPluginBinding", "default", GroupConfiguration, "KongPlugin", "")), want: []string{"KON1204"}, wantMessage: "KongPlugin plugins/rate-limit not found"},
+		// KongVault is cluster-scoped: its namespace is legitimate on every release.
+		{name: "vault: KGO 1.6 passes", cluster: cluster(), obj: vault},
+		{name: "vault: ko-2.0 passes", gen: GenerationKO20, cluster: clusterKO20(), obj: vault},
+		{name: "vault: ko-2.1 needs a grant from namespace \"\"", gen: GenerationKO21, cluster: clusterKO20(), obj: vault, want: []string{"KON1901"}, wantMessage: "from the cluster-scoped KongVault"},
+		{name: "vault: ko-2.1 with grant passes", gen: GenerationKO21, cluster: clusterKO20(vaultGrant), obj: vault},
+	})
+}
+
+func TestKongTargetAndSNIOnlyFrom22_KON1902(t *testing.T) {
+	target := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongTarget
+metadata: {name: t, namespace: default}
+spec: {target: "10.0.0.1:80", weight: 100, upstreamRef: {name: up, namespace: upstreams}}
+`
+	runCases(t, []ruleCase{
+		{name: "ko-2.1 does not follow KongTarget upstreamRef.namespace", gen: GenerationKO21, obj: target, want: []string{"KON1902"}, wantMessage: "kong-operator 2.2 and later"},
+		{name: "ko-2.2 needs a grant", gen: GenerationKO22, obj: target, want: []string{"KON1901"}},
+		{name: "ko-2.2 with grant", gen: GenerationKO22, obj: target, cluster: []string{refGrant("upstreams", GroupConfiguration, "KongTarget", "default", GroupConfiguration, "KongUpstream", "up")}},
+	})
+}
+
+func TestGrantThatPermitsNothing_KON1903(t *testing.T) {
+	runCases(t, []ruleCase{
+		{name: "a valid grant passes", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongRoute", "apps", GroupConfiguration, "KongService", "")},
+		{
+			name: "wrong to kind", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongRoute", "apps", GroupConfiguration, "KongRoute", ""),
+			want: []string{"KON1903"}, wantMessage: "KongRoute (configuration.konghq.com) to KongRoute (configuration.konghq.com) is no reference kong-operator 2.2 checks grants for",
+		},
+		{name: "wrong group", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupKonnect, "KongRoute", "apps", GroupConfiguration, "KongService", ""), want: []string{"KON1903"}},
+		{name: "own namespace", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongService", ""), want: []string{"KON1903"}, wantMessage: "grant's own namespace"},
+		{name: "named target missing", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongService", "apps", GroupKonnect, "KonnectGatewayControlPlane", "nope"), want: []string{"KON1903"}, wantMessage: "KonnectGatewayControlPlane default/nope does not exist"},
+		{name: "KongTarget grant is nothing on ko-2.1", gen: GenerationKO21, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongTarget", "apps", GroupConfiguration, "KongUpstream", ""), want: []string{"KON1903"}},
+		{name: "KongTarget grant is useful on ko-2.2", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongTarget", "apps", GroupConfiguration, "KongUpstream", "")},
+	})
+}
+
+func TestDeletingAGrantWarnsAboutDependents_KON1904(t *testing.T) {
+	svcX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongService
+metadata: {name: s, namespace: apps}
+spec:
+  host: example.com
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: demo-cp, namespace: default}}
+`
+	grant := refGrant("default", GroupConfiguration, "KongService", "apps", GroupKonnect, "KonnectGatewayControlPlane", "")
+	store := NewStore(GenerationKO22, parse(t, append(clusterKO20(), svcX, grant)...)...)
+	obj := parseOne(t, grant)
+	got := EvaluateDelete(obj, store, Options{})
+	if len(got) != 1 || !strings.Contains(got[0], "[KON1904]") || !strings.Contains(got[0], "KongService apps/s") {
+		t.Fatalf("want one KON1904 warning naming KongService apps/s, got %v", got)
+	}
+	// Another grant that permits the same reference: nothing breaks.
+	other := strings.Replace(grant, "name: grant,", "name: grant-2,", 1)
+	store.Add(parseOne(t, other))
+	if got := EvaluateDelete(obj, store, Options{}); len(got) != 0 {
+		t.Fatalf("want no warning while another grant permits it, got %v", got)
+	}
+	// Before 2.1 nothing depends on grants.
+	store.SetGeneration(GenerationKO20)
+	if got := EvaluateDelete(obj, store, Options{}); len(got) != 0 {
+		t.Fatalf("ko-2.0: want no warning, got %v", got)
+	}
+	// Creation never runs the deletion rule.
+	store.SetGeneration(GenerationKO22)
+	if fs := Findings(obj, store, Options{}); len(fs) != 0 {
+		t.Fatalf("create: want no finding, got %v", fs)
+	}
+	_ = ruleCase{want: []string{"KON1904"}} // the deletion rule's case, asserted above
+}

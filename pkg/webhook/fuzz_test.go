@@ -196,6 +196,8 @@ var fuzzGenerations = map[testenv.Profile]rules.Generation{
 	testenv.KGO14: rules.GenerationKGO14,
 	testenv.KGO16: rules.GenerationKGO15Plus,
 	testenv.KO20:  rules.GenerationKO20,
+	testenv.KO22:  rules.GenerationKO22,
+	testenv.KO23:  rules.GenerationKO23,
 }
 
 // fixtureGeneration is the generation a fixture's seed is sent to: that of
@@ -213,7 +215,7 @@ func newFuzzCluster(t testing.TB) *fuzzCluster {
 	t.Helper()
 	fuzzOnce.Do(func() {
 		c := &fuzzCluster{fixtures: loadRuleFixtures(t), handlers: map[rules.Generation]map[bool]http.Handler{}}
-		for _, gen := range []rules.Generation{rules.GenerationKGO14, rules.GenerationKGO15Plus, rules.GenerationKO20} {
+		for _, gen := range []rules.Generation{rules.GenerationKGO14, rules.GenerationKGO15Plus, rules.GenerationKO20, rules.GenerationKO22, rules.GenerationKO23} {
 			store := rules.NewStore(gen)
 			store.Track(rules.LookupKinds()...)
 			// The benchmark's cluster too, so lookups also search a crowd.
@@ -462,6 +464,12 @@ func TestFuzzSeedsReachEveryRule(t *testing.T) {
 			case fx.gap:
 				if warned || denied {
 					t.Errorf("%s is a webhook-gap fixture, but the webhook reported it: %s", fx.code, res.body)
+				}
+				return
+			case fx.expect == "silent":
+				// A valid neighbour: admitted without the code.
+				if warned || !resp.Allowed {
+					t.Errorf("%s is a valid neighbour of %s, but the webhook reported it: %s", fx.file, fx.code, res.body)
 				}
 				return
 			case fx.expect == "warn" && !warned:

@@ -87,6 +87,12 @@ var cases = []struct {
 	// v1alpha2 in the files: kong-operator 2.x, which registers certificates on groups.
 	{name: "seed-ko20", args: []string{"-f", "testdata/seed-ko20", "--strict"}, code: 0},
 	{name: "seed-ko20-on-kgo16", args: []string{"-f", "testdata/seed-ko20", "--kgo-version", "1.6"}, code: 1},
+	// Must show 4 of issue 14: valid cross-namespace references with grants
+	// and a KonnectExtension on a group raise nothing on 2.2 and 2.3, even
+	// --strict; the same files on 2.0 are refused.
+	{name: "grants-ko22", args: []string{"-f", "testdata/grants-ko22", "--kgo-version", "2.2", "--strict"}, code: 0},
+	{name: "grants-ko23", args: []string{"-f", "testdata/grants-ko22", "--kgo-version", "v2.3.0-rc.3", "--strict"}, code: 0},
+	{name: "grants-on-ko20", args: []string{"-f", "testdata/grants-ko22", "--kgo-version", "2.0"}, code: 1},
 	{name: "seed-kgo14-on-ko20", args: []string{"-f", "testdata/seed-kgo14", "--kgo-version", "2.0"}, code: 1},
 	{name: "bad", args: []string{"-R", "-f", "testdata/bad", "--kgo-version", "1.6", "-n", "team-a"}, code: 1},
 	{name: "bad-disabled", args: []string{"-R", "-f", "testdata/bad", "--kgo-version", "1.6", "-n", "team-a",
