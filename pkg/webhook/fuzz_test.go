@@ -52,6 +52,7 @@ type ruleFixture struct {
 	code     string
 	expect   string // deny, warn or deny-strict
 	gap      bool   // webhook-gap: the rule cannot fire through the webhook
+	delete   bool   // operation: delete: the rule judges the object's DELETE
 	profiles []testenv.Profile
 	ns       string
 	setup    []*unstructured.Unstructured
@@ -104,6 +105,8 @@ func loadRuleFixtures(t testing.TB) []ruleFixture {
 				fx.expect = strings.TrimSpace(h[2])
 			case "webhook-gap":
 				fx.gap = true
+			case "operation":
+				fx.delete = strings.TrimSpace(h[2]) == "delete"
 			case "profiles":
 				for _, p := range strings.Split(h[2], ",") {
 					fx.profiles = append(fx.profiles, testenv.Profile(strings.TrimSpace(p)))
@@ -126,7 +129,11 @@ func loadRuleFixtures(t testing.TB) []ruleFixture {
 				continue
 			}
 			u := &unstructured.Unstructured{Object: m}
-			u.SetNamespace(fx.ns)
+			if u.GetNamespace() == "" {
+				// A namespace the fixture names (NAMESPACE-svc) is kept:
+				// cross-namespace rules read it.
+				u.SetNamespace(fx.ns)
+			}
 			u.SetUID(types.UID(konnectIDOf(fx.ns, u.GetKind()+"/"+u.GetName())))
 			docs = append(docs, u)
 		}
@@ -248,17 +255,23 @@ func newFuzzCluster(t testing.TB) *fuzzCluster {
 }
 
 // selector bits of the fuzz targets: the generation (KGO 1.5+ unless a
-// bit says otherwise), strict mode, and CREATE or UPDATE.
+// bit says otherwise; the newest bit set wins), strict mode, and CREATE or UPDATE.
 const (
 	selKGO14  = 1 << 0
 	selStrict = 1 << 1
 	selUpdate = 1 << 2
 	selKO20   = 1 << 3
+	selKO22   = 1 << 4
+	selKO23   = 1 << 5
 )
 
 func (c *fuzzCluster) handler(sel uint8) http.Handler {
 	gen := rules.GenerationKGO15Plus
 	switch {
+	case sel&selKO23 != 0:
+		gen = rules.GenerationKO23
+	case sel&selKO22 != 0:
+		gen = rules.GenerationKO22
 	case sel&selKO20 != 0:
 		gen = rules.GenerationKO20
 	case sel&selKGO14 != 0:
@@ -362,6 +375,23 @@ func reviewBody(obj, old []byte, update bool) []byte {
 	return b
 }
 
+// deleteReviewBody is the AdmissionReview of a DELETE of obj: the API
+// server sends the object being deleted as oldObject, and no object.
+func deleteReviewBody(obj []byte) []byte {
+	var ar admissionv1.AdmissionReview
+	if err := json.Unmarshal(reviewBody(obj, nil, false), &ar); err != nil {
+		return nil
+	}
+	ar.Request.Operation = admissionv1.Delete
+	ar.Request.OldObject = ar.Request.Object
+	ar.Request.Object = k8sruntime.RawExtension{}
+	b, err := json.Marshal(ar)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 func mustJSON(t testing.TB, u *unstructured.Unstructured) []byte {
 	t.Helper()
 	b, err := u.MarshalJSON()
@@ -379,6 +409,10 @@ func seedSelector(fx ruleFixture) uint8 {
 		sel |= selKGO14
 	case rules.GenerationKO20:
 		sel |= selKO20
+	case rules.GenerationKO22:
+		sel |= selKO22
+	case rules.GenerationKO23:
+		sel |= selKO23
 	}
 	if fx.expect == "deny-strict" {
 		sel |= selStrict
@@ -450,7 +484,11 @@ func TestFuzzSeedsReachEveryRule(t *testing.T) {
 				t.Fatalf("profiles %v: none is in fuzzGenerations; add the new profile there", fx.profiles)
 			}
 			sel := seedSelector(fx)
-			res := serveReview(c.handler(sel), reviewBody(mustJSON(t, fx.obj), nil, false))
+			body := reviewBody(mustJSON(t, fx.obj), nil, false)
+			if fx.delete {
+				body = deleteReviewBody(mustJSON(t, fx.obj))
+			}
+			res := serveReview(c.handler(sel), body)
 			checkAnswer(t, res, fuzzUID)
 			resp := res.review.Response
 			tag := "[" + fx.code + "]"

@@ -38,6 +38,7 @@ var webhookProfiles = testenv.Profiles
 //	# field: <path>                   the field kubectl must print
 //	# message: <text>                 text kubectl must print (repeatable)
 //	# webhook-gap: <why>              the rule cannot fire through the webhook (see below)
+//	# operation: delete               the object under test is applied, then deleted: the rule judges its DELETE
 //
 // Other comment lines are free text. The documents before the last are setup,
 // applied one by one with kubectl (each must be admitted; warnings are fine),
@@ -90,6 +91,8 @@ type ruleFixture struct {
 	Field       string
 	Messages    []string
 	Gap         string
+	// Delete: the rule judges the DELETE of the object under test.
+	Delete bool
 	// Docs are the YAML documents without comment lines, the object under
 	// test last.
 	Docs []string
@@ -143,6 +146,11 @@ func parseRuleFixture(path string) (ruleFixture, error) {
 			f.Messages = append(f.Messages, value)
 		case "webhook-gap":
 			f.Gap = value
+		case "operation":
+			if value != "delete" {
+				return f, fmt.Errorf("%s: operation takes delete (create is the default), got %q", base, value)
+			}
+			f.Delete = true
 		default:
 			return f, fmt.Errorf("%s: unknown header key %q", base, key)
 		}
@@ -363,6 +371,10 @@ func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFix
 
 	doc := resolveKonnectIDs(t, env, ns, docs[len(docs)-1])
 	u := parseFixtureDoc(t, doc)
+	if f.Delete {
+		runDeleteFixture(t, env, ns, f, u, doc, expect, subst)
+		return
+	}
 	out, errOut, err := env.Kubectl(ctx, doc, "apply", "-n", ns, "-f", "-")
 	_, getErr := env.Get(ctx, u.GroupVersionKind(), ns, u.GetName())
 	if getErr == nil {
@@ -434,6 +446,48 @@ func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFix
 		require.NoError(t, getErr, "the admitted %s must exist", u.GetKind())
 	default:
 		t.Fatalf("unknown expectation %q", expect)
+	}
+}
+
+// runDeleteFixture applies the object under test, waits until the webhook's
+// cache has it, and deletes it with kubectl: a rule that judges the DELETE
+// warns (it never denies a deletion) or stays silent.
+func runDeleteFixture(t *testing.T, env *testenv.Env, ns string, f ruleFixture, u *unstructured.Unstructured, doc, expect string, subst *strings.Replacer) {
+	ctx := context.Background()
+	target := ns
+	if u.GetNamespace() != "" {
+		target = u.GetNamespace()
+	}
+	_, errOut, err := env.Kubectl(ctx, doc, "apply", "-n", target, "-f", "-")
+	require.NoError(t, err, "the %s %s to delete must be admitted: %s", u.GetKind(), u.GetName(), errOut)
+	env.WaitForWebhookCache(t, u.GroupVersionKind().GroupKind(), target, u.GetName())
+	out, errOut, err := env.Kubectl(ctx, "", "delete", "-n", target, "--wait=false", strings.ToLower(u.GetKind())+"."+u.GroupVersionKind().Group+"/"+u.GetName())
+	report := fmt.Sprintf("kubectl delete of %s %s:\nstdout: %s\nstderr: %s", u.GetKind(), u.GetName(), out, errOut)
+	require.NoError(t, err, "a deletion is never denied\n%s", report)
+	t.Logf("kubectl delete: %s", strings.TrimSpace(out+errOut))
+	code := "[" + f.Code + "]"
+	switch expect {
+	case expectSilent:
+		for _, m := range f.Messages {
+			require.NotContains(t, errOut, subst.Replace(m), "the valid neighbour must stay silent\n%s", report)
+		}
+	case expectWarn:
+		var warning string
+		for _, line := range strings.Split(errOut, "\n") {
+			if strings.HasPrefix(line, "Warning: ") && strings.Contains(line, code) {
+				warning = line
+			}
+		}
+		require.NotEmpty(t, warning, "kubectl must print a warning with %s\n%s", code, report)
+		require.Contains(t, warning, "Fix: ", "the warning must name the fix\n%s", report)
+		if f.Field != "" {
+			require.Contains(t, warning, "Warning: "+f.Field+": "+code, report)
+		}
+		for _, m := range f.Messages {
+			require.Contains(t, warning, subst.Replace(m), report)
+		}
+	default:
+		t.Fatalf("a deletion fixture expects warn or silent, not %q", expect)
 	}
 }
 
