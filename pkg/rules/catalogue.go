@@ -78,7 +78,7 @@ var catalogue = []Rule{
 	{
 		Code: "KON1102", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKongRoute},
 		Title: "KongRoute serviceRef names a KongService that does not exist",
-		Hint:  "Create the KongService in the KongRoute's namespace or correct spec.serviceRef.namespacedRef.name",
+		Hint:  "Create the KongService in the namespace the reference names (the KongRoute's own unless spec.serviceRef.namespacedRef.namespace says otherwise) or correct spec.serviceRef.namespacedRef.name",
 		Check: checkRouteServiceMissing,
 	},
 

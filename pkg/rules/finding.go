@@ -125,11 +125,16 @@ func (f Finding) FieldError() *field.Error {
 
 // Warning is the finding as an admission warning:
 // "<field>: [KON1004] <message>. Fix: <hint>".
+//
+// A warning travels in an HTTP Warning header, which cannot hold a line
+// break (the API server drops such a warning): every line break becomes a
+// space.
 func (f Finding) Warning() string {
-	if f.Field == nil {
-		return f.Detail()
+	w := f.Detail()
+	if f.Field != nil {
+		w = fmt.Sprintf("%s: %s", f.Field.String(), w)
 	}
-	return fmt.Sprintf("%s: %s", f.Field.String(), f.Detail())
+	return strings.Join(strings.Fields(strings.ReplaceAll(w, "\n", " \n ")), " ")
 }
 
 // sentence ends s with a full stop unless it already ends a sentence.

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"reflect"
 	"strings"
 	"testing"
@@ -809,4 +810,17 @@ spec:
 		t.Fatalf("create: want no finding, got %v", fs)
 	}
 	_ = ruleCase{want: []string{"KON1904"}} // the deletion rule's case, asserted above
+}
+
+// A warning travels in an HTTP Warning header: the API server drops one with
+// a line break, so kubectl would print nothing (seen with KON1901's grant).
+func TestWarningsHoldNoLineBreak(t *testing.T) {
+	f := Finding{Code: "KON1901", Field: field.NewPath("spec"), Message: "two\nlines", Hint: "apply:\n{kind: KongReferenceGrant}"}
+	w := f.Warning()
+	if strings.ContainsAny(w, "\r\n") {
+		t.Fatalf("warning has a line break: %q", w)
+	}
+	if !strings.Contains(w, "apply: {kind: KongReferenceGrant}") {
+		t.Fatalf("the hint must survive on one line: %q", w)
+	}
 }

@@ -243,7 +243,9 @@ func grantsAllow(l Lookup, obj *unstructured.Unstructured, r crossRef) bool {
 	return false
 }
 
-// grantYAML is the KongReferenceGrant that permits the reference.
+// grantYAML is the KongReferenceGrant that permits the reference, as one
+// line of flow-style YAML: it fits in a warning (no line breaks) and
+// `kubectl apply -f -` takes it as it is.
 func grantYAML(obj *unstructured.Unstructured, r crossRef) string {
 	from := obj.GroupVersionKind().GroupKind()
 	name := strings.ToLower(fmt.Sprintf("%s-%s-to-%s", obj.GetNamespace(), from.Kind, r.Field.To.Kind))
@@ -254,12 +256,8 @@ func grantYAML(obj *unstructured.Unstructured, r crossRef) string {
 	if r.Name != "" {
 		toName = fmt.Sprintf(", name: %s", r.Name)
 	}
-	return fmt.Sprintf(`apiVersion: configuration.konghq.com/v1alpha1
-kind: KongReferenceGrant
-metadata: {name: %s, namespace: %s}
-spec:
-  from: [{group: %s, kind: %s, namespace: %q}]
-  to: [{group: %s, kind: %s%s}]`,
+	return fmt.Sprintf(`{apiVersion: configuration.konghq.com/v1alpha1, kind: KongReferenceGrant, metadata: {name: %s, namespace: %s}, `+
+		`spec: {from: [{group: %s, kind: %s, namespace: %q}], to: [{group: %s, kind: %s%s}]}}`,
 		name, r.Namespace, from.Group, from.Kind, obj.GetNamespace(), grantGroup(r.Field.To.Group), r.Field.To.Kind, toName)
 }
 
@@ -284,7 +282,7 @@ func checkCrossNamespaceNotGranted(obj *unstructured.Unstructured, l Lookup) []F
 			Value: r.Namespace,
 			Message: fmt.Sprintf("the %s names %s %s in namespace %s from %s, and no KongReferenceGrant in %s permits it: %s sets ResolvedRefs=False (RefNotPermitted) and does not reconcile the %s",
 				r.Field.What, r.Field.To.Kind, r.Name, r.Namespace, from, r.Namespace, gen.Release(), obj.GetKind()),
-			Hint: "Apply this KongReferenceGrant (or move the objects into one namespace):\n" + grantYAML(obj, r),
+			Hint: "Apply this KongReferenceGrant (or move the objects into one namespace): " + grantYAML(obj, r),
 		})
 	}
 	return out
