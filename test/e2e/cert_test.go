@@ -177,7 +177,7 @@ func snapshot(t *testing.T, env *testenv.Env, ns string) map[string]string {
 
 func TestCertIssueIsIdempotentAndRegistersInKonnect(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -221,7 +221,7 @@ func TestCertIssueIsIdempotentAndRegistersInKonnect(t *testing.T) {
 
 func TestCertRotateNeverLeavesTheDataPlaneUnregistered(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -285,7 +285,7 @@ func TestCertRotateNeverLeavesTheDataPlaneUnregistered(t *testing.T) {
 
 func TestCertIssueOnAPKIControlPlaneRegistersAGeneratedCA(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -353,7 +353,7 @@ func verifyClientCert(t *testing.T, chainPEM, caPEM []byte) {
 
 func TestCertListShowsKonnectRegistration(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -397,7 +397,7 @@ func TestCertListShowsKonnectRegistration(t *testing.T) {
 
 func TestCertDryRunPrintsAndWritesNothing(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -443,7 +443,7 @@ func TestCertBadInputsFailClearlyAndWriteNothing(t *testing.T) {
 	leafCrt, leafKey := selfSignedPair(t, "not-a-ca")
 	dir := t.TempDir()
 
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)

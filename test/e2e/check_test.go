@@ -253,7 +253,7 @@ func checkBoth(t *testing.T, env *testenv.Env, ns, name string, wantExit int, ar
 // not depend on the generation, their output does (golden files are per
 // profile: name.<profile>.txt and .json).
 func eachProfile(t *testing.T, f func(t *testing.T, p testenv.Profile)) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) { f(t, p) })
 	}
 }

@@ -60,7 +60,7 @@ func codesOf(rep lint.Report) []string {
 
 func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)

@@ -207,7 +207,7 @@ func TestSeedWorkflow(t *testing.T) {
 // wrong endpoint prefix (KGO 1.4) or no registered certificate leaves the
 // DataPlane Ready while it never reaches Konnect.
 func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -234,7 +234,7 @@ func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
 // cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is accepted by kubectl and
 // fails later in status: what the webhook moves to admission time.
 func TestSeedKongServiceOnKICControlPlane(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -285,7 +285,7 @@ func TestSeedKongServiceOnKICControlPlane(t *testing.T) {
 // /v2/control-planes/{id}/core-entities, as KGO does, and their status
 // carries Konnect's IDs.
 func TestSeedKongServiceWrittenThroughCoreEntities(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)

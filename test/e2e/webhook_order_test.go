@@ -158,7 +158,7 @@ var applyOrders = []applyOrder{
 // Then the seed's slip, a certificate naming the control plane's Konnect
 // name, is still denied, with its did-you-mean and the way out.
 func TestWebhookGitOpsFolderInAnyOrder(t *testing.T) {
-	for _, p := range webhookProfiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.SharedWithWebhook(t, p)
 			start := time.Now()

@@ -73,8 +73,25 @@ func (p Profile) Generation() rules.Generation {
 	return rules.GenerationUnknown
 }
 
-// Profiles lists the profiles every suite runs on, oldest first.
+// Profiles lists every profile, oldest first. The suites whose verdicts
+// change from release to release run on all of them: the seed workflow,
+// init, the demo, the webhook's rule fixtures and its cross-namespace table,
+// and check's all-good report (README, "Which suites run where").
 var Profiles = []Profile{KGO14, KGO16, KO20, KO22, KO23}
+
+// EdgeProfiles are the profiles of the suites whose code paths follow the
+// API's shape rather than the release: the oldest release (kgo-1.4, the
+// gateway-operator.konghq.com extension), the newest 1.x (kgo-1.6,
+// v1alpha1) and the newest 2.x (ko-2.3, v1alpha2 and grants). With
+// KONNECT_E2E_PROFILES=all they run on every profile too.
+var EdgeProfiles = edgeProfiles(os.Getenv("KONNECT_E2E_PROFILES"))
+
+func edgeProfiles(env string) []Profile {
+	if env == "all" {
+		return Profiles
+	}
+	return []Profile{KGO14, KGO16, KO23}
+}
 
 // KongOperator2 says whether p is a kong-operator 2.x profile: its test
 // ground serves the KonnectGatewayControlPlane conversion, as kong-operator's
