@@ -39,6 +39,7 @@ var webhookProfiles = testenv.Profiles
 //	# message: <text>                 text kubectl must print (repeatable)
 //	# webhook-gap: <why>              the rule cannot fire through the webhook (see below)
 //	# operation: delete               the object under test is applied, then deleted: the rule judges its DELETE
+//	# schema-refuses: <text>          the release's CRD refuses the object before any webhook is called, with <text>
 //
 // Other comment lines are free text. The documents before the last are setup,
 // applied one by one with kubectl (each must be admitted; warnings are fine),
@@ -93,6 +94,11 @@ type ruleFixture struct {
 	Gap         string
 	// Delete: the rule judges the DELETE of the object under test.
 	Delete bool
+	// SchemaRefuses is the API server's own message when the release's
+	// CRD (its schema or CEL rules) refuses the object before admission
+	// webhooks run: the rule then only speaks in lint, and the fixture
+	// shows that the cluster refuses the object too.
+	SchemaRefuses string
 	// Docs are the YAML documents without comment lines, the object under
 	// test last.
 	Docs []string
@@ -146,6 +152,8 @@ func parseRuleFixture(path string) (ruleFixture, error) {
 			f.Messages = append(f.Messages, value)
 		case "webhook-gap":
 			f.Gap = value
+		case "schema-refuses":
+			f.SchemaRefuses = value
 		case "operation":
 			if value != "delete" {
 				return f, fmt.Errorf("%s: operation takes delete (create is the default), got %q", base, value)
@@ -395,6 +403,14 @@ func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFix
 	}
 	t.Logf("kubectl apply (exit %d): %s", exit, strings.TrimSpace(out+errOut))
 
+	if f.SchemaRefuses != "" {
+		require.Error(t, err, "the CRD must refuse the object\n%s", report)
+		require.Contains(t, errOut, f.SchemaRefuses, report)
+		require.NotContains(t, errOut, code, "the webhook is not called for an object the schema refuses\n%s", report)
+		require.Error(t, getErr, "the refused %s must not exist", u.GetKind())
+		t.Logf("%s: the %s CRDs refuse the object themselves (lint reports %s offline)", f.Name, p, f.Code)
+		return
+	}
 	if f.Gap != "" {
 		require.NoError(t, err, report)
 		require.NotContains(t, errOut, code,
