@@ -108,9 +108,8 @@ func isServed(served map[schema.GroupVersionResource]bool) func(schema.GroupVers
 }
 
 // controlPlaneGVR is the KonnectGatewayControlPlane resource to read:
-// v1alpha2 where it is served (kong-operator 2.x still serves v1alpha1,
-// deprecated and without conversion, so its objects must be read as
-// v1alpha2), else v1alpha1.
+// v1alpha2 where it is served (kong-operator 2.x stores v1alpha2 and
+// converts the deprecated v1alpha1), else v1alpha1.
 func (e *Env) controlPlaneGVR(ctx context.Context) (schema.GroupVersionResource, error) {
 	served, err := e.served(ctx)
 	if err != nil {

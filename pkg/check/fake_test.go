@@ -444,63 +444,6 @@ func TestClusterTypeHintNamesTheFieldOfTheVersion(t *testing.T) {
 	}
 }
 
-// On kong-operator 2.x a control plane applied as v1alpha1 is kept as
-// v1alpha2 without its spec.name (no conversion): controlplane-found says
-// so, from kubectl's last-applied annotation, and gives the v1alpha2 fix.
-func TestControlPlaneAppliedAsV1Alpha1OnKongOperator2(t *testing.T) {
-	const applied = `{"apiVersion":"konnect.konghq.com/v1alpha1","kind":"KonnectGatewayControlPlane","metadata":{"name":"gateway-cp","namespace":"ns"},` +
-		`"spec":{"name":"my-cp","cluster_type":"CLUSTER_TYPE_CONTROL_PLANE","konnect":{"authRef":{"name":"auth"}}}}`
-	ctx := context.Background()
-	for name, tc := range map[string]struct {
-		programmed bool
-		want       Status
-		suffix     string
-	}{
-		"never programmed":    {want: Fail},
-		"programmed (before)": {programmed: true, want: Warn, suffix: "; it was programmed before (Konnect ID "},
-	} {
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, fixture{gen: rules.GenerationKO20, replicas: 1})
-			gvr := kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)
-			cp, err := f.env.get(ctx, gvr, "gateway-cp")
-			require.NoError(t, err)
-			// What 2.x keeps of the v1alpha1 object.
-			cp.Object["spec"] = map[string]any{"source": "Origin", "konnect": map[string]any{"authRef": map[string]any{"name": "auth"}}}
-			cp.SetAnnotations(map[string]string{corev1.LastAppliedConfigAnnotation: applied})
-			if !tc.programmed {
-				delete(cp.Object, "status")
-			}
-			_, err = f.env.Dynamic.Resource(gvr).Namespace("ns").Update(ctx, cp, metav1.UpdateOptions{})
-			require.NoError(t, err)
-			f.env.Forget()
-			rep := runAll(t, f.env)
-			got := requireResult(t, rep, IDControlPlaneFound, tc.want,
-				`KonnectGatewayControlPlane gateway-cp was applied as konnect.konghq.com/v1alpha1 with spec.name "my-cp"; kong-operator 2.x serves v1alpha1 without conversion and keeps it as v1alpha2, which has no spec.name: it has no Konnect name (spec.createControlPlaneRequest.name)`+tc.suffix)
-			require.Equal(t, `Apply it again as konnect.konghq.com/v1alpha2 with spec.source: Origin and spec.createControlPlaneRequest: {name: "my-cp", cluster_type: CLUSTER_TYPE_CONTROL_PLANE} (the rest of spec as before).`, got.Hint)
-			if tc.programmed {
-				requireResult(t, rep, IDControlPlaneEndpoint, Pass)
-			} else {
-				requireResult(t, rep, IDControlPlaneProgrammed, Skip)
-			}
-		})
-	}
-
-	// Without the annotation, the message names the missing field.
-	f := newFixture(t, fixture{gen: rules.GenerationKGO15Plus, replicas: 1})
-	gvr := kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1)
-	cp, err := f.env.get(ctx, gvr, "gateway-cp")
-	require.NoError(t, err)
-	unstructured.RemoveNestedField(cp.Object, "spec", "name")
-	delete(cp.Object, "status")
-	_, err = f.env.Dynamic.Resource(gvr).Namespace("ns").Update(ctx, cp, metav1.UpdateOptions{})
-	require.NoError(t, err)
-	f.env.Forget()
-	rep := runAll(t, f.env)
-	got := requireResult(t, rep, IDControlPlaneFound, Fail,
-		"KonnectGatewayControlPlane gateway-cp (konnect.konghq.com/v1alpha1) has no Konnect name (spec.name), so the operator cannot create it in Konnect")
-	require.Equal(t, "Set spec.name to the control plane's name in Konnect: kubectl edit konnectgatewaycontrolplane gateway-cp -n ns", got.Hint)
-}
-
 // KGO's own conditions come first: an extension whose reference check can
 // find nothing wrong with from outside still fails when KGO set
 // ControlPlaneRefValid=False, quoting KGO; Ready names the condition that

@@ -91,8 +91,8 @@ func (g Generation) extensionGVR() schema.GroupVersionResource {
 	return gvrExtKonnect
 }
 
-// cpVersion is the KonnectGatewayControlPlane version init reads and writes: kong-operator 2.x still
-// serves v1alpha1, but without conversion, so its objects are v1alpha2 only.
+// cpVersion is the KonnectGatewayControlPlane version init reads and writes: kong-operator 2.x
+// stores v1alpha2 and only converts the deprecated v1alpha1.
 func (g Generation) cpVersion() string {
 	if g == KO20 {
 		return kgoapi.V1Alpha2

@@ -520,13 +520,6 @@ func (r *run) planControlPlane(ctx context.Context) error {
 
 	if live != nil {
 		c.mode, c.live, c.res = cpExisting, live, live.GetName()
-		if kgoapi.Unnamed(live) && kgoapi.KonnectID(live) == "" {
-			field := kgoapi.RequestFieldPathOf(live, "name")
-			return fmt.Errorf("KonnectGatewayControlPlane %s/%s has no Konnect name (%s) and is not a Mirror, so %s cannot create it in Konnect and init would wait for it forever: "+
-				"set %s (kubectl edit konnectgatewaycontrolplane %s -n %s); if it was applied as konnect.konghq.com/v1alpha1 with spec.name on kong-operator 2.x, which keeps it as v1alpha2 and drops spec.name, "+
-				"apply it again as v1alpha2 (kubectl konnect migrate -f MANIFEST writes it), or delete it and let init create it",
-				r.ns, c.res, field, r.gen, field, c.res, r.ns)
-		}
 		if n := kgoapi.KonnectName(live); n != "" {
 			c.konnectName = n
 		}
