@@ -92,7 +92,9 @@ func TestReadCRDVersionFallsBackToDiscovery(t *testing.T) {
 }
 
 func TestServedFromResources(t *testing.T) {
-	gvr := func(g, v, r string) schema.GroupVersionResource { return schema.GroupVersionResource{Group: g, Version: v, Resource: r} }
+	gvr := func(g, v, r string) schema.GroupVersionResource {
+		return schema.GroupVersionResource{Group: g, Version: v, Resource: r}
+	}
 	s := rules.ServedFromResources([]schema.GroupVersionResource{
 		gvr("konnect.konghq.com", "v1alpha2", "konnectgatewaycontrolplanes"),
 		gvr("konnect.konghq.com", "v1alpha2", "konnectextensions"),
