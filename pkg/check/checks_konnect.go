@@ -48,7 +48,7 @@ func kgoChecks() []Check {
 	}, {
 		ID:          IDKGOGeneration,
 		Description: "KGO API generation is known",
-		Details:     "From discovery, as the webhook decides it: a served konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane means kong-operator 2.x, whose KonnectGatewayControlPlane and KonnectExtension are read as v1alpha2; else a served konnect.konghq.com KonnectExtension means KGO >= 1.5, which ignores the gateway-operator.konghq.com one; only gateway-operator.konghq.com means KGO 1.4, whose konnectID is the control plane's endpoint prefix.",
+		Details:     "As the webhook decides it. A served konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane means kong-operator 2.x, whose release is the KonnectGatewayControlPlane CRD's kubernetes-configuration.konghq.com/version annotation (from the kinds served when the CRD cannot be read: KongReferenceGrant means 2.1, KonnectEventGateway 2.2, KonnectAIGateway 2.3), whose KonnectGatewayControlPlane and KonnectExtension are read as v1alpha2; else a served konnect.konghq.com KonnectExtension means KGO >= 1.5, which ignores the gateway-operator.konghq.com one; only gateway-operator.konghq.com means KGO 1.4, whose konnectID is the control plane's endpoint prefix.",
 		Hint:        installKGOHint,
 		Needs:       []string{IDKGOCRDs},
 		Run: func(ctx context.Context, e *Env) Result {
@@ -70,7 +70,8 @@ func kgoChecks() []Check {
 				if ext.Version != kgoapi.V1Alpha2 {
 					read = fmt.Sprintf("KonnectGatewayControlPlane is read as konnect.konghq.com/v1alpha2, KonnectExtension as %s", ext.GroupVersion())
 				}
-				return Passed("%s: kong-operator 2.x: %s (a v1alpha1 KonnectGatewayControlPlane is converted to it); no gateway-operator.konghq.com KonnectExtension is served", gen, read)
+				return Passed("%s: %s (%s): %s (a v1alpha1 KonnectGatewayControlPlane is converted to it); no gateway-operator.konghq.com KonnectExtension is served",
+					gen, gen.Release(), e.releaseFacts.ReleaseSource(), read)
 			}
 			return Failed("", "KonnectExtension is served in neither konnect.konghq.com nor gateway-operator.konghq.com")
 		},

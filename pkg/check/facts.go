@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sort"
@@ -92,12 +93,19 @@ func (e *Env) served(ctx context.Context) (map[schema.GroupVersionResource]bool,
 				out[gv.WithResource(r.Name)] = true
 			}
 		}
-		gen := rules.GenerationFor(rules.Served{
-			KonnectExtension:       out[kgoapi.ExtensionGVR(kgoapi.V1Alpha1)] || out[kgoapi.ExtensionGVR(kgoapi.V1Alpha2)],
-			LegacyKonnectExtension: out[gvrExtensionOld],
-			ControlPlaneV1Alpha2:   out[kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)],
-		})
-		e.generation = gen
+		// The group versions above hold every kind rules.Served reads
+		// (KongReferenceGrant is configuration.konghq.com/v1alpha1, the
+		// event and AI gateways konnect.konghq.com/v1alpha1).
+		facts := rules.ServedFromResources(slices.Collect(maps.Keys(out)))
+		if facts.ControlPlaneV1Alpha2 {
+			// The CRD names the exact kong-operator 2.x release.
+			crd, err := kgoapi.ReadCRDVersion(ctx, e.Metadata)
+			if err != nil {
+				return nil, err
+			}
+			facts.CRDVersion, facts.CRDUnread = crd.Version, crd.Unread
+		}
+		e.releaseFacts, e.generation = facts, rules.GenerationFor(facts)
 		return out, nil
 	})
 }
