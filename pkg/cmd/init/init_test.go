@@ -543,7 +543,7 @@ func TestGenerationByRelease(t *testing.T) {
 	// are kong-operator 2.2.
 	ko22 := served{gvrAuth: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true, gvrExtKonnectV1alpha2: true,
 		{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongreferencegrants"}: true,
-		{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnecteventgateways"}: true}
+		{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnecteventgateways"}:      true}
 	forbidden := kgoapi.CRDVersion{Unread: "reading CustomResourceDefinitions is forbidden"}
 	g, err := ko22.generation("", true, forbidden)
 	require.NoError(t, err)
