@@ -30,8 +30,14 @@ func TestKGO1ControlPlaneOnKongOperator2(t *testing.T) {
 	env.WaitFor(t, controlPlaneGVK(env.Profile), ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))
 
 	cli := initCLI{env: env, binDir: initPluginDir(t)}
-	cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", name, "--region", "us")
+	res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + env.Token}, "", "init", "--control-plane", name, "--region", "us")
+	// The release is read from the CRD kong-operator 2.2.3 installs (its version annotation).
+	const release = "kong-operator 2.2 (the KonnectGatewayControlPlane CRD's kubernetes-configuration.konghq.com/version is v2.2.3)"
+	require.Contains(t, res.stderr, strings.Replace(release, " (", " API (", 1))
+	image := env.MustKubectl(t, "", "get", "-n", ns, "dataplanes.gateway-operator.konghq.com", "-o", "jsonpath={.items[*].spec.deployment.podTemplateSpec.spec.containers[0].image}")
+	require.Equal(t, "kong/kong-gateway:3.14", strings.TrimSpace(image), "the Kong Gateway of kong-operator 2.2's samples")
 	out, errOut, code := konnectCLI(t, env, "", ns, "check", "--control-plane", "gateway-cp")
 	require.NotEqual(t, 1, code, "check:\n%s\n%s", out, errOut)
+	require.Contains(t, out, "ko-2.2: "+release)
 	mustKonnect(t, env, ns, "cert", "issue", "dp-extra", "--control-plane", "gateway-cp")
 }
