@@ -116,7 +116,7 @@ func certControlPlane(t *testing.T, env *testenv.Env, ns string, req obj) (konne
 }
 
 // controlPlaneGVK is KonnectGatewayControlPlane in the version the profile's objects are read in:
-// kong-operator 2.x serves v1alpha1 without conversion, so its objects are read as v1alpha2.
+// kong-operator 2.x stores v1alpha2 (and converts v1alpha1), so its objects are read as v1alpha2.
 func controlPlaneGVK(p testenv.Profile) schema.GroupVersionKind {
 	gvk := testenv.GVKControlPlane
 	gvk.Version = konnectVersion(p)

@@ -619,27 +619,3 @@ func TestCheckMirrorControlPlane(t *testing.T) {
 		})
 	}
 }
-
-// TestCheckControlPlaneAppliedAsV1Alpha1: a trap of kong-operator 2.x
-// alone. It still serves KonnectGatewayControlPlane v1alpha1, deprecated
-// and without conversion: an object applied as v1alpha1 (spec.name) is
-// kept as v1alpha2, whose schema has no spec.name, so the Konnect name is
-// gone and the operator cannot create the control plane. The check says
-// so, with the v1alpha2 object to apply, from kubectl's last-applied
-// annotation.
-func TestCheckControlPlaneAppliedAsV1Alpha1(t *testing.T) {
-	env := testenv.Shared(t, testenv.KO20)
-	ns := env.Namespace(t)
-	objs := seedBaseFor(testenv.KGO16, env.Token, "v1-"+ns, "", "unused", "unused")[:3] // token Secret, auth, v1alpha1 control plane
-	require.Equal(t, "konnect.konghq.com/v1alpha1", objs[2]["apiVersion"])
-	env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
-	env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "False"))
-
-	rep := checkBoth(t, env, ns, "controlplane-applied-as-v1alpha1."+string(testenv.KO20), 1)
-	requireStatus(t, rep, map[string]check.Status{
-		check.IDKGOGeneration: check.Pass, check.IDControlPlaneFound: check.Fail, check.IDControlPlaneProgrammed: check.Skip,
-	})
-	got, _ := rep.Find(check.IDControlPlaneFound)
-	require.Contains(t, got.Message, `was applied as konnect.konghq.com/v1alpha1 with spec.name "v1-`+ns+`"`)
-	require.Contains(t, got.Hint, `spec.createControlPlaneRequest: {name: "v1-`+ns+`"}`)
-}

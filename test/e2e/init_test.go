@@ -476,19 +476,6 @@ func TestInit(t *testing.T) {
 					}
 					cases = slices.Insert(cases, len(cases)-1, kicMirror)
 				}
-				if p.KongOperator2() { // a KGO 1.x manifest on kong-operator 2.x: kept as v1alpha2 without spec.name
-					v1 := cases[0]
-					v1.name, v1.env, v1.args = "control plane applied as v1alpha1 on kong-operator 2.x", nil, nil
-					v1.message = []string{"KonnectGatewayControlPlane ", "/v1-cp has no Konnect name (spec.createControlPlaneRequest.name) and is not a Mirror",
-						"apply it again as v1alpha2 (kubectl konnect migrate -f MANIFEST writes it)"}
-					v1.setup = func(t *testing.T, ns string) []string {
-						crt, key := selfSignedPair(t, "unused")
-						applied := controlPlane(testenv.KGO16, "v1-cp", "v1-"+ns, "")
-						env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], applied)...), "apply", "-n", ns, "-f", "-")
-						return []string{"--control-plane", "v1-cp", "--auth-name", "konnect-auth"}
-					}
-					cases = slices.Insert(cases, len(cases)-1, v1)
-				}
 				for _, tc := range cases {
 					t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 						ns := env.Namespace(t)

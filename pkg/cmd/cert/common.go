@@ -124,8 +124,8 @@ func (c *Clients) Complete(f Factory) error {
 }
 
 // controlPlaneGVR is the KonnectGatewayControlPlane resource in the newest version the cluster serves:
-// v1alpha2 on kong-operator 2.x, whose v1alpha1 is served without conversion and so shows v1alpha2
-// objects without their Konnect name, cluster type and auth type. Discovered once, when first needed.
+// v1alpha2 on kong-operator 2.x (its storage version; v1alpha1 is deprecated and converted to it).
+// Discovered once, when first needed.
 func (c *Clients) controlPlaneGVR() (schema.GroupVersionResource, error) {
 	if c.ControlPlaneVersion == "" {
 		c.ControlPlaneVersion = kgoapi.V1Alpha1

@@ -287,9 +287,6 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 			"issue the certificate for each member of the group (spec.members), e.g. kubectl konnect cert issue --control-plane MEMBER -n %s",
 			cp.Namespace, cp.Name, clusterTypeGroup, cp.Namespace)
 	}
-	if err := cp.neverCreated(); err != nil {
-		return nil, err
-	}
 	if o.Name == "" {
 		o.Name = DefaultSecretName(cp.Name)
 		if len(o.Name) > maxNameLen {

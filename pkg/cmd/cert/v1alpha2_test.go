@@ -76,16 +76,6 @@ func TestIssueOnKO2BadControlPlanesCiteTheV1Alpha2Fields(t *testing.T) {
 			want: "KonnectGatewayControlPlane kong/kic-mirror is a Kong Ingress Controller control plane",
 		},
 		{
-			name: "a v1alpha1 manifest applied to kong-operator 2.x: no Konnect name in v1alpha2",
-			extra: []*unstructured.Unstructured{func() *unstructured.Unstructured {
-				u := controlPlaneV2(testNS, "nameless", "", kgoapi.ControlPlaneRequest{AuthRef: "konnect-auth"})
-				unstructured.RemoveNestedField(u.Object, "spec", "createControlPlaneRequest")
-				return u
-			}()},
-			args: []string{"issue", "dp", "--control-plane", "nameless"},
-			want: "KonnectGatewayControlPlane kong/nameless has no spec.createControlPlaneRequest.name and is not a Mirror (spec.source: Mirror), so kong-operator 2.x cannot create it in Konnect and would never register a certificate for it: set spec.createControlPlaneRequest.name (if it was applied as konnect.konghq.com/v1alpha1 with spec.name, kong-operator 2.x dropped that field: re-apply it as v1alpha2, which kubectl konnect migrate -f MANIFEST writes)",
-		},
-		{
 			name:  "a v1alpha1 object is not what kong-operator 2.x reads",
 			extra: []*unstructured.Unstructured{controlPlaneObj(testNS, "old-cp", "Old", "", "konnect-auth", nil)},
 			args:  []string{"issue", "dp", "--control-plane", "old-cp"},

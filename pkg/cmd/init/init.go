@@ -32,13 +32,16 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
 
-// DefaultImage is the Kong Gateway image of the DataPlane unless --image says otherwise.
+// DefaultImage is the Kong Gateway image of the DataPlane up to kong-operator 2.0 unless --image says
+// otherwise; from 2.1 on the release's own (see defaultImages).
 const DefaultImage = "kong/kong-gateway:3.9.1.0"
 
 // Steps, in the order init runs them. AfterStep receives these names.
@@ -94,10 +97,15 @@ type Options struct {
 	AllowOtherRegion bool
 	Force            bool
 
-	Namespace  string
-	Dynamic    dynamic.Interface
-	Discovery  discovery.DiscoveryInterface
+	Namespace string
+	Dynamic   dynamic.Interface
+	Discovery discovery.DiscoveryInterface
+	// Metadata reads the KonnectGatewayControlPlane CRD's release annotation (nil: the release comes
+	// from discovery alone).
+	Metadata   metadata.Interface
 	Kubernetes kubernetes.Interface
+	// imageGiven: --image was on the command line (an empty one is an error, not the default).
+	imageGiven bool
 	// KonnectHTTPClient carries every Konnect call; HTTPClientFromEnv when nil.
 	KonnectHTTPClient *http.Client
 	// Retry is how Konnect 429/5xx are retried; DefaultRetryPolicy when zero.
@@ -134,7 +142,6 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		PrintFlags:       genericclioptions.NewPrintFlags(""),
 		ClusterType:      "hybrid",
 		AuthName:         "konnect-auth",
-		Image:            DefaultImage,
 		Replicas:         1,
 		CertProvisioning: "manual",
 		DryRun:           dryRunNone,
@@ -179,6 +186,7 @@ re-run it is read from the Secret of the first run.`,
   kubectl konnect init --control-plane prod-gw --region eu --dry-run=server`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.imageGiven = cmd.Flags().Changed("image")
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -208,9 +216,9 @@ re-run it is read from the Secret of the first run.`,
 	fl.StringVar(&o.AuthName, "auth-name", o.AuthName, "Name of the KonnectAPIAuthConfiguration; its token Secret is <name>-token")
 	fl.StringVar(&o.DataPlane, "dataplane", "", "Name of the DataPlane (default: the control plane's resource name)")
 	fl.BoolVar(&o.NoDataPlane, "no-dataplane", false, "Set up auth and control plane only: no certificate, KonnectExtension or DataPlane")
-	fl.StringVar(&o.Image, "image", o.Image, "Kong Gateway image of the DataPlane's proxy container")
+	fl.StringVar(&o.Image, "image", o.Image, "Kong Gateway image of the DataPlane's proxy container (default: by operator release, "+DefaultImage+" up to kong-operator 2.0, then the Kong Gateway the release defaults to: kong/kong-gateway:3.13 on 2.1, 3.14 on 2.2, 3.15 on 2.3)")
 	fl.Int32Var(&o.Replicas, "replicas", o.Replicas, "Replicas of the DataPlane")
-	fl.StringVar(&o.KGOVersion, "kgo-version", "", "Override the KGO generation read from the cluster's CRDs: 1.4, 1.5, 1.6 or 2.x (kong-operator 2.x)")
+	fl.StringVar(&o.KGOVersion, "kgo-version", "", "Override the operator release read from the cluster's CRDs: "+rules.ReleaseVersions+"; 2.x is the kong-operator 2 release the cluster runs")
 	fl.StringVar(&o.CertProvisioning, "cert-provisioning", o.CertProvisioning, "manual: init makes and registers the certificate; automatic: KGO does (KGO 1.5+)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print what would be applied) or "server" (the API server checks every object, nothing is persisted)`)
 	fl.BoolVar(&o.IncludeSecrets, "include-secrets", false, "With -o: also print the Secrets (the Konnect token, the data plane's private key)")
@@ -269,7 +277,7 @@ func (o *Options) Validate() error {
 	if o.Replicas < 0 {
 		return fmt.Errorf("--replicas %d is negative: use 1 or more (0 stops the data plane)", o.Replicas)
 	}
-	if strings.TrimSpace(o.Image) == "" {
+	if o.imageGiven && strings.TrimSpace(o.Image) == "" {
 		return errors.New("--image is empty: give a Kong Gateway image such as " + DefaultImage)
 	}
 	switch strings.ToLower(o.CertProvisioning) {
@@ -351,6 +359,9 @@ func (o *Options) CompleteFromConfig(cfg *rest.Config, namespace string) error {
 		return err
 	}
 	if o.Discovery, err = discovery.NewDiscoveryClientForConfig(cfg); err != nil {
+		return err
+	}
+	if o.Metadata, err = metadata.NewForConfig(cfg); err != nil {
 		return err
 	}
 	o.Kubernetes, err = kubernetes.NewForConfig(cfg)

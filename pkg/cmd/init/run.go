@@ -73,9 +73,6 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if o.Retry == (RetryPolicy{}) {
 		o.Retry = DefaultRetryPolicy
 	}
-	if o.Image == "" {
-		o.Image = DefaultImage
-	}
 	if o.AuthName == "" {
 		o.AuthName = "konnect-auth"
 	}
@@ -223,12 +220,22 @@ func (r *run) preflight(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.gen, err = srv.generation(o.KGOVersion, !o.NoDataPlane); err != nil {
+	var crd kgoapi.CRDVersion
+	if srv[gvrCPV1alpha2] {
+		// kong-operator 2.x: the CRD names the exact release.
+		if crd, err = kgoapi.ReadCRDVersion(ctx, o.Metadata); err != nil {
+			return err
+		}
+	}
+	if r.gen, err = srv.generation(o.KGOVersion, !o.NoDataPlane, crd); err != nil {
 		return err
 	}
-	how := "from the CRDs the cluster serves"
+	how := srv.facts(crd).ReleaseSource()
 	if o.KGOVersion != "" {
 		how = "--kgo-version " + o.KGOVersion
+	}
+	if o.Image == "" {
+		o.Image = r.gen.defaultImage()
 	}
 	r.p.info("%s API (%s): KonnectGatewayControlPlane %s, KonnectExtension %s", r.gen, how, r.gen.cpGVR().GroupVersion(), r.gen.extensionGVR().GroupVersion())
 	if r.gen == KGO14 && o.CertProvisioning == "automatic" {
@@ -520,13 +527,6 @@ func (r *run) planControlPlane(ctx context.Context) error {
 
 	if live != nil {
 		c.mode, c.live, c.res = cpExisting, live, live.GetName()
-		if kgoapi.Unnamed(live) && kgoapi.KonnectID(live) == "" {
-			field := kgoapi.RequestFieldPathOf(live, "name")
-			return fmt.Errorf("KonnectGatewayControlPlane %s/%s has no Konnect name (%s) and is not a Mirror, so %s cannot create it in Konnect and init would wait for it forever: "+
-				"set %s (kubectl edit konnectgatewaycontrolplane %s -n %s); if it was applied as konnect.konghq.com/v1alpha1 with spec.name on kong-operator 2.x, which keeps it as v1alpha2 and drops spec.name, "+
-				"apply it again as v1alpha2 (kubectl konnect migrate -f MANIFEST writes it), or delete it and let init create it",
-				r.ns, c.res, field, r.gen, field, c.res, r.ns)
-		}
 		if n := kgoapi.KonnectName(live); n != "" {
 			c.konnectName = n
 		}
