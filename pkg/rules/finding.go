@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -125,11 +126,22 @@ func (f Finding) FieldError() *field.Error {
 
 // Warning is the finding as an admission warning:
 // "<field>: [KON1004] <message>. Fix: <hint>".
+//
+// A warning is one line: the API server silently drops an admission warning
+// with a control character such as a newline (k8s.io/apimachinery
+// pkg/util/net NewWarningHeader), so any that slipped into a message or
+// hint become spaces.
 func (f Finding) Warning() string {
-	if f.Field == nil {
-		return f.Detail()
+	w := f.Detail()
+	if f.Field != nil {
+		w = fmt.Sprintf("%s: %s", f.Field.String(), w)
 	}
-	return fmt.Sprintf("%s: %s", f.Field.String(), f.Detail())
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, w)
 }
 
 // sentence ends s with a full stop unless it already ends a sentence.

@@ -283,7 +283,11 @@ func grantsAllow(l Lookup, obj *unstructured.Unstructured, r crossRef) bool {
 	return false
 }
 
-// grantYAML is the KongReferenceGrant that permits the reference.
+// grantYAML is the KongReferenceGrant that permits the reference, as one
+// line of flow-style YAML that kubectl apply -f - takes as printed. One
+// line, because the API server drops an admission warning that holds a
+// newline (k8s.io/apimachinery/pkg/util/net NewWarningHeader refuses
+// control characters), and the webhook's KON1901 is a warning.
 func grantYAML(obj *unstructured.Unstructured, r crossRef) string {
 	from := obj.GroupVersionKind().GroupKind()
 	name := strings.ToLower(fmt.Sprintf("%s-%s-to-%s", obj.GetNamespace(), from.Kind, r.Field.To.Kind))
@@ -294,12 +298,8 @@ func grantYAML(obj *unstructured.Unstructured, r crossRef) string {
 	if r.Name != "" {
 		toName = fmt.Sprintf(", name: %s", r.Name)
 	}
-	return fmt.Sprintf(`apiVersion: configuration.konghq.com/v1alpha1
-kind: KongReferenceGrant
-metadata: {name: %s, namespace: %s}
-spec:
-  from: [{group: %s, kind: %s, namespace: %q}]
-  to: [{group: %s, kind: %s%s}]`,
+	return fmt.Sprintf(`{apiVersion: configuration.konghq.com/v1alpha1, kind: KongReferenceGrant, metadata: {name: %s, namespace: %s}, `+
+		`spec: {from: [{group: %s, kind: %s, namespace: %q}], to: [{group: %s, kind: %s%s}]}}`,
 		name, r.Namespace, from.Group, from.Kind, obj.GetNamespace(), grantGroup(r.Field.To.Group), r.Field.To.Kind, toName)
 }
 
@@ -324,7 +324,8 @@ func checkCrossNamespaceNotGranted(obj *unstructured.Unstructured, l Lookup) []F
 			Value: r.Namespace,
 			Message: fmt.Sprintf("the %s names %s %s in namespace %s from %s, and no KongReferenceGrant in %s permits it: %s sets ResolvedRefs=False (RefNotPermitted) and does not reconcile the %s",
 				r.Field.What, r.Field.To.Kind, r.Name, r.Namespace, from, r.Namespace, gen.Release(), obj.GetKind()),
-			Hint: "Apply this KongReferenceGrant (or move the objects into one namespace):\n" + grantYAML(obj, r),
+			Hint: fmt.Sprintf("Permit it with this KongReferenceGrant in %s (kubectl apply -f - takes the line as printed): %s; or move the objects into one namespace",
+				r.Namespace, grantYAML(obj, r)),
 		})
 	}
 	return out
