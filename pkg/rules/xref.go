@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -283,24 +284,50 @@ func grantsAllow(l Lookup, obj *unstructured.Unstructured, r crossRef) bool {
 	return false
 }
 
-// grantYAML is the KongReferenceGrant that permits the reference, as one
-// line of flow-style YAML that kubectl apply -f - takes as printed. One
-// line, because the API server drops an admission warning that holds a
-// newline (k8s.io/apimachinery/pkg/util/net NewWarningHeader refuses
-// control characters), and the webhook's KON1901 is a warning.
-func grantYAML(obj *unstructured.Unstructured, r crossRef) string {
+// grantJSON is the KongReferenceGrant that permits the reference, as one
+// line of JSON, which kubectl apply -f - takes as printed (it reads a stream
+// that starts with "{" as JSON, so flow-style YAML would not do). One line,
+// because the API server drops an admission warning that holds a newline
+// (k8s.io/apimachinery/pkg/util/net NewWarningHeader refuses control
+// characters), and the webhook's KON1901 is a warning.
+func grantJSON(obj *unstructured.Unstructured, r crossRef) string {
 	from := obj.GroupVersionKind().GroupKind()
 	name := strings.ToLower(fmt.Sprintf("%s-%s-to-%s", obj.GetNamespace(), from.Kind, r.Field.To.Kind))
 	if obj.GetNamespace() == "" {
 		name = strings.ToLower(fmt.Sprintf("%s-to-%s", from.Kind, r.Field.To.Kind))
 	}
-	toName := ""
-	if r.Name != "" {
-		toName = fmt.Sprintf(", name: %s", r.Name)
+	type grantFrom struct {
+		Group     string `json:"group"`
+		Kind      string `json:"kind"`
+		Namespace string `json:"namespace"` // "" for the cluster-scoped KongVault
 	}
-	return fmt.Sprintf(`{apiVersion: configuration.konghq.com/v1alpha1, kind: KongReferenceGrant, metadata: {name: %s, namespace: %s}, `+
-		`spec: {from: [{group: %s, kind: %s, namespace: %q}], to: [{group: %s, kind: %s%s}]}}`,
-		name, r.Namespace, from.Group, from.Kind, obj.GetNamespace(), grantGroup(r.Field.To.Group), r.Field.To.Kind, toName)
+	type grantTo struct {
+		Group string `json:"group"`
+		Kind  string `json:"kind"`
+		Name  string `json:"name,omitempty"`
+	}
+	type meta struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	}
+	type spec struct {
+		From []grantFrom `json:"from"`
+		To   []grantTo   `json:"to"`
+	}
+	b, _ := json.Marshal(struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   meta   `json:"metadata"`
+		Spec       spec   `json:"spec"`
+	}{
+		APIVersion: GroupConfiguration + "/v1alpha1", Kind: GKKongReferenceGrant.Kind,
+		Metadata: meta{Name: name, Namespace: r.Namespace},
+		Spec: spec{
+			From: []grantFrom{{Group: from.Group, Kind: from.Kind, Namespace: obj.GetNamespace()}},
+			To:   []grantTo{{Group: grantGroup(r.Field.To.Group), Kind: r.Field.To.Kind, Name: r.Name}},
+		},
+	})
+	return string(b)
 }
 
 // checkCrossNamespaceNotGranted: a cross-namespace reference that no
@@ -325,7 +352,7 @@ func checkCrossNamespaceNotGranted(obj *unstructured.Unstructured, l Lookup) []F
 			Message: fmt.Sprintf("the %s names %s %s in namespace %s from %s, and no KongReferenceGrant in %s permits it: %s sets ResolvedRefs=False (RefNotPermitted) and does not reconcile the %s",
 				r.Field.What, r.Field.To.Kind, r.Name, r.Namespace, from, r.Namespace, gen.Release(), obj.GetKind()),
 			Hint: fmt.Sprintf("Permit it with this KongReferenceGrant in %s (kubectl apply -f - takes the line as printed): %s; or move the objects into one namespace",
-				r.Namespace, grantYAML(obj, r)),
+				r.Namespace, grantJSON(obj, r)),
 		})
 	}
 	return out

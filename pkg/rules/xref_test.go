@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode"
@@ -97,7 +98,7 @@ spec:
 		if strings.ContainsFunc(w, unicode.IsControl) {
 			t.Fatalf("%s: the warning holds a control character: %q", obj.GetKind(), w)
 		}
-		start := strings.Index(w, "{apiVersion: ")
+		start := strings.Index(w, `{"apiVersion":`)
 		if start < 0 {
 			t.Fatalf("%s: no KongReferenceGrant in %q", obj.GetKind(), w)
 		}
@@ -111,6 +112,9 @@ spec:
 					break
 				}
 			}
+		}
+		if !json.Valid([]byte(w[start:end])) {
+			t.Fatalf("%s: the hint's grant is not JSON, which kubectl apply -f - expects of a line starting with {: %s", obj.GetKind(), w[start:end])
 		}
 		grant := parseOne(t, w[start:end])
 		if grant.GetKind() != "KongReferenceGrant" {
