@@ -75,6 +75,9 @@ const (
 	outKON1902 xnsOutcome = "KON1902 deny"
 	outKON1505 xnsOutcome = "KON1505 warn"
 	outSchema  xnsOutcome = "schema error"
+	// outCRDRule: a validation rule of the release's CRD refuses the object
+	// before the webhook is asked.
+	outCRDRule xnsOutcome = "CRD rule error"
 )
 
 // xnsReferrer is one referrer kind with one cross-namespace field.
@@ -95,6 +98,10 @@ type xnsReferrer struct {
 	// value: outKON1902 (not followed), outKON1505 (followed without a
 	// grant) or outNone (followed: the cluster-scoped KongVault).
 	Before xnsOutcome
+	// CRDRule, on the profiles CRDRuleOn, is the message of the CRD's
+	// validation rule that refuses any value of the field.
+	CRDRule   string
+	CRDRuleOn []testenv.Profile
 	// Build is the referrer name in namespace ns (ignored when cluster-
 	// scoped), whose field names Target in refNS.
 	Build func(name, ns, refNS, suffix string, pki xnsPKI) obj
@@ -110,6 +117,9 @@ func (r xnsReferrer) clusterScoped() bool { return r.From == rules.GKKongVault }
 func (r xnsReferrer) expect(p testenv.Profile, c xnsCase) xnsOutcome {
 	if profileIndex(p) < profileIndex(r.CRDFrom) {
 		return outSchema
+	}
+	if slices.Contains(r.CRDRuleOn, p) {
+		return outCRDRule
 	}
 	if c == xnsSame {
 		return outNone
@@ -158,6 +168,11 @@ func xnsReferrers() []xnsReferrer {
 		return xnsReferrer{
 			From: gk, To: rules.GKKonnectGatewayControlPlane, Path: "spec.controlPlaneRef.konnectNamespacedRef.namespace",
 			Target: "cp", CRDFrom: testenv.KO20, GrantFrom: testenv.KO22, Before: outKON1902,
+			// kubernetes-configuration v2.0.1's CRDs of every namespaced
+			// entity refuse the field outright, even naming the object's
+			// own namespace (test/crds/kc-v2.0.1, x-kubernetes-validations);
+			// the 2.2 CRDs dropped the rule.
+			CRDRule: "spec.controlPlaneRef cannot specify namespace for namespaced resource", CRDRuleOn: []testenv.Profile{testenv.KO20},
 			Build: func(name, ns, refNS, suffix string, pki xnsPKI) obj {
 				s := spec(name, suffix, pki)
 				s["controlPlaneRef"] = cpRefIn("cp", refNS)
@@ -174,6 +189,7 @@ func xnsReferrers() []xnsReferrer {
 		return obj{"backend": "env", "prefix": strings.ReplaceAll(name, "-", "")}
 	})
 	vault.Before = outNone
+	vault.CRDRule, vault.CRDRuleOn = "", nil // cluster-scoped: its CRD has no such rule
 	vaultBuild := vault.Build
 	vault.Build = func(name, _, refNS, suffix string, pki xnsPKI) obj {
 		o := vaultBuild(name, "", refNS, suffix, pki)
@@ -594,6 +610,13 @@ func applyXNSRow(t *testing.T, env *testenv.Env, p testenv.Profile, s xnsReferre
 		require.Empty(t, codes, "the webhook is never asked\n%s", report)
 		require.Error(t, getErr)
 		return fmt.Sprintf("schema error: unknown field %q", m[1]), ""
+	case outCRDRule:
+		require.Equal(t, 1, exit, report)
+		require.Contains(t, errOut, fmt.Sprintf("The %s %q is invalid", u.GetKind(), u.GetName()), report)
+		require.Contains(t, errOut, s.CRDRule, report)
+		require.Empty(t, codes, "the webhook is never asked\n%s", report)
+		require.Error(t, getErr)
+		return "CRD rule error: " + s.CRDRule, ""
 	case outKON1902:
 		require.Equal(t, 1, exit, report)
 		require.Contains(t, errOut, fmt.Sprintf("The %s %q is invalid", u.GetKind(), u.GetName()), report)
