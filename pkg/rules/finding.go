@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -126,15 +127,21 @@ func (f Finding) FieldError() *field.Error {
 // Warning is the finding as an admission warning:
 // "<field>: [KON1004] <message>. Fix: <hint>".
 //
-// A warning travels in an HTTP Warning header, which cannot hold a line
-// break (the API server drops such a warning): every line break becomes a
-// space.
+// A warning is one line: the API server silently drops an admission warning
+// with a control character such as a newline (k8s.io/apimachinery
+// pkg/util/net NewWarningHeader), so any that slipped into a message or
+// hint become spaces.
 func (f Finding) Warning() string {
 	w := f.Detail()
 	if f.Field != nil {
 		w = fmt.Sprintf("%s: %s", f.Field.String(), w)
 	}
-	return strings.Join(strings.Fields(strings.ReplaceAll(w, "\n", " \n ")), " ")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, w)
 }
 
 // sentence ends s with a full stop unless it already ends a sentence.

@@ -639,7 +639,7 @@ func TestAuthSecretInAnotherNamespaceFollowsTheRelease_KON1505_KON1901(t *testin
 	grant := refGrant("team-b", "konnect.konghq.com", "KonnectAPIAuthConfiguration", "default", "core", "Secret", "")
 	runCases(t, []ruleCase{
 		{name: "ko-2.2: warns without grant (honoured)", gen: GenerationKO22, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1505"}},
-		{name: "ko-2.3: needs a grant (#2908)", gen: GenerationKO23, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1901"}, wantField: "spec.secretRef.namespace", wantHint: "kind: KongReferenceGrant"},
+		{name: "ko-2.3: needs a grant (#2908)", gen: GenerationKO23, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1901"}, wantField: "spec.secretRef.namespace", wantHint: `"kind":"KongReferenceGrant"`},
 		{name: "ko-2.3: with a grant passes", gen: GenerationKO23, cluster: []string{tok, grant}, obj: authSecretRef("a", "tok", "team-b")},
 		{name: "ko-2.0: warns, never denied", gen: GenerationKO20, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1505"}},
 	})
@@ -711,7 +711,7 @@ spec:
 			name: "route: no grant warns on ko-2.2", gen: GenerationKO22, cluster: clusterKO20(svcOther), obj: routeX,
 			want: []string{"KON1901"}, wantField: "spec.serviceRef.namespacedRef.namespace",
 			wantMessage: "names KongService svc in namespace other from namespace default, and no KongReferenceGrant in other permits it",
-			wantHint:    "kind: KongRoute, namespace: \"default\"",
+			wantHint:    `"kind":"KongRoute","namespace":"default"`,
 		},
 		{name: "route: no grant denies with --strict", strict: true, gen: GenerationKO21, cluster: clusterKO20(svcOther), obj: routeX, want: []string{"KON1901"}},
 		{

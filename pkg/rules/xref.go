@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -39,8 +40,37 @@ type crossRefField struct {
 	// without any grant (KonnectAPIAuthConfiguration's secretRef before 2.3,
 	// which KON1505 reports), so KON1902 stays silent there.
 	HonouredWithoutGrantBefore Generation
+	// Paths are the namespace fields refs reads, as field paths ("[*]" for
+	// every element of a list): what tests and people look for.
+	Paths []string
 	// refs reads the references of the field in obj.
 	refs func(obj *unstructured.Unstructured) []crossRef
+}
+
+// CrossNamespaceField is one field that may name an object in another
+// namespace, for tests that must cover every such field.
+type CrossNamespaceField struct {
+	From  []schema.GroupKind
+	To    schema.GroupKind
+	What  string
+	Paths []string
+	// Since is the first release that follows the reference with a
+	// KongReferenceGrant.
+	Since Generation
+	// HonouredWithoutGrantBefore: releases before it follow the reference
+	// without a grant (KON1505 reports it there).
+	HonouredWithoutGrantBefore Generation
+}
+
+// CrossNamespaceFields lists every cross-namespace reference field the
+// rules judge (KON1901, KON1902), in table order.
+func CrossNamespaceFields() []CrossNamespaceField {
+	out := make([]CrossNamespaceField, len(crossRefFields))
+	for i, f := range crossRefFields {
+		out[i] = CrossNamespaceField{From: append([]schema.GroupKind(nil), f.From...), To: f.To, What: f.What,
+			Paths: append([]string(nil), f.Paths...), Since: f.Since, HonouredWithoutGrantBefore: f.HonouredWithoutGrantBefore}
+	}
+	return out
 }
 
 // crossRef is one reference as written in an object.
@@ -130,30 +160,41 @@ var crossRefFields = []*crossRefField{
 	// all, honoured on every release (KGO 1.x and kong-operator 2.0:
 	// controller/pkg/controlplane/ref.go GetCPForRef), with a grant from
 	// namespace "" on >= 2.1.
-	{From: EntityKinds, To: GKKonnectGatewayControlPlane, What: "control plane reference", Since: GenerationKO21, refs: cpNamespacedRef},
+	{From: EntityKinds, To: GKKonnectGatewayControlPlane, What: "control plane reference", Since: GenerationKO21,
+		Paths: []string{"spec.controlPlaneRef.konnectNamespacedRef.namespace"}, refs: cpNamespacedRef},
 	// #3125.
-	{From: []schema.GroupKind{GKKongRoute}, To: GKKongService, What: "KongService reference", Since: GenerationKO21, refs: routeServiceNSRef},
+	{From: []schema.GroupKind{GKKongRoute}, To: GKKongService, What: "KongService reference", Since: GenerationKO21,
+		Paths: []string{"spec.serviceRef.namespacedRef.namespace"}, refs: routeServiceNSRef},
 	// #3108.
-	{From: []schema.GroupKind{GKKongPluginBinding}, To: GKKongPlugin, What: "plugin reference", Since: GenerationKO21, refs: bindingPluginNSRef},
+	{From: []schema.GroupKind{GKKongPluginBinding}, To: GKKongPlugin, What: "plugin reference", Since: GenerationKO21,
+		Paths: []string{"spec.pluginRef.namespace"}, refs: bindingPluginNSRef},
 	// #2904.
-	{From: []schema.GroupKind{GKKongCertificate, GKKongCACertificate}, To: GKSecret, What: "Secret reference", Since: GenerationKO21,
-		refs: joinRefs(nsRef("name", "spec", "secretRef"), nsRef("name", "spec", "secretRefAlt"))},
+	// KongCACertificate has no secretRefAlt (CRDs of v2.2.3 and v2.3.0-rc.3).
+	{From: []schema.GroupKind{GKKongCertificate}, To: GKSecret, What: "Secret reference", Since: GenerationKO21,
+		Paths: []string{"spec.secretRef.namespace", "spec.secretRefAlt.namespace"},
+		refs:  joinRefs(nsRef("name", "spec", "secretRef"), nsRef("name", "spec", "secretRefAlt"))},
+	{From: []schema.GroupKind{GKKongCACertificate}, To: GKSecret, What: "Secret reference", Since: GenerationKO21,
+		Paths: []string{"spec.secretRef.namespace"}, refs: nsRef("name", "spec", "secretRef")},
 	// #2483.
 	{From: []schema.GroupKind{GKKonnectGatewayControlPlane}, To: GKKonnectAPIAuthConfiguration, What: "KonnectAPIAuthConfiguration reference", Since: GenerationKO21,
-		refs: nsRef("name", "spec", "konnect", "authRef")},
+		Paths: []string{"spec.konnect.authRef.namespace"}, refs: nsRef("name", "spec", "konnect", "authRef")},
 	// 2.2.0: #4263, #4235, #3258 and the certificate references of
 	// KongService and KongUpstream (new fields in the 2.2 CRDs).
-	{From: []schema.GroupKind{GKKongTarget}, To: GKKongUpstream, What: "KongUpstream reference", Since: GenerationKO22, refs: nsRef("name", "spec", "upstreamRef")},
-	{From: []schema.GroupKind{GKKongSNI}, To: GKKongCertificate, What: "KongCertificate reference", Since: GenerationKO22, refs: nsRef("name", "spec", "certificateRef")},
+	{From: []schema.GroupKind{GKKongTarget}, To: GKKongUpstream, What: "KongUpstream reference", Since: GenerationKO22,
+		Paths: []string{"spec.upstreamRef.namespace"}, refs: nsRef("name", "spec", "upstreamRef")},
+	{From: []schema.GroupKind{GKKongSNI}, To: GKKongCertificate, What: "KongCertificate reference", Since: GenerationKO22,
+		Paths: []string{"spec.certificateRef.namespace"}, refs: nsRef("name", "spec", "certificateRef")},
 	{From: []schema.GroupKind{GKGatewayConfiguration}, To: GKKonnectAPIAuthConfiguration, What: "KonnectAPIAuthConfiguration reference", Since: GenerationKO22,
-		refs: nsRef("name", "spec", "konnect", "authRef")},
-	{From: []schema.GroupKind{GKKongService}, To: GKKongCACertificate, What: "KongCACertificate reference", Since: GenerationKO22, refs: nsRefList("spec", "caCertificateRefs")},
-	{From: []schema.GroupKind{GKKongService, GKKongUpstream}, To: GKKongCertificate, What: "client certificate reference", Since: GenerationKO22, refs: nsRef("name", "spec", "clientCertificateRef")},
+		Paths: []string{"spec.konnect.authRef.namespace"}, refs: nsRef("name", "spec", "konnect", "authRef")},
+	{From: []schema.GroupKind{GKKongService}, To: GKKongCACertificate, What: "KongCACertificate reference", Since: GenerationKO22,
+		Paths: []string{"spec.caCertificateRefs[*].namespace"}, refs: nsRefList("spec", "caCertificateRefs")},
+	{From: []schema.GroupKind{GKKongService, GKKongUpstream}, To: GKKongCertificate, What: "client certificate reference", Since: GenerationKO22,
+		Paths: []string{"spec.clientCertificateRef.namespace"}, refs: nsRef("name", "spec", "clientCertificateRef")},
 	// #2908: honoured without a grant (with a logged warning) before 2.3,
 	// controller/konnect/reconciler_konnectapiauth.go
 	// GetTokenFromKonnectAPIAuthConfiguration at v2.2.3 and v2.3.0-rc.3.
 	{From: []schema.GroupKind{GKKonnectAPIAuthConfiguration}, To: GKSecret, What: "token Secret reference", Since: GenerationKO23,
-		HonouredWithoutGrantBefore: GenerationKO23, refs: authSecretNSRef},
+		HonouredWithoutGrantBefore: GenerationKO23, Paths: []string{"spec.secretRef.namespace"}, refs: authSecretNSRef},
 }
 
 // crossRefKinds are the kinds with a cross-namespace reference field.
@@ -243,22 +284,50 @@ func grantsAllow(l Lookup, obj *unstructured.Unstructured, r crossRef) bool {
 	return false
 }
 
-// grantYAML is the KongReferenceGrant that permits the reference, as one
-// line of flow-style YAML: it fits in a warning (no line breaks) and
-// `kubectl apply -f -` takes it as it is.
-func grantYAML(obj *unstructured.Unstructured, r crossRef) string {
+// grantJSON is the KongReferenceGrant that permits the reference, as one
+// line of JSON, which kubectl apply -f - takes as printed (it reads a stream
+// that starts with "{" as JSON, so flow-style YAML would not do). One line,
+// because the API server drops an admission warning that holds a newline
+// (k8s.io/apimachinery/pkg/util/net NewWarningHeader refuses control
+// characters), and the webhook's KON1901 is a warning.
+func grantJSON(obj *unstructured.Unstructured, r crossRef) string {
 	from := obj.GroupVersionKind().GroupKind()
 	name := strings.ToLower(fmt.Sprintf("%s-%s-to-%s", obj.GetNamespace(), from.Kind, r.Field.To.Kind))
 	if obj.GetNamespace() == "" {
 		name = strings.ToLower(fmt.Sprintf("%s-to-%s", from.Kind, r.Field.To.Kind))
 	}
-	toName := ""
-	if r.Name != "" {
-		toName = fmt.Sprintf(", name: %s", r.Name)
+	type grantFrom struct {
+		Group     string `json:"group"`
+		Kind      string `json:"kind"`
+		Namespace string `json:"namespace"` // "" for the cluster-scoped KongVault
 	}
-	return fmt.Sprintf(`{apiVersion: configuration.konghq.com/v1alpha1, kind: KongReferenceGrant, metadata: {name: %s, namespace: %s}, `+
-		`spec: {from: [{group: %s, kind: %s, namespace: %q}], to: [{group: %s, kind: %s%s}]}}`,
-		name, r.Namespace, from.Group, from.Kind, obj.GetNamespace(), grantGroup(r.Field.To.Group), r.Field.To.Kind, toName)
+	type grantTo struct {
+		Group string `json:"group"`
+		Kind  string `json:"kind"`
+		Name  string `json:"name,omitempty"`
+	}
+	type meta struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	}
+	type spec struct {
+		From []grantFrom `json:"from"`
+		To   []grantTo   `json:"to"`
+	}
+	b, _ := json.Marshal(struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   meta   `json:"metadata"`
+		Spec       spec   `json:"spec"`
+	}{
+		APIVersion: GroupConfiguration + "/v1alpha1", Kind: GKKongReferenceGrant.Kind,
+		Metadata: meta{Name: name, Namespace: r.Namespace},
+		Spec: spec{
+			From: []grantFrom{{Group: from.Group, Kind: from.Kind, Namespace: obj.GetNamespace()}},
+			To:   []grantTo{{Group: grantGroup(r.Field.To.Group), Kind: r.Field.To.Kind, Name: r.Name}},
+		},
+	})
+	return string(b)
 }
 
 // checkCrossNamespaceNotGranted: a cross-namespace reference that no
@@ -282,7 +351,8 @@ func checkCrossNamespaceNotGranted(obj *unstructured.Unstructured, l Lookup) []F
 			Value: r.Namespace,
 			Message: fmt.Sprintf("the %s names %s %s in namespace %s from %s, and no KongReferenceGrant in %s permits it: %s sets ResolvedRefs=False (RefNotPermitted) and does not reconcile the %s",
 				r.Field.What, r.Field.To.Kind, r.Name, r.Namespace, from, r.Namespace, gen.Release(), obj.GetKind()),
-			Hint: "Apply this KongReferenceGrant (or move the objects into one namespace): " + grantYAML(obj, r),
+			Hint: fmt.Sprintf("Permit it with this KongReferenceGrant in %s (kubectl apply -f - takes the line as printed): %s; or move the objects into one namespace",
+				r.Namespace, grantJSON(obj, r)),
 		})
 	}
 	return out
