@@ -68,6 +68,9 @@ const (
 	expectDeny       = "deny"
 	expectWarn       = "warn"
 	expectDenyStrict = "deny-strict"
+	// expectSilent: a valid neighbour of a rule (issue 19): admitted, and
+	// kubectl prints none of the fixture's message lines (e.g. its code).
+	expectSilent = "silent"
 )
 
 var (
@@ -145,9 +148,9 @@ func parseRuleFixture(path string) (ruleFixture, error) {
 		}
 	}
 	switch f.Expect {
-	case expectDeny, expectWarn, expectDenyStrict:
+	case expectDeny, expectWarn, expectDenyStrict, expectSilent:
 	default:
-		return f, fmt.Errorf("%s: expect must be deny, warn or deny-strict, got %q", base, f.Expect)
+		return f, fmt.Errorf("%s: expect must be deny, warn, deny-strict or silent, got %q", base, f.Expect)
 	}
 	if len(f.Profiles) == 0 {
 		return f, fmt.Errorf("%s: no profiles", base)
@@ -236,7 +239,17 @@ func expectOf(r rules.Rule) string {
 // cover every profile the rule applies to, or say why they cannot.
 func TestWebhookRuleFixturesCoverTheCatalogue(t *testing.T) {
 	byCode := map[string][]ruleFixture{}
+	codes := map[string]bool{}
+	for _, r := range rules.Catalogue() {
+		codes[r.Code] = true
+	}
 	for _, f := range loadRuleFixtures(t) {
+		if f.Expect == expectSilent {
+			if !codes[f.Code] {
+				t.Errorf("%s: a valid neighbour of %s, which is not in the catalogue", f.Name, f.Code)
+			}
+			continue
+		}
 		byCode[f.Code] = append(byCode[f.Code], f)
 	}
 	for _, r := range rules.Catalogue() {
@@ -380,6 +393,12 @@ func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFix
 	}
 
 	switch expect {
+	case expectSilent:
+		require.NoError(t, err, report)
+		for _, m := range f.Messages {
+			require.NotContains(t, errOut, subst.Replace(m), "the valid neighbour must stay silent\n%s", report)
+		}
+		require.NoError(t, getErr, "the admitted %s must exist", u.GetKind())
 	case expectDeny:
 		require.Error(t, err, "kubectl apply must fail\n%s", report)
 		require.Equal(t, 1, exit, report)
