@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
 
@@ -204,6 +205,8 @@ re-run it is read from the Secret of the first run.`,
 	fl.BoolVar(&o.TokenStdin, "token-stdin", false, "Read the Konnect token from standard input")
 	fl.Var(&o.token, "token", "Not accepted: use KONNECT_TOKEN, --token-file or --token-stdin")
 	_ = fl.MarkHidden("token")
+	// The known geos complete --region; any two-letter region is accepted (pkg/konnect/region).
+	_ = cmd.RegisterFlagCompletionFunc("region", cobra.FixedCompletions(region.KnownGeos, cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVar(&o.InlineToken, "inline-token", false, "Store the token inline in the KonnectAPIAuthConfiguration instead of a Secret (readable by anyone who can read that resource)")
 	fl.StringVar(&o.AuthName, "auth-name", o.AuthName, "Name of the KonnectAPIAuthConfiguration; its token Secret is <name>-token")
 	fl.StringVar(&o.DataPlane, "dataplane", "", "Name of the DataPlane (default: the control plane's resource name)")

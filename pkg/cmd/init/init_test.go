@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Kong/sdk-konnect-go/models/sdkerrors"
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -510,4 +511,14 @@ func TestPlannedWritesOfKO20(t *testing.T) {
 	assert.False(t, got[gvrCP] || got[gvrExtKonnect] || got[gvrExtOperator], "no v1alpha1 or old-group writes on 2.x: %v", got)
 	assert.Equal(t, "konnectgatewaycontrolplane.konnect.konghq.com", resourceName(gvrCPV1alpha2))
 	assert.Equal(t, "konnectextension.konnect.konghq.com", resourceName(gvrExtKonnectV1alpha2))
+}
+
+// --region completes the known geos, Singapore included; the list only
+// completes, it does not limit what init accepts (TestParseServerURL).
+func TestRegionFlagCompletesTheKnownGeos(t *testing.T) {
+	cmd := NewCommand(nil, genericiooptions.NewTestIOStreamsDiscard())
+	complete, ok := cmd.GetFlagCompletionFunc("region")
+	require.True(t, ok)
+	got, _ := complete(cmd, nil, "")
+	assert.Equal(t, []cobra.Completion{"us", "eu", "au", "me", "in", "sg"}, got)
 }
