@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // ruleCase evaluates obj against a cluster holding the cluster objects.
@@ -347,9 +349,10 @@ func TestKongKeyRules_KON1401_to_KON1404(t *testing.T) {
 
 func TestKeyWithoutControlPlaneNamesTheKeySetsControlPlane_KON1403(t *testing.T) {
 	store := NewStore(GenerationKGO15Plus, parse(t, cluster(keySet("keys", "demo-cp"))...)...)
-	denies, _ := Evaluate(parseOne(t, key("k", "", "keys")), store, Options{})
-	if len(denies) != 1 || !strings.Contains(denies[0].Error(), "Required value") || !strings.Contains(denies[0].Error(), "name: demo-cp") {
-		t.Fatalf("want a Required error whose fix names demo-cp, got %v", denies)
+	// A warning since the audit of issue 19: KGO does not refuse the key, it never reconciles it.
+	got := Findings(parseOne(t, key("k", "", "keys")), store, Options{})
+	if len(got) != 1 || got[0].Severity != SeverityWarn || !strings.Contains(got[0].Detail(), "name: demo-cp") {
+		t.Fatalf("want a warning whose fix names demo-cp, got %v", got)
 	}
 }
 
@@ -360,11 +363,17 @@ func TestKonnectAPIAuthConfigurationRules_KON1501_to_KON1505(t *testing.T) {
 			name: "serverURL api.konghq.com has no region", obj: auth("a", "api.konghq.com"), want: []string{"KON1501"},
 			wantField: "spec.serverURL", wantMessage: `first DNS label "api"`,
 		},
+		{
+			name: "a cluster endpoint as serverURL has no region but suggests the API host", obj: auth("a", "https://b89939e7f0.us.cp0.konghq.com"),
+			want: []string{"KON1501"}, wantMessage: `first DNS label "b89939e7f0"`,
+		},
 		{name: "serverURL https://api.konghq.com has no region", obj: auth("a", "https://api.konghq.com"), want: []string{"KON1501"}},
 		{name: "serverURL konghq.com has no region", obj: auth("a", "konghq.com"), want: []string{"KON1501"}},
 		{name: "us.api.konghq.com passes", obj: auth("a", "us.api.konghq.com")},
 		{name: "https://eu.api.konghq.com passes", obj: auth("a", "https://eu.api.konghq.com")},
 		{name: "global.api.konghq.com passes", obj: auth("a", "global.api.konghq.com")},
+		// KGO accepts any two-letter region (controller/konnect/server/region.go NewRegion).
+		{name: "Singapore sg.api.konghq.com passes", obj: auth("a", "sg.api.konghq.com")},
 		{name: "Kong's dev host us.api.konghq.tech passes", obj: auth("a", "us.api.konghq.tech")},
 		{name: "a non-Kong host (proxy, fake) is not checked", obj: auth("a", "https://127.0.0.1:8443")},
 		{
@@ -502,6 +511,51 @@ spec:
 		},
 		{name: "ko-2.0: a Mirror of the same control plane passes", gen: GenerationKO20, cluster: clusterKO20(), obj: mirror("demo-mirror", cpUUID, "")},
 		{name: "updating the same control plane passes", cluster: cluster(), obj: kgcp("demo-cp", "demo", "", cpUUID)},
+	})
+}
+
+func TestServerURLHostAndRegion_KON1506_KON1507(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "us.konghq.com is not an API host: did you mean us.api.konghq.com", obj: auth("a", "us.konghq.com"),
+			want: []string{"KON1506"}, wantField: "spec.serverURL", wantMessage: "is not a Konnect API host",
+		},
+		{name: "a cluster endpoint host us.cp0.konghq.com is not an API host", obj: auth("a", "https://us.cp0.konghq.com"), want: []string{"KON1506"}},
+		{name: "us.api.konghq.com is silent", obj: auth("a", "https://us.api.konghq.com")},
+		{name: "a custom domain is left alone", obj: auth("a", "https://us.konnect.example.com")},
+		{
+			name: "an unknown two-letter geo warns", obj: auth("a", "zz.api.konghq.com"),
+			want: []string{"KON1507"}, wantField: "spec.serverURL", wantMessage: `region "zz"`,
+		},
+		{name: "sg is a known geo", obj: auth("a", "sg.api.konghq.com")},
+	})
+	f := Findings(parseOne(t, auth("a", "us.konghq.com")), NewStore(GenerationKGO15Plus), Options{})
+	require.Len(t, f, 1)
+	require.Contains(t, f[0].Hint, "Did you mean us.api.konghq.com?")
+}
+
+func TestInlineTokenShape_KON1508(t *testing.T) {
+	withToken := func(tok string) string {
+		return strings.Replace(auth("a", "us.api.konghq.com"), "kpat_0123456789abcdef0123456789abcdef0123456789abc", tok, 1)
+	}
+	runCases(t, []ruleCase{
+		{name: "a token with a trailing newline", obj: withToken(`"kpat_0123456789abcdef\n"`), want: []string{"KON1508"}, wantField: "spec.token", wantMessage: "a line break"},
+		{name: "a token with a space", obj: withToken(`"kpat_0123 456789abcdef"`), want: []string{"KON1508"}, wantMessage: "whitespace"},
+		{name: "a clean token is silent", obj: withToken("spat_0123456789abcdef")},
+		// The CRD's CEL owns the prefix: not repeated here.
+		{name: "a token without prefix is left to the CRD", obj: withToken("abc0123456789")},
+	})
+	f := Findings(parseOne(t, withToken(`"kpat_secretvalue \n"`)), NewStore(GenerationKGO15Plus), Options{})
+	require.Len(t, f, 1)
+	require.NotContains(t, f[0].FieldError().Error(), "secretvalue", "the token must never be printed")
+}
+
+func TestDataPlaneExtensionAcrossNamespaces_KON1804(t *testing.T) {
+	other := strings.Replace(dataPlane("dp", GroupKonnect, "konnect-ext"), "name: konnect-ext}", "name: konnect-ext, namespace: team-b}", 1)
+	same := strings.Replace(dataPlane("dp", GroupKonnect, "konnect-ext"), "name: konnect-ext}", "name: konnect-ext, namespace: default}", 1)
+	runCases(t, []ruleCase{
+		{name: "extension in another namespace", obj: other, want: []string{"KON1804"}, wantField: "spec.extensions[0].namespace", wantMessage: "cross-namespace"},
+		{name: "extension namespace equal to the DataPlane's is silent", obj: same, cluster: cluster(tlsSecret("dp-tls", "tls.crt", "tls.key"), extension("konnect-ext", "demo-cp", "dp-tls"))},
 	})
 }
 
