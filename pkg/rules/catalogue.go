@@ -38,7 +38,7 @@ var catalogue = []Rule{
 		Code: "KON1002", Severity: SeverityDeny, Kinds: entityKindsExcept(GKKongDataPlaneClientCertificate),
 		Title: "Entity attached to a control plane group",
 		Hint: "Attach the entity to a member of the group (a KonnectGatewayControlPlane listed in the group's spec.members); " +
-			"the configuration of a control plane group is read-only (a KongDataPlaneClientCertificate may reference a group on kong-operator 2.x: see KON1006)",
+			"the configuration of a control plane group is read-only (a KongDataPlaneClientCertificate may reference a group from kong-operator 2.2 on: see KON1006)",
 		Check: checkClusterType(ClusterTypeControlPlaneGroup),
 
 		Upstream:  "Kong/gateway-operator controller/konnect/reconciler_controlplaneref.go handleControlPlaneRef @v1.4.2, v1.5.1, v1.6.2; Kong/kong-operator same file @v2.0.1, v2.1.0, v2.2.3, v2.3.0-rc.3",
@@ -81,14 +81,17 @@ var catalogue = []Rule{
 
 	{
 		Code: "KON1006", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKongDataPlaneClientCertificate},
-		Releases: Until(GenerationKGO15Plus),
-		Title:    "KongDataPlaneClientCertificate attached to a control plane group on KGO 1.x",
+		// Kong/kong-operator controller/konnect/reconciler_controlplaneref.go
+		// handleControlPlaneRef refuses every entity on a group through
+		// v2.1.9 and exempts KongDataPlaneClientCertificate from v2.2.0 (#3711).
+		Releases: Until(GenerationKO21),
+		Title:    "KongDataPlaneClientCertificate attached to a control plane group before kong-operator 2.2",
 		Hint: "Register the certificate on the group's members (each KonnectGatewayControlPlane in the group's spec.members); " +
-			"KGO 1.x refuses a control plane group here, kong-operator 2.x registers data-plane certificates on groups",
+			"KGO 1.x, kong-operator 2.0 and 2.1 refuse a control plane group here, kong-operator 2.2 and later register data-plane certificates on groups",
 		Check: checkClusterType(ClusterTypeControlPlaneGroup),
 
-		Upstream:  "Kong/gateway-operator controller/konnect/reconciler_controlplaneref.go handleControlPlaneRef @v1.4.2, v1.5.1, v1.6.2 (audit: Kong/kong-operator @v2.0.1..v2.1.9 still refuses it; KongDataPlaneClientCertificate is exempted from v2.2.0, #3711: range to be widened to ko-2.1 by the lead)",
-		Condition: "ControlPlaneRefValid=False/Invalid",
+		Upstream:  "Kong/gateway-operator controller/konnect/reconciler_controlplaneref.go handleControlPlaneRef @v1.4.2, v1.5.1, v1.6.2; Kong/kong-operator same file @v2.0.1, v2.1.0, v2.1.9 (KongDataPlaneClientCertificate exempted from v2.2.0, #3711: @v2.2.0, v2.2.3, v2.3.0-rc.3 check the kind)",
+		Condition: "ControlPlaneRefValid=False/Invalid (\"Attaching to ControlPlane ... with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP is not supported\")",
 		Effect:    EffectRefused,
 	},
 

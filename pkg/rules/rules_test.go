@@ -145,28 +145,32 @@ func TestEntityOnControlPlaneGroupIsDenied_KON1002(t *testing.T) {
 			obj: service("echo", "group-mirror"), want: []string{"KON1002"}, wantMessage: "ControlPlane default/group-mirror with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP",
 		},
 		{
-			// KON1002 never covers the certificate; KON1006 does on KGO 1.x.
-			name: "ko-2.0: KongDataPlaneClientCertificate on a group passes", gen: GenerationKO20, cluster: clusterKO20(),
+			// KON1002 never covers the certificate; KON1006 does before kong-operator 2.2.
+			name: "ko-2.2: KongDataPlaneClientCertificate on a group passes", gen: GenerationKO22, cluster: clusterKO20(),
 			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp"),
 		},
 		{
-			name: "ko-2.0: KongDataPlaneClientCertificate on a Mirror of a group passes", gen: GenerationKO20, cluster: clusterKO20(),
+			name: "ko-2.2: KongDataPlaneClientCertificate on a Mirror of a group passes", gen: GenerationKO22, cluster: clusterKO20(),
 			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-mirror"),
 		},
 	})
 }
 
-func TestDataPlaneCertificateOnGroupIsDeniedOnKGO1x_KON1006(t *testing.T) {
+func TestDataPlaneCertificateOnGroupIsDeniedBeforeKO22_KON1006(t *testing.T) {
 	cert := entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp")
 	runCases(t, []ruleCase{
 		{
 			name: "KGO >= 1.5", gen: GenerationKGO15Plus, cluster: cluster(), obj: cert, want: []string{"KON1006"},
 			wantField:   "spec.controlPlaneRef.konnectNamespacedRef.name",
 			wantMessage: "Attaching to ControlPlane default/group-cp with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP is not supported",
-			wantHint:    "kong-operator 2.x registers data-plane certificates on groups",
+			wantHint:    "kong-operator 2.2 and later register data-plane certificates on groups",
 		},
 		{name: "KGO 1.4", gen: GenerationKGO14, cluster: cluster(), obj: cert, want: []string{"KON1006"}},
-		{name: "kong-operator 2.x registers certificates on groups", gen: GenerationKO20, cluster: clusterKO20(), obj: cert},
+		// handleControlPlaneRef exempts the certificate only from v2.2.0 (Kong/kong-operator#3711).
+		{name: "kong-operator 2.0 still refuses it", gen: GenerationKO20, cluster: clusterKO20(), obj: cert, want: []string{"KON1006"}},
+		{name: "kong-operator 2.1 still refuses it", gen: GenerationKO21, cluster: clusterKO20(), obj: cert, want: []string{"KON1006"}},
+		{name: "kong-operator 2.2 registers certificates on groups", gen: GenerationKO22, cluster: clusterKO20(), obj: cert},
+		{name: "kong-operator 2.3 registers certificates on groups", gen: GenerationKO23, cluster: clusterKO20(), obj: cert},
 		{name: "unknown generation stays silent", gen: Generation("not-detected"), cluster: cluster(), obj: cert},
 		{name: "a certificate on a member passes", gen: GenerationKGO15Plus, cluster: cluster(), obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "demo-cp")},
 		{name: "KongService on a group is KON1002's", gen: GenerationKGO15Plus, cluster: cluster(), obj: service("echo", "group-cp"), want: []string{"KON1002"}},

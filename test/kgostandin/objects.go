@@ -23,6 +23,7 @@ var (
 	gvkKonnectExtension    = schema.GroupVersionKind{Group: "konnect.konghq.com", Version: "v1alpha1", Kind: "KonnectExtension"}
 	gvkOldKonnectExtension = schema.GroupVersionKind{Group: "gateway-operator.konghq.com", Version: "v1alpha1", Kind: "KonnectExtension"}
 	gvkDPCert              = schema.GroupVersionKind{Group: "configuration.konghq.com", Version: "v1alpha1", Kind: "KongDataPlaneClientCertificate"}
+	gvkEventGateway        = schema.GroupVersionKind{Group: "konnect.konghq.com", Version: "v1alpha1", Kind: "KonnectEventGateway"}
 	gvkService             = schema.GroupVersionKind{Group: "configuration.konghq.com", Version: "v1alpha1", Kind: "KongService"}
 	gvkRoute               = schema.GroupVersionKind{Group: "configuration.konghq.com", Version: "v1alpha1", Kind: "KongRoute"}
 	gvkDataPlane           = schema.GroupVersionKind{Group: "gateway-operator.konghq.com", Version: "v1beta1", Kind: "DataPlane"}
