@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
@@ -351,15 +352,11 @@ type konnectAuth struct {
 	Source string
 }
 
-var konnectRegions = []string{"us", "eu", "au", "me", "in", "global"}
-
-// regionOf returns the region of a Konnect API server URL: its first label.
+// regionOf returns the region of a Konnect API server URL: its first label,
+// when the operator accepts it as a region (pkg/konnect/region).
 func regionOf(serverURL string) string {
-	host := strings.TrimPrefix(strings.TrimPrefix(serverURL, "https://"), "http://")
-	host, _, _ = strings.Cut(host, "/")
-	first, _, _ := strings.Cut(host, ".")
-	if slices.Contains(konnectRegions, first) {
-		return first
+	if h := region.ParseHost(serverURL); h.ValidRegion() {
+		return h.Label
 	}
 	return ""
 }

@@ -173,7 +173,7 @@ func TestLintNotesTheUnknownGeneration(t *testing.T) {
 }
 
 // The same certificate on a control plane group: refused by KGO 1.x
-// (KON1006), registered by kong-operator 2.x.
+// (KON1006), registered by kong-operator 2.2 and later.
 func TestLintDataPlaneCertificateOnGroupByGeneration(t *testing.T) {
 	files := `apiVersion: konnect.konghq.com/v1alpha2
 kind: KonnectGatewayControlPlane

@@ -71,3 +71,34 @@ func TestValidatedKindsCoverEveryRuleKind(t *testing.T) {
 		}
 	}
 }
+
+// Every rule names the operator behaviour it predicts (issue 19): its
+// releases, the upstream file and function at the release tags, and the
+// condition the operator sets. Only an object the operator refuses may be
+// denied: a rule that cannot name a refusal warns at most.
+func TestEveryRuleNamesTheOperatorBehaviourItPredicts(t *testing.T) {
+	tagRE := regexp.MustCompile(`@v[0-9]+\.[0-9]+\.[0-9]+`)
+	for _, r := range Catalogue() {
+		if !r.Releases.All() && len(r.Releases.Members()) == 0 {
+			t.Errorf("%s: release range %v holds no release", r.Code, r.Releases)
+		}
+		if r.Upstream == "" || !tagRE.MatchString(r.Upstream) {
+			t.Errorf("%s: Upstream must name the upstream file and function (or documented behaviour) at a release tag (@vX.Y.Z), got %q", r.Code, r.Upstream)
+		}
+		if !regexp.MustCompile(`Kong/(gateway|kong)-operator|Konnect`).MatchString(r.Upstream) {
+			t.Errorf("%s: Upstream names neither Kong/gateway-operator, Kong/kong-operator nor Konnect: %q", r.Code, r.Upstream)
+		}
+		if r.Condition == "" {
+			t.Errorf("%s: Condition (what the operator sets, or that nothing happens) is required", r.Code)
+		}
+		switch r.Effect {
+		case EffectRefused:
+		case EffectIgnored, EffectAdvice:
+			if r.Severity == SeverityDeny {
+				t.Errorf("%s: the operator does not refuse the object (effect %s), so the rule may warn at most", r.Code, r.Effect)
+			}
+		default:
+			t.Errorf("%s: effect %q is not refused, ignored or advice", r.Code, r.Effect)
+		}
+	}
+}

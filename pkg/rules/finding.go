@@ -68,7 +68,36 @@ type Rule struct {
 	// Hint names the fix, in general terms.
 	Hint  string
 	Check CheckFunc
+
+	// Provenance: what the operator does with the object, read from its
+	// source at the release tags (see docs/rules.md, "Why").
+	//
+	// Upstream names the file and function (or the documented behaviour)
+	// that makes the object fail, with the tags read:
+	// "Kong/gateway-operator controller/pkg/extensions/konnect/common.go getExtension @v1.5.1, v1.6.2".
+	Upstream string
+	// Condition is what the operator sets on the object (Type=Status/Reason),
+	// or what happens instead (a reconcile error, a Konnect error, nothing).
+	Condition string
+	// Effect is how the operator treats the object. Only an object the
+	// operator refuses may be denied.
+	Effect Effect
 }
+
+// Effect is how the operator treats an object a rule reports.
+type Effect string
+
+const (
+	// EffectRefused: the operator sets a failing condition, stops with a
+	// reconcile error, or Konnect rejects what the operator sends.
+	EffectRefused Effect = "refused"
+	// EffectIgnored: the operator accepts the object and does nothing with
+	// it (or with the part the rule reports).
+	EffectIgnored Effect = "ignored"
+	// EffectAdvice: the operator does what it is told; the rule warns of a
+	// risk or of an order GitOps tools often get wrong.
+	EffectAdvice Effect = "advice"
+)
 
 // SeverityText describes the severity for documentation.
 func (r Rule) SeverityText() string {

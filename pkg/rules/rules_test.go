@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // ruleCase evaluates obj against a cluster holding the cluster objects.
@@ -144,28 +146,32 @@ func TestEntityOnControlPlaneGroupIsDenied_KON1002(t *testing.T) {
 			obj: service("echo", "group-mirror"), want: []string{"KON1002"}, wantMessage: "ControlPlane default/group-mirror with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP",
 		},
 		{
-			// KON1002 never covers the certificate; KON1006 does on KGO 1.x.
-			name: "ko-2.0: KongDataPlaneClientCertificate on a group passes", gen: GenerationKO20, cluster: clusterKO20(),
+			// KON1002 never covers the certificate; KON1006 does before kong-operator 2.2.
+			name: "ko-2.2: KongDataPlaneClientCertificate on a group passes", gen: GenerationKO22, cluster: clusterKO20(),
 			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp"),
 		},
 		{
-			name: "ko-2.0: KongDataPlaneClientCertificate on a Mirror of a group passes", gen: GenerationKO20, cluster: clusterKO20(),
+			name: "ko-2.2: KongDataPlaneClientCertificate on a Mirror of a group passes", gen: GenerationKO22, cluster: clusterKO20(),
 			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-mirror"),
 		},
 	})
 }
 
-func TestDataPlaneCertificateOnGroupIsDeniedOnKGO1x_KON1006(t *testing.T) {
+func TestDataPlaneCertificateOnGroupIsDeniedBeforeKO22_KON1006(t *testing.T) {
 	cert := entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp")
 	runCases(t, []ruleCase{
 		{
 			name: "KGO >= 1.5", gen: GenerationKGO15Plus, cluster: cluster(), obj: cert, want: []string{"KON1006"},
 			wantField:   "spec.controlPlaneRef.konnectNamespacedRef.name",
 			wantMessage: "Attaching to ControlPlane default/group-cp with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP is not supported",
-			wantHint:    "kong-operator 2.x registers data-plane certificates on groups",
+			wantHint:    "kong-operator 2.2 and later register data-plane certificates on groups",
 		},
 		{name: "KGO 1.4", gen: GenerationKGO14, cluster: cluster(), obj: cert, want: []string{"KON1006"}},
-		{name: "kong-operator 2.x registers certificates on groups", gen: GenerationKO20, cluster: clusterKO20(), obj: cert},
+		// handleControlPlaneRef exempts the certificate only from v2.2.0 (Kong/kong-operator#3711).
+		{name: "kong-operator 2.0 still refuses it", gen: GenerationKO20, cluster: clusterKO20(), obj: cert, want: []string{"KON1006"}},
+		{name: "kong-operator 2.1 still refuses it", gen: GenerationKO21, cluster: clusterKO20(), obj: cert, want: []string{"KON1006"}},
+		{name: "kong-operator 2.2 registers certificates on groups", gen: GenerationKO22, cluster: clusterKO20(), obj: cert},
+		{name: "kong-operator 2.3 registers certificates on groups", gen: GenerationKO23, cluster: clusterKO20(), obj: cert},
 		{name: "unknown generation stays silent", gen: Generation("not-detected"), cluster: cluster(), obj: cert},
 		{name: "a certificate on a member passes", gen: GenerationKGO15Plus, cluster: cluster(), obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "demo-cp")},
 		{name: "KongService on a group is KON1002's", gen: GenerationKGO15Plus, cluster: cluster(), obj: service("echo", "group-cp"), want: []string{"KON1002"}},
@@ -348,9 +354,10 @@ func TestKongKeyRules_KON1401_to_KON1404(t *testing.T) {
 
 func TestKeyWithoutControlPlaneNamesTheKeySetsControlPlane_KON1403(t *testing.T) {
 	store := NewStore(GenerationKGO15Plus, parse(t, cluster(keySet("keys", "demo-cp"))...)...)
-	denies, _ := Evaluate(parseOne(t, key("k", "", "keys")), store, Options{})
-	if len(denies) != 1 || !strings.Contains(denies[0].Error(), "Required value") || !strings.Contains(denies[0].Error(), "name: demo-cp") {
-		t.Fatalf("want a Required error whose fix names demo-cp, got %v", denies)
+	// A warning since the audit of issue 19: KGO does not refuse the key, it never reconciles it.
+	got := Findings(parseOne(t, key("k", "", "keys")), store, Options{})
+	if len(got) != 1 || got[0].Severity != SeverityWarn || !strings.Contains(got[0].Detail(), "name: demo-cp") {
+		t.Fatalf("want a warning whose fix names demo-cp, got %v", got)
 	}
 }
 
@@ -361,11 +368,17 @@ func TestKonnectAPIAuthConfigurationRules_KON1501_to_KON1505(t *testing.T) {
 			name: "serverURL api.konghq.com has no region", obj: auth("a", "api.konghq.com"), want: []string{"KON1501"},
 			wantField: "spec.serverURL", wantMessage: `first DNS label "api"`,
 		},
+		{
+			name: "a cluster endpoint as serverURL has no region but suggests the API host", obj: auth("a", "https://b89939e7f0.us.cp0.konghq.com"),
+			want: []string{"KON1501"}, wantMessage: `first DNS label "b89939e7f0"`,
+		},
 		{name: "serverURL https://api.konghq.com has no region", obj: auth("a", "https://api.konghq.com"), want: []string{"KON1501"}},
 		{name: "serverURL konghq.com has no region", obj: auth("a", "konghq.com"), want: []string{"KON1501"}},
 		{name: "us.api.konghq.com passes", obj: auth("a", "us.api.konghq.com")},
 		{name: "https://eu.api.konghq.com passes", obj: auth("a", "https://eu.api.konghq.com")},
 		{name: "global.api.konghq.com passes", obj: auth("a", "global.api.konghq.com")},
+		// KGO accepts any two-letter region (controller/konnect/server/region.go NewRegion).
+		{name: "Singapore sg.api.konghq.com passes", obj: auth("a", "sg.api.konghq.com")},
 		{name: "Kong's dev host us.api.konghq.tech passes", obj: auth("a", "us.api.konghq.tech")},
 		{name: "a non-Kong host (proxy, fake) is not checked", obj: auth("a", "https://127.0.0.1:8443")},
 		{
@@ -503,6 +516,51 @@ spec:
 		},
 		{name: "ko-2.0: a Mirror of the same control plane passes", gen: GenerationKO20, cluster: clusterKO20(), obj: mirror("demo-mirror", cpUUID, "")},
 		{name: "updating the same control plane passes", cluster: cluster(), obj: kgcp("demo-cp", "demo", "", cpUUID)},
+	})
+}
+
+func TestServerURLHostAndRegion_KON1506_KON1507(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "us.konghq.com is not an API host: did you mean us.api.konghq.com", obj: auth("a", "us.konghq.com"),
+			want: []string{"KON1506"}, wantField: "spec.serverURL", wantMessage: "is not a Konnect API host",
+		},
+		{name: "a cluster endpoint host us.cp0.konghq.com is not an API host", obj: auth("a", "https://us.cp0.konghq.com"), want: []string{"KON1506"}},
+		{name: "us.api.konghq.com is silent", obj: auth("a", "https://us.api.konghq.com")},
+		{name: "a custom domain is left alone", obj: auth("a", "https://us.konnect.example.com")},
+		{
+			name: "an unknown two-letter geo warns", obj: auth("a", "zz.api.konghq.com"),
+			want: []string{"KON1507"}, wantField: "spec.serverURL", wantMessage: `region "zz"`,
+		},
+		{name: "sg is a known geo", obj: auth("a", "sg.api.konghq.com")},
+	})
+	f := Findings(parseOne(t, auth("a", "us.konghq.com")), NewStore(GenerationKGO15Plus), Options{})
+	require.Len(t, f, 1)
+	require.Contains(t, f[0].Hint, "Did you mean us.api.konghq.com?")
+}
+
+func TestInlineTokenShape_KON1508(t *testing.T) {
+	withToken := func(tok string) string {
+		return strings.Replace(auth("a", "us.api.konghq.com"), "kpat_0123456789abcdef0123456789abcdef0123456789abc", tok, 1)
+	}
+	runCases(t, []ruleCase{
+		{name: "a token with a trailing newline", obj: withToken(`"kpat_0123456789abcdef\n"`), want: []string{"KON1508"}, wantField: "spec.token", wantMessage: "a line break"},
+		{name: "a token with a space", obj: withToken(`"kpat_0123 456789abcdef"`), want: []string{"KON1508"}, wantMessage: "whitespace"},
+		{name: "a clean token is silent", obj: withToken("spat_0123456789abcdef")},
+		// The CRD's CEL owns the prefix: not repeated here.
+		{name: "a token without prefix is left to the CRD", obj: withToken("abc0123456789")},
+	})
+	f := Findings(parseOne(t, withToken(`"kpat_secretvalue \n"`)), NewStore(GenerationKGO15Plus), Options{})
+	require.Len(t, f, 1)
+	require.NotContains(t, f[0].FieldError().Error(), "secretvalue", "the token must never be printed")
+}
+
+func TestDataPlaneExtensionAcrossNamespaces_KON1804(t *testing.T) {
+	other := strings.Replace(dataPlane("dp", GroupKonnect, "konnect-ext"), "name: konnect-ext}", "name: konnect-ext, namespace: team-b}", 1)
+	same := strings.Replace(dataPlane("dp", GroupKonnect, "konnect-ext"), "name: konnect-ext}", "name: konnect-ext, namespace: default}", 1)
+	runCases(t, []ruleCase{
+		{name: "extension in another namespace", obj: other, want: []string{"KON1804"}, wantField: "spec.extensions[0].namespace", wantMessage: "cross-namespace"},
+		{name: "extension namespace equal to the DataPlane's is silent", obj: same, cluster: cluster(tlsSecret("dp-tls", "tls.crt", "tls.key"), extension("konnect-ext", "demo-cp", "dp-tls"))},
 	})
 }
 

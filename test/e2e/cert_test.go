@@ -313,12 +313,12 @@ func TestCertIssueOnAPKIControlPlaneRegistersAGeneratedCA(t *testing.T) {
 	}
 }
 
-// TestCertOnAControlPlaneGroupOnKO20: kong-operator 2.x registers data-plane certificates on control
-// plane groups, so `cert issue` and `cert rotate` work on one; the stand-in programs the registrations
-// and Konnect ends with the current certificate pinned on the group.
-func TestCertOnAControlPlaneGroupOnKO20(t *testing.T) {
+// TestCertOnAControlPlaneGroupOnKO22: kong-operator 2.2 and later register data-plane certificates on
+// control plane groups (not 2.0 and 2.1: KON1006), so `cert issue` and `cert rotate` work on one; the
+// stand-in programs the registrations and Konnect ends with the current certificate pinned on the group.
+func TestCertOnAControlPlaneGroupOnKO22(t *testing.T) {
 	installPlugin(t)
-	env := testenv.Shared(t, testenv.KO20)
+	env := testenv.Shared(t, testenv.KO22)
 	ns := env.Namespace(t)
 	_, cpID := certControlPlane(t, env, ns, obj{"cluster_type": "CLUSTER_TYPE_CONTROL_PLANE_GROUP"})
 

@@ -608,3 +608,47 @@ func resourceNameForTest(konnectName string) (string, bool) {
 	}
 	return strings.Trim(b.String(), "-"), true
 }
+
+// TestInitRegionSG (issue 19): Singapore is a Konnect geo and KGO accepts any two-letter region, so
+// `init --region sg` of a Singapore organization's user (home region sg, GET /v3/users/me) validates
+// the token at sg.api.konghq.com, writes serverURL sg.api.konghq.com, the KGO stand-in accepts it and
+// the data plane connects. One profile is enough: the region handling is the same on every release
+// (pkg/konnect/region).
+func TestInitRegionSG(t *testing.T) {
+	bin := initPluginDir(t)
+	env := testenv.Shared(t, testenv.KO22)
+	cli := initCLI{env: env, binDir: bin}
+	ns := env.Namespace(t)
+	name := "sg-" + ns
+	token := env.Konnect.IssueToken(konnecttest.HomeRegion("sg"))
+	reqs := len(env.Konnect.Requests())
+	res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + token}, "", "init", "--control-plane", name, "--region", "sg")
+	t.Logf("init --region sg:\n%s", res)
+	require.NotContains(t, res.stdout+res.stderr, token, "the token must never be printed")
+	require.NotContains(t, res.stderr, "none of the Konnect geos", "sg is a known geo: no warning")
+	for _, want := range []string{
+		"konnectapiauthconfiguration.konnect.konghq.com/konnect-auth created",
+		"konnectgatewaycontrolplane.konnect.konghq.com/" + name + " created",
+		"dataplane.gateway-operator.konghq.com/" + name + " created",
+	} {
+		require.Contains(t, res.stdout, want)
+	}
+	auth, err := env.Get(context.Background(), testenv.GVKAuth, ns, "konnect-auth")
+	require.NoError(t, err)
+	require.Equal(t, "sg.api.konghq.com", strings.TrimPrefix(mustNested(t, auth, "spec", "serverURL"), "https://"))
+	env.WaitFor(t, testenv.GVKAuth, ns, "konnect-auth", waitTimeout, testenv.HasCondition("APIAuthValid", "True"))
+
+	// init and the operator both talked to the Singapore host.
+	var sgHosts int
+	for _, r := range env.Konnect.Requests()[reqs:] {
+		if r.Host == "sg.api.konghq.com" {
+			sgHosts++
+		}
+	}
+	require.NotZero(t, sgHosts, "no request reached sg.api.konghq.com")
+	cpID := initCPID(t, env, ns, name)
+	kcp, ok := env.Konnect.ControlPlaneByName(name)
+	require.True(t, ok)
+	require.Equal(t, kcp.ID, cpID)
+	initWaitConnected(t, env, cpID)
+}

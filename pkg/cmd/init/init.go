@@ -36,6 +36,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
@@ -206,12 +207,14 @@ re-run it is read from the Secret of the first run.`,
 	fl.StringVar(&o.ControlPlane, "control-plane", "", "Control plane: the Konnect name of a new one, or an existing KonnectGatewayControlPlane (resource name or Konnect name)")
 	fl.BoolVar(&o.Adopt, "adopt", false, "Use the control plane of that name that exists in Konnect (KGO 1.5+ and kong-operator 2.x: mirrored with source: Mirror)")
 	fl.StringVar(&o.ClusterType, "cluster-type", o.ClusterType, "Cluster type of a new control plane: hybrid, kic or group (data planes need hybrid)")
-	fl.StringVar(&o.Region, "region", "", "Konnect region: us, eu, au, me or in (default: the region of an existing KonnectAPIAuthConfiguration, else your Konnect user's home region)")
+	fl.StringVar(&o.Region, "region", "", "Konnect region, two lowercase letters: us, eu, au, me, in, sg or a newer geo (default: the region of an existing KonnectAPIAuthConfiguration, else your Konnect user's home region)")
 	fl.StringVar(&o.ServerURL, "server-url", "", "Konnect regional API URL, e.g. https://eu.api.konghq.com or a custom domain (instead of --region)")
 	fl.StringVar(&o.TokenFile, "token-file", "", "File holding the Konnect token (kpat_... or spat_...)")
 	fl.BoolVar(&o.TokenStdin, "token-stdin", false, "Read the Konnect token from standard input")
 	fl.Var(&o.token, "token", "Not accepted: use KONNECT_TOKEN, --token-file or --token-stdin")
 	_ = fl.MarkHidden("token")
+	// The known geos complete --region; any two-letter region is accepted (pkg/konnect/region).
+	_ = cmd.RegisterFlagCompletionFunc("region", cobra.FixedCompletions(region.KnownGeos, cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVar(&o.InlineToken, "inline-token", false, "Store the token inline in the KonnectAPIAuthConfiguration instead of a Secret (readable by anyone who can read that resource)")
 	fl.StringVar(&o.AuthName, "auth-name", o.AuthName, "Name of the KonnectAPIAuthConfiguration; its token Secret is <name>-token")
 	fl.StringVar(&o.DataPlane, "dataplane", "", "Name of the DataPlane (default: the control plane's resource name)")

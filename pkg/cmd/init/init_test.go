@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Kong/sdk-konnect-go/models/sdkerrors"
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -31,7 +32,10 @@ func TestParseServerURL(t *testing.T) {
 		{in: "http://us.api.konghq.com", err: "only reached over https"},
 		{in: "https://api.konghq.com", err: "not <region>.api.<domain>"},
 		{in: "https://global.api.konghq.com", err: "global.api is Konnect's global API"},
-		{in: "https://xx.api.konghq.com", err: `"xx" is not a Konnect region`},
+		// KGO accepts any two-letter region (controller/konnect/server/region.go NewRegion): Singapore, and a geo Konnect adds tomorrow.
+		{in: "https://sg.api.konghq.com", host: "sg.api.konghq.com", region: "sg", domain: "konghq.com"},
+		{in: "https://xx.api.konghq.com", host: "xx.api.konghq.com", region: "xx", domain: "konghq.com"},
+		{in: "https://usa.api.konghq.com", err: `"usa" is not a Konnect region`},
 		{in: "https://us.api.konghq.com:8443", err: "without port, path or query"},
 		{in: "https://us.api.konghq.com/v2", err: "without port, path or query"},
 	} {
@@ -50,8 +54,15 @@ func TestParseServerURL(t *testing.T) {
 	}
 	_, err := parseRegion("EU")
 	require.NoError(t, err)
+	sg, err := parseRegion("sg")
+	require.NoError(t, err)
+	assert.Equal(t, "sg.api.konghq.com", sg.host())
+	assert.Empty(t, unknownGeoNote("sg"))
+	assert.Contains(t, unknownGeoNote("xx"), "Konnect has no API listing its control-plane geos")
 	_, err = parseRegion("global")
-	require.ErrorContains(t, err, "use one of us, eu, au, me, in")
+	require.ErrorContains(t, err, "e.g. one of us, eu, au, me, in, sg")
+	_, err = parseRegion("u1")
+	require.ErrorContains(t, err, "not a Konnect region")
 }
 
 func TestParseEndpoint(t *testing.T) {
@@ -569,4 +580,14 @@ func TestImageFlag(t *testing.T) {
 	require.ErrorContains(t, o.Validate(), "--image is empty")
 	o.Image = "kong/kong-gateway:3.10"
 	require.NoError(t, o.Validate())
+}
+
+// --region completes the known geos, Singapore included; the list only
+// completes, it does not limit what init accepts (TestParseServerURL).
+func TestRegionFlagCompletesTheKnownGeos(t *testing.T) {
+	cmd := NewCommand(nil, genericiooptions.NewTestIOStreamsDiscard())
+	complete, ok := cmd.GetFlagCompletionFunc("region")
+	require.True(t, ok)
+	got, _ := complete(cmd, nil, "")
+	assert.Equal(t, []cobra.Completion{"us", "eu", "au", "me", "in", "sg"}, got)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 )
 
 // run is one execution of init.
@@ -289,6 +290,9 @@ func (r *run) preflight(ctx context.Context) error {
 	default:
 		r.server, explicit = serverURL{region: "us", domain: defaultDomain}, false
 	}
+	if note := unknownGeoNote(r.server.region); note != "" && explicit {
+		r.p.warn("%s", note)
+	}
 	r.kc = newKonnectAPI(r.server, r.tok.value, hc, o.Retry, &r.konnectCalls)
 	if r.org, err = r.kc.organization(ctx); err != nil {
 		return err
@@ -296,7 +300,7 @@ func (r *run) preflight(ctx context.Context) error {
 	if !explicit && liveServer == nil {
 		home := r.kc.homeRegion(ctx)
 		if home == "" {
-			return errors.New("--region is required: Konnect does not tell the home region of a system account token; use --region us|eu|au|me|in or --server-url")
+			return errors.New("--region is required: Konnect does not tell the home region of a system account token; use --region (" + strings.Join(region.KnownGeos, ", ") + ", or another two-letter region) or --server-url")
 		}
 		if _, err := parseRegion(home); err != nil {
 			return fmt.Errorf("your Konnect user's home region is %q, which init does not know: pass --region or --server-url", home)
