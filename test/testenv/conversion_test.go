@@ -93,6 +93,17 @@ func TestControlPlaneConversionServed(t *testing.T) {
 			_, hasOld, _ := unstructured.NestedString(v2.Object, "spec", "name")
 			assert.False(t, hasOld, "v1alpha2 has no spec.name")
 
+			// kong-operator 2.0's CRD (kubernetes-configuration v2.0.1) has
+			// update rules that read self.status unguarded: an update
+			// before the operator wrote any status fails to evaluate
+			// ("no such key: status"), in a real cluster too. Give it the
+			// status the operator writes first.
+			require.NoError(t, unstructured.SetNestedSlice(v2.Object, []any{map[string]any{
+				"type": "Programmed", "status": "False", "reason": "Pending", "message": "",
+				"lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": int64(1),
+			}}, "status", "conditions"))
+			require.NoError(t, e.Client.Status().Update(ctx, v2))
+			require.NoError(t, e.Client.Get(ctx, client.ObjectKey{Namespace: "conv", Name: "cp"}, v2))
 			require.NoError(t, unstructured.SetNestedField(v2.Object, "renamed", "spec", "createControlPlaneRequest", "name"))
 			require.NoError(t, e.Client.Update(ctx, v2))
 			v1 := &unstructured.Unstructured{}
