@@ -111,6 +111,11 @@ func (o *Options) Complete(f Factory) {
 		if err != nil {
 			return rules.Served{}, err
 		}
+		// One plain GET first: a cluster that cannot be reached is one
+		// line, not the discovery cache's error log for every kind.
+		if _, err := dc.ServerVersion(); err != nil {
+			return rules.Served{}, fmt.Errorf("the cluster at %s cannot be reached: %w", cfg.Host, err)
+		}
 		md, err := metadata.NewForConfig(cfg)
 		if err != nil {
 			return rules.Served{}, err
@@ -127,12 +132,13 @@ func (o *Options) Run(ctx context.Context) error {
 	for _, g := range rules.Generations {
 		rep.KGOGenerations = append(rep.KGOGenerations, string(g))
 	}
+	var note error
 	if o.detect != nil {
 		ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		served, err := o.detect(ctx)
 		cancel()
 		if err != nil {
-			fmt.Fprintf(o.ErrOut, "note: no operator release read from the cluster: %v\n", err)
+			note = err
 		} else {
 			g := rules.GenerationFor(served)
 			rep.Cluster = &ClusterRelease{Generation: string(g), Release: g.Release(), Source: served.ReleaseSource()}
@@ -141,6 +147,18 @@ func (o *Options) Run(ctx context.Context) error {
 			}
 		}
 	}
+	// The plugin's own versions come first, as kubectl version prints the
+	// client before it complains about the server.
+	if err := o.print(rep); err != nil {
+		return err
+	}
+	if note != nil {
+		fmt.Fprintf(o.ErrOut, "note: no operator release read from the cluster: %v\n", note)
+	}
+	return nil
+}
+
+func (o *Options) print(rep Report) error {
 	switch o.Output {
 	case "json":
 		b, err := json.MarshalIndent(rep, "", "  ")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 
@@ -91,4 +92,28 @@ func TestVersionRejectsUnknownOutput(t *testing.T) {
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	err := cmd.Execute()
 	require.ErrorContains(t, err, "xml")
+}
+
+// hostOnly is a factory whose kubeconfig names a server.
+type hostOnly string
+
+func (h hostOnly) RESTConfig() (*rest.Config, error) { return &rest.Config{Host: string(h)}, nil }
+
+// A kubeconfig naming a server that is down (kubectl's localhost:8080 when
+// no kubeconfig is found) gives the plugin's versions on stdout and one
+// line on stderr, not a discovery error per kind.
+func TestVersionWithAnUnreachableCluster(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	host := "http://" + l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cmd := NewCommand(hostOnly(host), streams)
+	cmd.SetArgs(nil)
+	require.NoError(t, cmd.Execute())
+	require.True(t, strings.HasPrefix(out.String(), "kubectl-konnect "), out.String())
+	require.NotContains(t, out.String(), "Cluster:")
+	require.Equal(t, 1, strings.Count(errOut.String(), "\n"), errOut.String())
+	require.Contains(t, errOut.String(), "note: no operator release read from the cluster: the cluster at "+host+" cannot be reached: ")
 }
