@@ -354,6 +354,9 @@ func GenerationFor(s Served) Generation {
 func ServedIn(m meta.RESTMapper) (Served, error) {
 	var errs []error
 	served := func(gk schema.GroupKind, versions ...string) bool {
+		if len(errs) > 0 {
+			return false
+		}
 		_, err := m.RESTMapping(gk, versions...)
 		switch {
 		case err == nil:
@@ -361,6 +364,8 @@ func ServedIn(m meta.RESTMapper) (Served, error) {
 		case meta.IsNoMatchError(err):
 			return false
 		default:
+			// One failure is the cluster's (unreachable, discovery
+			// broken): asking again for the next kind repeats it.
 			errs = append(errs, fmt.Errorf("discovering whether the cluster serves %s: %w", gk, err))
 			return false
 		}
