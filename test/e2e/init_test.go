@@ -415,7 +415,7 @@ func TestInit(t *testing.T) {
 						message: []string{"--token is not accepted: a token on the command line is visible to every user of this machine"}},
 					{name: "no token", message: []string{"no Konnect token: set KONNECT_TOKEN, or pass --token-file FILE or --token-stdin"}},
 					{name: "not a region", env: tokenEnv, args: []string{"--region", "eu-west-1"},
-						message: []string{`--region "eu-west-1" is not a Konnect region: use one of us, eu, au, me, in`}},
+						message: []string{`--region "eu-west-1" is not a Konnect region: give its two-letter label, e.g. one of us, eu, au, me, in, sg (or --server-url for a custom domain)`}},
 					{name: "wrong region", env: tokenEnv, args: []string{"--region", "eu"},
 						message: []string{`wrong region? --region eu: your Konnect user's home region is "us"`, "Use --region us", "--allow-other-region"}},
 					{name: "region refuses the token", env: tokenEnv, setup: func(t *testing.T, ns string) []string {

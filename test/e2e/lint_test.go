@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/lint"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -126,8 +127,13 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 				assert.Equal(t, 0, code)
 				assert.Empty(t, rep.Findings)
 			} else {
-				assert.Equal(t, 1, code)
-				assert.Equal(t, []string{"KON1601"}, codesOf(rep))
+				// A warning: the operator ignores the object, it refuses
+				// nothing (KON1601's Effect); --strict makes it fail.
+				assert.Equal(t, 0, code)
+				require.Equal(t, []string{"KON1601"}, codesOf(rep))
+				assert.Equal(t, rules.SeverityWarn, rep.Findings[0].Severity)
+				_, strictCode, _ := lintReport(t, env, ns, "-f", writeManifest(t, "legacy-strict.yaml", extension(testenv.KGO14, endpoint)), "--cluster", "--strict")
+				assert.Equal(t, 1, strictCode)
 			}
 			if p.KongOperator2() {
 				assert.Contains(t, rep.Findings[0].Message, p.Generation().Release()+" runs in this cluster", "the release the CRDs name")
