@@ -179,6 +179,7 @@ func TestCertIssueIsIdempotentAndRegistersInKonnect(t *testing.T) {
 	installPlugin(t)
 	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server and fake Konnect
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
 			konnectName, cpID := certControlPlane(t, env, ns, nil)

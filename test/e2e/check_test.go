@@ -273,6 +273,7 @@ func requireStatus(t *testing.T, rep *check.Report, want map[string]check.Status
 func TestCheckAllGood(t *testing.T) {
 	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server
 			env := testenv.SharedWithWebhook(t, p)
 			ns := env.Namespace(t)
 			seedForCheck(t, env, ns, checkSetup{connected: true})

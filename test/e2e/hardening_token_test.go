@@ -157,6 +157,7 @@ func leaks(where, text string, tokens ...string) []string {
 func TestHardeningTokenNeverLeaks(t *testing.T) {
 	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own audited API server
 			env, auditLog, apiOutput := hardAuditedEnv(t, p)
 			cli := initCLI{env: env, binDir: initPluginDir(t)}
 			revoked := env.Konnect.IssueToken()

@@ -45,6 +45,7 @@ func TestInit(t *testing.T) {
 	bin := initPluginDir(t)
 	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server and fake Konnect
 			env := testenv.Shared(t, p)
 			cli := initCLI{env: env, binDir: bin}
 

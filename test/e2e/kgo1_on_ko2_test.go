@@ -36,6 +36,10 @@ func TestKGO1ControlPlaneOnKongOperator2(t *testing.T) {
 	require.Contains(t, res.stderr, strings.Replace(release, " (", " API (", 1))
 	image := env.MustKubectl(t, "", "get", "-n", ns, "dataplanes.gateway-operator.konghq.com", "-o", "jsonpath={.items[*].spec.deployment.podTemplateSpec.spec.containers[0].image}")
 	require.Equal(t, "kong/kong-gateway:3.14", strings.TrimSpace(image), "the Kong Gateway of kong-operator 2.2's samples")
+	// init returns once it has written; the data plane connects after (the
+	// stand-in, like KGO, marks it Ready when the extension is), as in TestInit.
+	initWaitConnected(t, env, initCPID(t, env, ns, "gateway-cp"))
+	env.WaitFor(t, testenv.GVKDataPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Ready", "True"))
 	out, errOut, code := konnectCLI(t, env, "", ns, "check", "--control-plane", "gateway-cp")
 	require.NotEqual(t, 1, code, "check:\n%s\n%s", out, errOut)
 	require.Contains(t, out, "ko-2.2: "+release)

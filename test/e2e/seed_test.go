@@ -149,6 +149,7 @@ func dataPlane(p testenv.Profile) obj {
 func TestSeedWorkflow(t *testing.T) {
 	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server and fake Konnect
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
 			ctx := context.Background()

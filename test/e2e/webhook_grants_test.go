@@ -48,10 +48,14 @@ func TestWebhookCrossNamespaceGrants(t *testing.T) {
 	requireEveryCrossNamespaceFieldHasRows(t, specs)
 	for _, p := range []testenv.Profile{testenv.KO20, testenv.KO22, testenv.KO23} {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // one API server each; the CPU of two cores goes further with two at once
 			runCrossNamespaceGrantRows(t, p, specs)
 		})
 	}
-	t.Run("ko-2.3-strict", runCrossNamespaceStrictRow)
+	t.Run("ko-2.3-strict", func(t *testing.T) {
+		t.Parallel()
+		runCrossNamespaceStrictRow(t)
+	})
 }
 
 // xnsCase is one of the four cases of a row.

@@ -171,6 +171,7 @@ var applyOrders = []applyOrder{
 func TestWebhookGitOpsFolderInAnyOrder(t *testing.T) {
 	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server
 			env := testenv.SharedWithWebhook(t, p)
 			start := time.Now()
 			t.Cleanup(func() { t.Logf("%s: every order in %s", p, time.Since(start).Round(time.Millisecond)) })

@@ -337,6 +337,7 @@ func TestWebhookRulesStrict(t *testing.T) {
 	fixtures := loadRuleFixtures(t)
 	for _, p := range webhookProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // most of a profile's time is its API server's start
 			env := testenv.SharedWithWebhookStrict(t, p)
 			for _, f := range fixtures {
 				if !f.runsOn(p) || f.Expect != expectDenyStrict {

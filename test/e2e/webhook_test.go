@@ -33,6 +33,7 @@ func applyOneByOne(t *testing.T, env *testenv.Env, ns string, objs ...obj) strin
 func TestWebhookAdmitsTheSeedWorkflowWithoutWarnings(t *testing.T) {
 	for _, p := range webhookProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server
 			env := testenv.SharedWithWebhook(t, p)
 			ns := env.Namespace(t)
 			crt, key := selfSignedPair(t, "dp")

@@ -27,8 +27,16 @@ import (
 
 var (
 	sharedMu sync.Mutex
-	shared   = map[string]*Env{}
+	shared   = map[string]*sharedGround{}
 )
+
+// sharedGround is a shared test ground, started once; ready closes when
+// env or err is set. Tests of different profiles start theirs at once.
+type sharedGround struct {
+	ready chan struct{}
+	env   *Env
+	err   error
+}
 
 // Shared returns the test ground of profile p for this test binary, starting
 // it on first use; StopAll (from TestMain) stops it. Tests get their own
@@ -58,27 +66,33 @@ func SharedWithWebhookStrict(t testing.TB, p Profile) *Env {
 func shared1(t testing.TB, key string, p Profile, opts Options) *Env {
 	t.Helper()
 	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	e, ok := shared[key]
+	g, ok := shared[key]
 	if !ok {
 		stopIdleGrounds(maxIdleGrounds - 1)
-		start := time.Now()
-		var err error
-		e, err = New(context.Background(), p, opts)
-		if err != nil {
-			t.Fatalf("starting the %s test ground: %v", key, err)
-		}
-		t.Logf("%s test ground (kube-apiserver %s) up in %s", key, e.ServerVersion, time.Since(start).Round(time.Millisecond))
-		shared[key] = e
+		g = &sharedGround{ready: make(chan struct{})}
+		shared[key] = g
 	}
-	sharedUse[key]++
+	sharedUse[key]++ // from here on the ground is in use: never stopped as idle
+	sharedMu.Unlock()
 	t.Cleanup(func() {
 		sharedMu.Lock()
 		defer sharedMu.Unlock()
 		sharedUse[key]--
 		sharedLastUse[key] = time.Now()
 	})
-	return e
+	if !ok {
+		start := time.Now()
+		g.env, g.err = New(context.Background(), p, opts)
+		close(g.ready)
+		if g.err == nil {
+			t.Logf("%s test ground (kube-apiserver %s) up in %s", key, g.env.ServerVersion, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	<-g.ready
+	if g.err != nil {
+		t.Fatalf("starting the %s test ground: %v", key, g.err)
+	}
+	return g.env
 }
 
 // maxIdleGrounds is how many shared test grounds may wait, unused, for a
@@ -99,8 +113,8 @@ var (
 func stopIdleGrounds(keep int) {
 	for {
 		var idle []string
-		for k := range shared {
-			if sharedUse[k] == 0 {
+		for k, g := range shared {
+			if sharedUse[k] == 0 && g.env != nil {
 				idle = append(idle, k)
 			}
 		}
@@ -113,7 +127,7 @@ func stopIdleGrounds(keep int) {
 				oldest = k
 			}
 		}
-		if err := shared[oldest].Stop(); err != nil {
+		if err := shared[oldest].env.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "stopping the idle %s test ground: %v\n", oldest, err)
 		}
 		delete(shared, oldest)
@@ -124,9 +138,11 @@ func stopIdleGrounds(keep int) {
 func StopAll() {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	for p, e := range shared {
-		if err := e.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "stopping the %s test ground: %v\n", p, err)
+	for p, g := range shared {
+		if g.env != nil {
+			if err := g.env.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "stopping the %s test ground: %v\n", p, err)
+			}
 		}
 		delete(shared, p)
 	}
