@@ -27,8 +27,8 @@ func TestCatalogueCodesAreStableUniqueAndDocumented(t *testing.T) {
 		if r.Strict && r.Severity != SeverityWarn {
 			t.Errorf("%s: a strict rule must warn by default", r.Code)
 		}
-		if r.Title == "" || r.Hint == "" || len(r.Kinds) == 0 || r.Check == nil {
-			t.Errorf("%s: title, hint, kinds and check are required", r.Code)
+		if r.Title == "" || r.Hint == "" || len(r.Kinds) == 0 || (r.Check == nil) == (r.CheckUpdate == nil) {
+			t.Errorf("%s: title, hint, kinds and one of check or update check are required", r.Code)
 		}
 	}
 	if !sort.StringsAreSorted(order) {

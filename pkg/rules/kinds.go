@@ -80,6 +80,8 @@ func LookupKinds() []schema.GroupKind {
 		GKKongKeySet,
 		GKKongPlugin,
 		GKSecret,
+		GKGatewayConfiguration,
+		GKGatewayClass,
 	}
 }
 

@@ -355,6 +355,7 @@ func Indexes() []Index {
 	return []Index{
 		{Name: IndexKonnectName, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectName},
 		{Name: IndexKonnectID, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectID},
+		{Name: IndexGatewayClassParameters, Kind: GKGatewayClass, Func: indexGatewayClassParameters},
 	}
 }
 

@@ -204,6 +204,9 @@ func TestTransformAndIndexerAdaptToInformers(t *testing.T) {
 	}
 	got := map[string][]string{}
 	for _, ix := range Indexes() {
+		if ix.Kind != GKKonnectGatewayControlPlane {
+			continue
+		}
 		vals, err := ix.Indexer()(cp)
 		if err != nil {
 			t.Fatal(err)

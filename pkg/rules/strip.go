@@ -39,6 +39,9 @@ var keptFields = map[schema.GroupKind][][]string{
 		{"status", "konnect", "controlPlaneID"},
 	},
 	GKSecret: {{"type"}},
+	// Hybrid Gateway rules (rules_gateway.go).
+	GKGatewayConfiguration: {{"spec", "konnect"}},
+	GKGatewayClass:         {{"spec", "controllerName"}, {"spec", "parametersRef"}},
 }
 
 // commonMetadata is kept for every kind.

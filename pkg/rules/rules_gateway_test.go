@@ -1,0 +1,139 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+func gatewayClass(name, controller, cfgNS, cfgName string) string {
+	ns := ""
+	if cfgNS != "" {
+		ns = ", namespace: " + cfgNS
+	}
+	return fmt.Sprintf(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: %s}
+spec:
+  controllerName: %s
+  parametersRef: {group: gateway-operator.konghq.com, kind: GatewayConfiguration, name: %s%s}
+`, name, controller, cfgName, ns)
+}
+
+// gatewayConfiguration in namespace default; authNS "" leaves authRef.namespace out; authName "" leaves spec.konnect out.
+func gatewayConfiguration(name, authNS, authName string) string {
+	spec := "spec: {}"
+	if authName != "" {
+		ns := ""
+		if authNS != "" {
+			ns = ", namespace: " + authNS
+		}
+		spec = fmt.Sprintf("spec: {konnect: {authRef: {name: %s%s}}}", authName, ns)
+	}
+	return fmt.Sprintf(`
+apiVersion: gateway-operator.konghq.com/v2beta1
+kind: GatewayConfiguration
+metadata: {name: %s, namespace: default}
+%s
+`, name, spec)
+}
+
+func TestGatewayRules(t *testing.T) {
+	const ko = KongOperatorControllerName
+	runCases(t, []ruleCase{
+		{name: "KON1901 parametersRef to a missing GatewayConfiguration", gen: GenerationKO22,
+			cluster: []string{gatewayConfiguration("other", "", "konnect")},
+			obj:     gatewayClass("kong", ko, "default", "hybrid"),
+			want:    []string{"KON1901"}, wantField: "spec.parametersRef.name", wantMessage: "GatewayConfiguration default/hybrid not found"},
+		{name: "KON1901 strict denies", gen: GenerationKO23, strict: true,
+			obj:  gatewayClass("kong", ko, "default", "hybrid"),
+			want: []string{"KON1901"}},
+		{name: "KON1901 silent when the GatewayConfiguration exists", gen: GenerationKO22,
+			cluster: []string{gatewayConfiguration("hybrid", "", "konnect")},
+			obj:     gatewayClass("kong", ko, "default", "hybrid"),
+			want:    nil},
+		{name: "KON1901 silent on a parametersRef to another kind", gen: GenerationKO22,
+			obj: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: other}
+spec: {controllerName: example.com/gw, parametersRef: {group: example.com, kind: Params, name: x}}
+`, want: nil},
+		{name: "KON1902 parametersRef without namespace", gen: GenerationKO22,
+			obj:  gatewayClass("kong", ko, "", "hybrid"),
+			want: []string{"KON1902"}, wantField: "spec.parametersRef.namespace"},
+		{name: "KON1903 authRef to a missing KonnectAPIAuthConfiguration", gen: GenerationKO22,
+			cluster: []string{auth("other", "us.api.konghq.com")},
+			obj:     gatewayConfiguration("hybrid", "", "konnect"),
+			want:    []string{"KON1903"}, wantField: "spec.konnect.authRef.name", wantMessage: "default/konnect not found"},
+		{name: "KON1903 silent when the auth exists", gen: GenerationKO22,
+			cluster: []string{auth("konnect", "us.api.konghq.com")},
+			obj:     gatewayConfiguration("hybrid", "", "konnect"),
+			want:    nil},
+		{name: "KON1903 looks in authRef.namespace", gen: GenerationKO23,
+			cluster: []string{auth("konnect", "us.api.konghq.com")},
+			obj:     gatewayConfiguration("hybrid", "auth", "konnect"),
+			want:    []string{"KON1903"}, wantMessage: "auth/konnect not found"},
+		{name: "KON1903 silent before kong-operator 2.1 (no spec.konnect)", gen: GenerationKO20,
+			obj: gatewayConfiguration("hybrid", "", "konnect"), want: nil},
+		{name: "KON1904 cross-namespace authRef on 2.1", gen: GenerationKO21,
+			cluster: []string{auth("konnect", "us.api.konghq.com")},
+			obj:     gatewayConfiguration("hybrid", "default", "konnect"),
+			want:    nil},
+		{name: "KON1904 fires on 2.1 for another namespace", gen: GenerationKO21,
+			obj:  gatewayConfiguration("hybrid", "auth", "konnect"),
+			want: []string{"KON1903", "KON1904"}},
+		{name: "KON1904 silent on 2.2", gen: GenerationKO22,
+			obj:  gatewayConfiguration("hybrid", "auth", "konnect"),
+			want: []string{"KON1903"}},
+		{name: "KON1905 Konnect settings with a foreign controller", gen: GenerationKO22,
+			cluster: []string{gatewayConfiguration("hybrid", "", "konnect")},
+			obj:     gatewayClass("envoy", "gateway.envoyproxy.io/gatewayclass-controller", "default", "hybrid"),
+			want: []string{"KON1905"}, wantField: "spec.controllerName"},
+		{name: "KON1905 silent without Konnect settings", gen: GenerationKO22,
+			cluster: []string{gatewayConfiguration("plain", "", "")},
+			obj:     gatewayClass("envoy", "gateway.envoyproxy.io/gatewayclass-controller", "default", "plain"),
+			want:    nil},
+	})
+}
+
+func TestGatewayConfigurationKonnectChange(t *testing.T) {
+	old := parseOne(t, gatewayConfiguration("hybrid", "", "konnect"))
+	changed := parseOne(t, gatewayConfiguration("hybrid", "", "konnect-eu"))
+	cluster := []string{auth("konnect", "us.api.konghq.com"), auth("konnect-eu", "eu.api.konghq.com"),
+		gatewayClass("kong", KongOperatorControllerName, "default", "hybrid")}
+	for _, c := range []struct {
+		name    string
+		gen     Generation
+		cluster []string
+		newObj  string
+		want    []string
+	}{
+		{name: "KON1906 authRef changed while a class uses it", gen: GenerationKO22, cluster: cluster, want: []string{"KON1906"}},
+		{name: "KON1906 also on 2.1", gen: GenerationKO21, cluster: cluster, want: []string{"KON1906"}},
+		{name: "silent on 2.3: the CRD refuses it", gen: GenerationKO23, cluster: cluster},
+		{name: "silent when no class uses it", gen: GenerationKO22, cluster: cluster[:2]},
+		{name: "silent when spec.konnect is unchanged", gen: GenerationKO22, cluster: cluster, newObj: gatewayConfiguration("hybrid", "", "konnect")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			newObj := changed
+			if c.newObj != "" {
+				newObj = parseOne(t, c.newObj)
+			}
+			store := NewStore(c.gen, parse(t, c.cluster...)...)
+			_, warnings := EvaluateUpdate(old, newObj, store, Options{})
+			var got []string
+			for _, w := range warnings {
+				got = append(got, w[len("spec.konnect: ["):len("spec.konnect: [KON1906")])
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("want %v, got %v (%q)", c.want, got, warnings)
+			}
+			// lint (no old object) never reports an update rule.
+			if f := Findings(newObj, store, Options{}); len(f) != 0 {
+				t.Errorf("Findings without an old object: %+v", f)
+			}
+		})
+	}
+}
