@@ -23,11 +23,14 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 		groups = append(groups, g)
 	}
 	sort.Strings(groups)
-	scope := admissionregistrationv1.NamespacedScope
 	var out []admissionregistrationv1.RuleWithOperations
 	for _, g := range groups {
 		res := byGroup[g]
 		sort.Strings(res)
+		scope := admissionregistrationv1.NamespacedScope
+		if clusterScopedGroups[g] {
+			scope = admissionregistrationv1.AllScopes
+		}
 		out = append(out, admissionregistrationv1.RuleWithOperations{
 			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
 			Rule: admissionregistrationv1.Rule{
@@ -41,6 +44,16 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 	return out
 }
 
-// resourceOf is the plural resource name of the KGO/Konnect kinds, which all
-// pluralise by adding "s" to the lower-cased kind.
-func resourceOf(kind string) string { return strings.ToLower(kind) + "s" }
+// clusterScopedGroups are the groups with a validated cluster-scoped kind
+// (Gateway API's GatewayClass): their rule takes every scope.
+var clusterScopedGroups = map[string]bool{rules.GroupGatewayAPI: true}
+
+// resourceOf is the plural resource name of the validated kinds: the
+// lower-cased kind plus "s", or "es" after an s (GatewayClass).
+func resourceOf(kind string) string {
+	k := strings.ToLower(kind)
+	if strings.HasSuffix(k, "s") {
+		return k + "es"
+	}
+	return k + "s"
+}
