@@ -258,36 +258,28 @@ var catalogue = []Rule{
 		Check: checkDataPlaneKICExtension,
 	},
 
-	// KON19xx: the Gateway API path to Konnect (hybrid Gateway, kong-operator >= 2.1); see rules_gateway.go.
+	// KON20xx: the Gateway API path to Konnect (hybrid Gateway, kong-operator >= 2.1); see rules_gateway.go.
 	{
-		Code: "KON1901", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayClass},
+		Code: "KON2001", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayClass},
 		Title: "GatewayClass parametersRef names a GatewayConfiguration that does not exist",
 		Hint:  "Create the GatewayConfiguration (gateway-operator.konghq.com) in the namespace of spec.parametersRef, or correct spec.parametersRef.name and namespace",
 		Check: checkGatewayClassParametersMissing,
 	},
 	{
-		Code: "KON1902", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKGatewayClass},
+		Code: "KON2002", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKGatewayClass},
 		Title: "GatewayClass parametersRef to a GatewayConfiguration without namespace",
 		Hint:  "Set spec.parametersRef.namespace to the GatewayConfiguration's namespace",
 		Check: checkGatewayClassParametersNamespace,
 	},
 	{
-		Code: "KON1903", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayConfiguration},
+		Code: "KON2003", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayConfiguration},
 		Releases: Since(GenerationKO21),
 		Title:    "GatewayConfiguration spec.konnect.authRef names a KonnectAPIAuthConfiguration that does not exist",
 		Hint:     "Create the KonnectAPIAuthConfiguration (kubectl konnect init writes one) or correct spec.konnect.authRef.name and namespace",
 		Check:    checkGatewayConfigurationAuthMissing,
 	},
 	{
-		Code: "KON1904", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayConfiguration},
-		Releases: Only(GenerationKO21),
-		Title:    "GatewayConfiguration authRef in another namespace on kong-operator 2.1",
-		Hint: "Keep the KonnectAPIAuthConfiguration in the GatewayConfiguration's namespace (omit spec.konnect.authRef.namespace), " +
-			"or upgrade to kong-operator >= 2.2, which honours a KongReferenceGrant from GatewayConfiguration",
-		Check: checkGatewayConfigurationAuthCrossNamespaceKO21,
-	},
-	{
-		Code: "KON1905", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayClass},
+		Code: "KON2004", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayClass},
 		Releases: Since(GenerationKO21),
 		Title:    "GatewayConfiguration with Konnect settings used by a class of another controller",
 		Hint: "Set spec.controllerName to konghq.com/gateway-operator (or the name your kong-operator runs with, --controller-name), " +
@@ -295,7 +287,7 @@ var catalogue = []Rule{
 		Check: checkGatewayConfigurationForeignController,
 	},
 	{
-		Code: "KON1906", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayConfiguration},
+		Code: "KON2005", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayConfiguration},
 		Releases: Range{From: GenerationKO21, To: GenerationKO22},
 		Title:    "Konnect settings of a GatewayConfiguration in use changed",
 		Hint: "Restore spec.konnect; to move Gateways to other Konnect settings create a new GatewayConfiguration and GatewayClass and move the Gateways to it " +

@@ -21,6 +21,9 @@ package rules
 //     at v2.1.0): a cross-namespace authRef needs a KongReferenceGrant in the
 //     auth's namespace from GatewayConfiguration to KonnectAPIAuthConfiguration;
 //     kong-operator then mirrors it into a managed grant for the control plane.
+//     The grant rules (a missing grant on >= 2.2, a cross-namespace reference
+//     before 2.2) are the generic KongReferenceGrant rules' (branch
+//     i14-grants, xref.go), not repeated here.
 //   - api/gateway-operator/v2beta1/gatewayconfiguration_types.go at
 //     v2.3.0-rc.3: CEL on spec.konnect makes authRef, source and mirror
 //     immutable once set (the API server refuses the change); v2.2.3 has no
@@ -88,7 +91,7 @@ func konnectAuthRef(gwc *unstructured.Unstructured) (namespace, name string, cro
 var pathParametersRef = field.NewPath("spec", "parametersRef")
 var pathKonnectAuthRef = field.NewPath("spec", "konnect", "authRef")
 
-// KON1901
+// KON2001
 func checkGatewayClassParametersMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
 	ns, name, ok := gatewayConfigurationRef(obj)
 	if !ok || name == "" || ns == "" || !l.Tracks(GKGatewayConfiguration) {
@@ -101,7 +104,7 @@ func checkGatewayClassParametersMissing(obj *unstructured.Unstructured, l Lookup
 		Message: fmt.Sprintf("GatewayConfiguration %s not found; kong-operator fails every Gateway of this class until it exists", nsName(ns, name))}}
 }
 
-// KON1902
+// KON2002
 func checkGatewayClassParametersNamespace(obj *unstructured.Unstructured, _ Lookup) []Finding {
 	_, name, ok := gatewayConfigurationRef(obj)
 	if !ok || nestedString(obj.Object, "spec", "parametersRef", "namespace") != "" {
@@ -111,7 +114,7 @@ func checkGatewayClassParametersNamespace(obj *unstructured.Unstructured, _ Look
 		Message: fmt.Sprintf("parametersRef to GatewayConfiguration %q has no namespace; GatewayConfiguration is namespaced and kong-operator refuses the class (\"ParametersRef: namespace must be provided\")", name)}}
 }
 
-// KON1903
+// KON2003
 func checkGatewayConfigurationAuthMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
 	ns, name, _ := konnectAuthRef(obj)
 	if name == "" || !l.Tracks(GKKonnectAPIAuthConfiguration) {
@@ -124,17 +127,7 @@ func checkGatewayConfigurationAuthMissing(obj *unstructured.Unstructured, l Look
 		Message: fmt.Sprintf("KonnectAPIAuthConfiguration %s not found; the KonnectGatewayControlPlane kong-operator creates for each Gateway stays unprogrammed", nsName(ns, name))}}
 }
 
-// KON1904
-func checkGatewayConfigurationAuthCrossNamespaceKO21(obj *unstructured.Unstructured, _ Lookup) []Finding {
-	ns, name, cross := konnectAuthRef(obj)
-	if name == "" || !cross {
-		return nil
-	}
-	return []Finding{{Field: pathKonnectAuthRef.Child("namespace"), Value: ns,
-		Message: fmt.Sprintf("kong-operator 2.1 does not honour a KongReferenceGrant for a GatewayConfiguration (that came in 2.2, Kong/kong-operator#3258): it copies the reference to %s into each KonnectGatewayControlPlane it creates, which then needs its own grant", nsName(ns, name))}}
-}
-
-// KON1905
+// KON2004
 func checkGatewayConfigurationForeignController(obj *unstructured.Unstructured, l Lookup) []Finding {
 	ns, name, ok := gatewayConfigurationRef(obj)
 	ctrl := nestedString(obj.Object, "spec", "controllerName")
@@ -149,7 +142,7 @@ func checkGatewayConfigurationForeignController(obj *unstructured.Unstructured, 
 		Message: fmt.Sprintf("GatewayConfiguration %s has Konnect settings (spec.konnect) but this class's controller is %q, not kong-operator's %q: nothing connects its Gateways to Konnect", nsName(ns, name), ctrl, KongOperatorControllerName)}}
 }
 
-// KON1906 (update): a change of spec.konnect of a GatewayConfiguration that
+// KON2005 (update): a change of spec.konnect of a GatewayConfiguration that
 // a GatewayClass uses. kong-operator 2.1/2.2 never updates the
 // KonnectGatewayControlPlane it created; 2.3's CRD refuses the change itself,
 // so the rule stops at 2.2.

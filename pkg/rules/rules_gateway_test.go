@@ -42,56 +42,50 @@ metadata: {name: %s, namespace: default}
 func TestGatewayRules(t *testing.T) {
 	const ko = KongOperatorControllerName
 	runCases(t, []ruleCase{
-		{name: "KON1901 parametersRef to a missing GatewayConfiguration", gen: GenerationKO22,
+		{name: "KON2001 parametersRef to a missing GatewayConfiguration", gen: GenerationKO22,
 			cluster: []string{gatewayConfiguration("other", "", "konnect")},
 			obj:     gatewayClass("kong", ko, "default", "hybrid"),
-			want:    []string{"KON1901"}, wantField: "spec.parametersRef.name", wantMessage: "GatewayConfiguration default/hybrid not found"},
-		{name: "KON1901 strict denies", gen: GenerationKO23, strict: true,
+			want:    []string{"KON2001"}, wantField: "spec.parametersRef.name", wantMessage: "GatewayConfiguration default/hybrid not found"},
+		{name: "KON2001 strict denies", gen: GenerationKO23, strict: true,
 			obj:  gatewayClass("kong", ko, "default", "hybrid"),
-			want: []string{"KON1901"}},
-		{name: "KON1901 silent when the GatewayConfiguration exists", gen: GenerationKO22,
+			want: []string{"KON2001"}},
+		{name: "KON2001 silent when the GatewayConfiguration exists", gen: GenerationKO22,
 			cluster: []string{gatewayConfiguration("hybrid", "", "konnect")},
 			obj:     gatewayClass("kong", ko, "default", "hybrid"),
 			want:    nil},
-		{name: "KON1901 silent on a parametersRef to another kind", gen: GenerationKO22,
+		{name: "KON2001 silent on a parametersRef to another kind", gen: GenerationKO22,
 			obj: `
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: other}
 spec: {controllerName: example.com/gw, parametersRef: {group: example.com, kind: Params, name: x}}
 `, want: nil},
-		{name: "KON1902 parametersRef without namespace", gen: GenerationKO22,
+		{name: "KON2002 parametersRef without namespace", gen: GenerationKO22,
 			obj:  gatewayClass("kong", ko, "", "hybrid"),
-			want: []string{"KON1902"}, wantField: "spec.parametersRef.namespace"},
-		{name: "KON1903 authRef to a missing KonnectAPIAuthConfiguration", gen: GenerationKO22,
+			want: []string{"KON2002"}, wantField: "spec.parametersRef.namespace"},
+		{name: "KON2003 authRef to a missing KonnectAPIAuthConfiguration", gen: GenerationKO22,
 			cluster: []string{auth("other", "us.api.konghq.com")},
 			obj:     gatewayConfiguration("hybrid", "", "konnect"),
-			want:    []string{"KON1903"}, wantField: "spec.konnect.authRef.name", wantMessage: "default/konnect not found"},
-		{name: "KON1903 silent when the auth exists", gen: GenerationKO22,
+			want:    []string{"KON2003"}, wantField: "spec.konnect.authRef.name", wantMessage: "default/konnect not found"},
+		{name: "KON2003 silent when the auth exists", gen: GenerationKO22,
 			cluster: []string{auth("konnect", "us.api.konghq.com")},
 			obj:     gatewayConfiguration("hybrid", "", "konnect"),
 			want:    nil},
-		{name: "KON1903 looks in authRef.namespace", gen: GenerationKO23,
+		{name: "KON2003 looks in authRef.namespace", gen: GenerationKO23,
 			cluster: []string{auth("konnect", "us.api.konghq.com")},
 			obj:     gatewayConfiguration("hybrid", "auth", "konnect"),
-			want:    []string{"KON1903"}, wantMessage: "auth/konnect not found"},
-		{name: "KON1903 silent before kong-operator 2.1 (no spec.konnect)", gen: GenerationKO20,
+			want:    []string{"KON2003"}, wantMessage: "auth/konnect not found"},
+		{name: "KON2003 silent before kong-operator 2.1 (no spec.konnect)", gen: GenerationKO20,
 			obj: gatewayConfiguration("hybrid", "", "konnect"), want: nil},
-		{name: "KON1904 cross-namespace authRef on 2.1", gen: GenerationKO21,
+		{name: "KON2003 silent on a cross-namespace auth that exists", gen: GenerationKO22,
 			cluster: []string{auth("konnect", "us.api.konghq.com")},
 			obj:     gatewayConfiguration("hybrid", "default", "konnect"),
 			want:    nil},
-		{name: "KON1904 fires on 2.1 for another namespace", gen: GenerationKO21,
-			obj:  gatewayConfiguration("hybrid", "auth", "konnect"),
-			want: []string{"KON1903", "KON1904"}},
-		{name: "KON1904 silent on 2.2", gen: GenerationKO22,
-			obj:  gatewayConfiguration("hybrid", "auth", "konnect"),
-			want: []string{"KON1903"}},
-		{name: "KON1905 Konnect settings with a foreign controller", gen: GenerationKO22,
+		{name: "KON2004 Konnect settings with a foreign controller", gen: GenerationKO22,
 			cluster: []string{gatewayConfiguration("hybrid", "", "konnect")},
 			obj:     gatewayClass("envoy", "gateway.envoyproxy.io/gatewayclass-controller", "default", "hybrid"),
-			want: []string{"KON1905"}, wantField: "spec.controllerName"},
-		{name: "KON1905 silent without Konnect settings", gen: GenerationKO22,
+			want: []string{"KON2004"}, wantField: "spec.controllerName"},
+		{name: "KON2004 silent without Konnect settings", gen: GenerationKO22,
 			cluster: []string{gatewayConfiguration("plain", "", "")},
 			obj:     gatewayClass("envoy", "gateway.envoyproxy.io/gatewayclass-controller", "default", "plain"),
 			want:    nil},
@@ -110,8 +104,8 @@ func TestGatewayConfigurationKonnectChange(t *testing.T) {
 		newObj  string
 		want    []string
 	}{
-		{name: "KON1906 authRef changed while a class uses it", gen: GenerationKO22, cluster: cluster, want: []string{"KON1906"}},
-		{name: "KON1906 also on 2.1", gen: GenerationKO21, cluster: cluster, want: []string{"KON1906"}},
+		{name: "KON2005 authRef changed while a class uses it", gen: GenerationKO22, cluster: cluster, want: []string{"KON2005"}},
+		{name: "KON2005 also on 2.1", gen: GenerationKO21, cluster: cluster, want: []string{"KON2005"}},
 		{name: "silent on 2.3: the CRD refuses it", gen: GenerationKO23, cluster: cluster},
 		{name: "silent when no class uses it", gen: GenerationKO22, cluster: cluster[:2]},
 		{name: "silent when spec.konnect is unchanged", gen: GenerationKO22, cluster: cluster, newObj: gatewayConfiguration("hybrid", "", "konnect")},
@@ -125,7 +119,7 @@ func TestGatewayConfigurationKonnectChange(t *testing.T) {
 			_, warnings := EvaluateUpdate(old, newObj, store, Options{})
 			var got []string
 			for _, w := range warnings {
-				got = append(got, w[len("spec.konnect: ["):len("spec.konnect: [KON1906")])
+				got = append(got, w[len("spec.konnect: ["):len("spec.konnect: [KON2005")])
 			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("want %v, got %v (%q)", c.want, got, warnings)

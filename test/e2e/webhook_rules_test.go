@@ -231,12 +231,6 @@ func expectOf(r rules.Rule) string {
 	return string(r.Severity)
 }
 
-// rulesWithoutTestProfile are rules for a release no test profile serves,
-// with the reason; the unit tests of pkg/rules cover them.
-var rulesWithoutTestProfile = map[string]string{
-	"KON1904": "kong-operator 2.1 only, and no test profile serves the kong-operator 2.1 CRDs (pkg/rules TestGatewayRules covers it)",
-}
-
 // TestWebhookRuleFixturesCoverTheCatalogue: a rule without a kubectl fixture
 // fails CI, and fixtures agree with the catalogue (severity, generations) and
 // cover every profile the rule applies to, or say why they cannot.
@@ -248,17 +242,6 @@ func TestWebhookRuleFixturesCoverTheCatalogue(t *testing.T) {
 	for _, r := range rules.Catalogue() {
 		fixtures := byCode[r.Code]
 		delete(byCode, r.Code)
-		if why, ok := rulesWithoutTestProfile[r.Code]; ok {
-			for _, p := range webhookProfiles {
-				if ruleAppliesTo(r, p) {
-					t.Errorf("%s applies to profile %s now: add its fixture and remove it from rulesWithoutTestProfile", r.Code, p)
-				}
-			}
-			if len(fixtures) == 0 {
-				t.Logf("%s has no kubectl fixture: %s", r.Code, why)
-				continue
-			}
-		}
 		if len(fixtures) == 0 {
 			t.Errorf("%s (%s) has no kubectl test: add %s/%s.yaml", r.Code, r.Title, ruleFixtureDir, r.Code)
 			continue
