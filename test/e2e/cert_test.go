@@ -96,7 +96,7 @@ func certControlPlane(t *testing.T, env *testenv.Env, ns string, req obj) (konne
 	konnectName = "cert-" + ns
 	cp := controlPlane(env.Profile, "gateway-cp", konnectName, "")
 	fields := cp["spec"].(obj)
-	if env.Profile == testenv.KO20 {
+	if env.Profile.KongOperator2() {
 		fields = fields["createControlPlaneRequest"].(obj)
 	}
 	for k, v := range req {

@@ -359,7 +359,7 @@ func TestCheckExtensionPointsAtAnotherControlPlane(t *testing.T) {
 			switch p {
 			case testenv.KGO14:
 				return []obj{extension(p, other.ControlPlaneEndpoint)}
-			case testenv.KO20:
+			case testenv.KO20, testenv.KO22, testenv.KO23:
 				mirror := kgoapi.NewMirrorControlPlane(kgoapi.V1Alpha2, "", "other-"+ns, other.ID, "konnect-auth")
 				ext := extension(p, "")
 				ext["spec"].(obj)["konnect"] = obj{"controlPlane": obj{"ref": cpRef("other-" + ns)}}
@@ -376,7 +376,7 @@ func TestCheckExtensionPointsAtAnotherControlPlane(t *testing.T) {
 		}
 		seedForCheck(t, env, ns, checkSetup{extension: ext})
 		var args []string
-		if p == testenv.KO20 {
+		if p.KongOperator2() {
 			// Two control planes: the one the data plane should use is named.
 			args = []string{"--control-plane", "gateway-cp"}
 		}
@@ -423,7 +423,7 @@ func TestCheckDataPlaneNamesTheIgnoredGroup(t *testing.T) {
 		got, _ := rep.Find(check.IDExtensionFound)
 		require.Contains(t, got.Message, "of group gateway-operator.konghq.com")
 		require.Contains(t, got.Hint, "Set group: konnect.konghq.com in spec.extensions of DataPlane dp, where konnect.konghq.com/"+
-			map[testenv.Profile]string{testenv.KGO16: "v1alpha1", testenv.KO20: "v1alpha2"}[p]+" KonnectExtension konnect-ext exists")
+			konnectVersion(p)+" KonnectExtension konnect-ext exists")
 	})
 }
 
@@ -587,7 +587,7 @@ func TestCheckMirrorControlPlane(t *testing.T) {
 			crt, key := checkPair(t, "dp", 365*24*time.Hour)
 			base := seedBaseFor(p, env.Token, "unused", "", crt, key)
 			version := kgoapi.V1Alpha1
-			if p == testenv.KO20 {
+			if p.KongOperator2() {
 				version = kgoapi.V1Alpha2
 			}
 			mirror := kgoapi.NewMirrorControlPlane(version, "", "gateway-cp", kcp.ID, "konnect-auth").Object

@@ -171,7 +171,7 @@ func TestInit(t *testing.T) {
 				switch p {
 				case testenv.KGO14:
 					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha1"}
-				case testenv.KO20:
+				case testenv.KO20, testenv.KO22, testenv.KO23:
 					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha2", "KonnectExtension": "konnect.konghq.com/v1alpha2"}
 					require.Contains(t, res.stdout, "createControlPlaneRequest:\n    cluster_type: CLUSTER_TYPE_CONTROL_PLANE\n    name: "+name+"\n", res.stdout)
 					require.Contains(t, res.stdout, "source: Origin")
@@ -391,7 +391,7 @@ func TestInit(t *testing.T) {
 				// kong-operator 2.x serves no KGO 1.4 KonnectExtension, so --kgo-version 1.4 is refused first there.
 				autoOn14 := []string{"--cert-provisioning automatic needs KGO 1.5 or later"}
 				wrongVersion := "2.x"
-				if p == testenv.KO20 {
+				if p.KongOperator2() {
 					autoOn14 = []string{"--kgo-version 1.4: the cluster does not serve KonnectExtension (gateway-operator.konghq.com/v1alpha1), which KGO 1.4 acts on"}
 					wrongVersion = "1.6"
 				}
@@ -467,14 +467,14 @@ func TestInit(t *testing.T) {
 						mirror := mirrorControlPlane(p, "kic-mirror", seed.ID)
 						env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror)...), "apply", "-n", ns, "-f", "-")
 						cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "kic-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
-						if p == testenv.KO20 {
+						if p.KongOperator2() {
 							require.Equal(t, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", mustNested(t, cp, "status", "clusterType"))
 						}
 						return []string{"--control-plane", "kic-mirror", "--auth-name", "konnect-auth"}
 					}
 					cases = slices.Insert(cases, len(cases)-1, kicMirror)
 				}
-				if p == testenv.KO20 { // a KGO 1.x manifest on kong-operator 2.x: kept as v1alpha2 without spec.name
+				if p.KongOperator2() { // a KGO 1.x manifest on kong-operator 2.x: kept as v1alpha2 without spec.name
 					v1 := cases[0]
 					v1.name, v1.env, v1.args = "control plane applied as v1alpha1 on kong-operator 2.x", nil, nil
 					v1.message = []string{"KonnectGatewayControlPlane ", "/v1-cp has no Konnect name (spec.createControlPlaneRequest.name) and is not a Mirror",

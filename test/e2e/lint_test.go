@@ -69,7 +69,7 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 			base := seedBaseFor(p, env.Token, konnectName, "", crt, key)
 			// In the cluster only: token Secret, auth, control plane, TLS Secret.
 			env.MustKubectl(t, manifest(t, base[0], base[1], base[2], base[4]), "apply", "-n", ns, "-f", "-")
-			wantGen := map[testenv.Profile]string{testenv.KGO14: "kgo-1.4", testenv.KGO16: "kgo-1.5+", testenv.KO20: "ko-2.0"}[p]
+			wantGen := string(p.Generation())
 
 			// The files: the KongService and KongRoute of the seed, which
 			// name the control plane "gateway-cp" that only the cluster has.
@@ -129,7 +129,7 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 				assert.Equal(t, 1, code)
 				assert.Equal(t, []string{"KON1601"}, codesOf(rep))
 			}
-			if p == testenv.KO20 {
+			if p.KongOperator2() {
 				assert.Contains(t, rep.Findings[0].Message, "kong-operator 2.0 runs in this cluster")
 			}
 		})

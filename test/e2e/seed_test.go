@@ -55,7 +55,7 @@ func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj 
 		req["cluster_type"] = clusterType
 	}
 	auth := obj{"authRef": obj{"name": "konnect-auth"}}
-	if p == testenv.KO20 {
+	if p.KongOperator2() {
 		return obj{"apiVersion": "konnect.konghq.com/v1alpha2", "kind": "KonnectGatewayControlPlane", "metadata": meta(name),
 			"spec": obj{"source": "Origin", "createControlPlaneRequest": req, "konnect": auth}}
 	}
@@ -65,9 +65,9 @@ func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj 
 
 // konnectVersion is the konnect.konghq.com version of the profile's
 // KonnectGatewayControlPlane and KonnectExtension: kong-operator 2.x's are
-// v1alpha2 (its v1alpha1 control plane is served without conversion).
+// v1alpha2 (their v1alpha1 control plane converts to v1alpha2).
 func konnectVersion(p testenv.Profile) string {
-	if p == testenv.KO20 {
+	if p.KongOperator2() {
 		return kgoapi.V1Alpha2
 	}
 	return kgoapi.V1Alpha1

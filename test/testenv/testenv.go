@@ -49,6 +49,11 @@ const (
 	// module served here): KonnectGatewayControlPlane and KonnectExtension
 	// v1alpha2.
 	KO20 Profile = "ko-2.0"
+	// KO22 is kong-operator 2.2.3 (config/crd/kong-operator of
+	// Kong/kong-operator at v2.2.3): KongReferenceGrant, KonnectEventGateway.
+	KO22 Profile = "ko-2.2"
+	// KO23 is kong-operator 2.3.0-rc.3: adds KonnectAIGateway.
+	KO23 Profile = "ko-2.3"
 )
 
 // Generation is the KGO generation the rules detect on the profile.
@@ -60,12 +65,21 @@ func (p Profile) Generation() rules.Generation {
 		return rules.GenerationKGO15Plus
 	case KO20:
 		return rules.GenerationKO20
+	case KO22:
+		return rules.GenerationKO22
+	case KO23:
+		return rules.GenerationKO23
 	}
 	return rules.GenerationUnknown
 }
 
 // Profiles lists the profiles every suite runs on, oldest first.
-var Profiles = []Profile{KGO14, KGO16, KO20}
+var Profiles = []Profile{KGO14, KGO16, KO20, KO22, KO23}
+
+// KongOperator2 says whether p is a kong-operator 2.x profile: its test
+// ground serves the KonnectGatewayControlPlane conversion, as kong-operator's
+// install does.
+func (p Profile) KongOperator2() bool { return p.Generation().KongOperator2() }
 
 const kubernetesConfigurationModule = "github.com/kong/kubernetes-configuration"
 
@@ -117,8 +131,14 @@ func CRDDirs(p Profile) ([]string, error) {
 		return []string{filepath.Join(d, "config", "crd", "gateway-operator")}, nil
 	case KO20:
 		return []string{filepath.Join(RepoRoot(), "test", "crds", "kc-v2.0.1")}, nil
+	case KO22:
+		// patches/ (the conversion patches) is a sub-folder: envtest reads
+		// only the folder's own files.
+		return []string{filepath.Join(RepoRoot(), "test", "crds", "ko-v2.2.3")}, nil
+	case KO23:
+		return []string{filepath.Join(RepoRoot(), "test", "crds", "ko-v2.3.0-rc.3")}, nil
 	}
-	return nil, fmt.Errorf("unknown CRD profile %q (known: %s, %s, %s)", p, KGO14, KGO16, KO20)
+	return nil, fmt.Errorf("unknown CRD profile %q (known: %s, %s, %s, %s, %s)", p, KGO14, KGO16, KO20, KO22, KO23)
 }
 
 // BinaryAssets returns the folder with kube-apiserver and etcd: the
@@ -184,6 +204,7 @@ type Env struct {
 	KonnectCAFile string
 
 	env         *envtest.Environment
+	conversion  *conversionServer
 	tempDir     string
 	stopWebhook func() error
 	// WebhookLookup is the webhook's cache (with WithWebhook), so tests can
@@ -232,6 +253,12 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 	e.Client, err = client.New(e.Config, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		return nil, err
+	}
+	if p.KongOperator2() {
+		e.conversion = startConversionServer()
+		if err := installConversion(ctx, e.Config, dirs, e.conversion); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.writeKubeconfig(opts.Dir); err != nil {
 		return nil, err
@@ -361,6 +388,9 @@ func (e *Env) Stop() error {
 	}
 	if e.env != nil {
 		errs = append(errs, e.env.Stop())
+	}
+	if e.conversion != nil {
+		e.conversion.Close()
 	}
 	if e.tempDir != "" {
 		errs = append(errs, os.RemoveAll(e.tempDir))
