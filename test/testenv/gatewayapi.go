@@ -63,3 +63,13 @@ func GatewayAPICRDFiles(version string) ([]string, error) {
 	}
 	return files, nil
 }
+
+// withGatewayAPI adds the Gateway API CRD files the profile's release
+// requires (GatewayAPIVersion) to its CRD folders.
+func withGatewayAPI(p Profile, dirs ...string) ([]string, error) {
+	files, err := GatewayAPICRDFiles(GatewayAPIVersion(p.Generation()))
+	if err != nil {
+		return nil, err
+	}
+	return append(dirs, files...), nil
+}
