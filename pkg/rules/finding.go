@@ -67,7 +67,15 @@ type Rule struct {
 	// Hint names the fix, in general terms.
 	Hint  string
 	Check CheckFunc
+	// CheckUpdate, set instead of Check, makes an update rule: it sees the
+	// old and the new object and runs only on UPDATE (EvaluateUpdate), never
+	// in lint, which has no old object.
+	CheckUpdate UpdateCheckFunc
 }
+
+// UpdateCheckFunc is a rule on a change: a pure function of the stored
+// object, the object under review and a read-only lookup.
+type UpdateCheckFunc func(oldObj, newObj *unstructured.Unstructured, l Lookup) []Finding
 
 // SeverityText describes the severity for documentation.
 func (r Rule) SeverityText() string {
