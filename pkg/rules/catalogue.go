@@ -491,6 +491,43 @@ var catalogue = []Rule{
 		Condition: "the dependents go ResolvedRefs=False/RefNotPermitted on their next reconcile",
 		Effect:    EffectAdvice,
 	},
+
+	// KON20xx: the Gateway API path to Konnect (hybrid Gateway, kong-operator >= 2.1); see rules_gateway.go.
+	{
+		Code: "KON2001", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayClass},
+		Title: "GatewayClass parametersRef names a GatewayConfiguration that does not exist",
+		Hint:  "Create the GatewayConfiguration (gateway-operator.konghq.com) in the namespace of spec.parametersRef, or correct spec.parametersRef.name and namespace",
+		Check: checkGatewayClassParametersMissing,
+	},
+	{
+		Code: "KON2002", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKGatewayClass},
+		Title: "GatewayClass parametersRef to a GatewayConfiguration without namespace",
+		Hint:  "Set spec.parametersRef.namespace to the GatewayConfiguration's namespace",
+		Check: checkGatewayClassParametersNamespace,
+	},
+	{
+		Code: "KON2003", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayConfiguration},
+		Releases: Since(GenerationKO21),
+		Title:    "GatewayConfiguration spec.konnect.authRef names a KonnectAPIAuthConfiguration that does not exist",
+		Hint:     "Create the KonnectAPIAuthConfiguration (kubectl konnect init writes one) or correct spec.konnect.authRef.name and namespace",
+		Check:    checkGatewayConfigurationAuthMissing,
+	},
+	{
+		Code: "KON2004", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayClass},
+		Releases: Since(GenerationKO21),
+		Title:    "GatewayConfiguration with Konnect settings used by a class of another controller",
+		Hint: "Set spec.controllerName to konghq.com/gateway-operator (or the name your kong-operator runs with, --controller-name), " +
+			"or reference a GatewayConfiguration without spec.konnect",
+		Check: checkGatewayConfigurationForeignController,
+	},
+	{
+		Code: "KON2005", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayConfiguration},
+		Releases: Range{From: GenerationKO21, To: GenerationKO22},
+		Title:    "Konnect settings of a GatewayConfiguration in use changed",
+		Hint: "Restore spec.konnect; to move Gateways to other Konnect settings create a new GatewayConfiguration and GatewayClass and move the Gateways to it " +
+			"(kong-operator 2.3 makes spec.konnect.authRef, source and mirror immutable)",
+		CheckUpdate: checkGatewayConfigurationKonnectChanged,
+	},
 }
 
 // Catalogue returns every rule, in code order.

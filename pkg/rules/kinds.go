@@ -93,6 +93,8 @@ func LookupKinds() []schema.GroupKind {
 		GKKongPlugin,
 		GKKongReferenceGrant,
 		GKSecret,
+		GKGatewayConfiguration,
+		GKGatewayClass,
 	}
 }
 
