@@ -93,7 +93,7 @@ func TestLintResolvesReferencesWithinTheFiles(t *testing.T) {
 	assert.Empty(t, rep.Findings)
 	assert.False(t, rep.Failed())
 	assert.Equal(t, Summary{Files: 1, Objects: 2, KGOGeneration: "unknown", KGOGenerationSource: SourceNone,
-		SkippedRules: []string{"KON1006", "KON1505", "KON1601", "KON1603", "KON1606", "KON1802", "KON1901", "KON1902", "KON1903", "KON1904"}}, rep.Summary)
+		SkippedRules: []string{"KON1006", "KON1505", "KON1601", "KON1603", "KON1606", "KON1802", "KON1901", "KON1902", "KON1903", "KON1904", "KON2003", "KON2004", "KON2005"}}, rep.Summary)
 
 	rep = Lint(objects(t, fmt.Sprintf(cpAndService, "konnect-name")), 1, Options{})
 	require.Equal(t, []string{"KON1003"}, codes(rep))

@@ -491,6 +491,63 @@ var catalogue = []Rule{
 		Condition: "the dependents go ResolvedRefs=False/RefNotPermitted on their next reconcile",
 		Effect:    EffectAdvice,
 	},
+
+	// KON20xx: the Gateway API path to Konnect (hybrid Gateway, kong-operator >= 2.1); see rules_gateway.go.
+	{
+		Code: "KON2001", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayClass},
+		Title: "GatewayClass parametersRef names a GatewayConfiguration that does not exist",
+		Hint:  "Create the GatewayConfiguration (gateway-operator.konghq.com) in the namespace of spec.parametersRef, or correct spec.parametersRef.name and namespace",
+		Check: checkGatewayClassParametersMissing,
+
+		Upstream:  "Kong/kong-operator controller/gatewayclass/controller_reconciler_utils.go getAcceptedCondition (\"The referenced GatewayConfiguration does not exist\") @v2.0.0, v2.1.0, v2.2.3, v2.3.0-rc.3; Kong/gateway-operator the same @v1.6.2, and controller/gateway getGatewayConfigForGatewayClass (a reconcile error) @v1.4.0, v1.5.0",
+		Condition: "GatewayClass Accepted=False/InvalidParameters (KGO 1.4/1.5: the Gateway's reconcile fails with NotFound)",
+		Effect:    EffectRefused,
+	},
+	{
+		Code: "KON2002", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKGatewayClass},
+		Title: "GatewayClass parametersRef to a GatewayConfiguration without namespace",
+		Hint:  "Set spec.parametersRef.namespace to the GatewayConfiguration's namespace",
+		Check: checkGatewayClassParametersNamespace,
+
+		Upstream:  "Kong/kong-operator controller/gatewayclass/controller_reconciler_utils.go getAcceptedCondition (\"ParametersRef must reference a namespaced resource\") @v2.0.0, v2.1.0, v2.2.3, v2.3.0-rc.3; Kong/gateway-operator the same @v1.6.2, and controller/gateway getGatewayConfigForGatewayClass (\"both namespace and name must be provided\") @v1.4.0, v1.5.0",
+		Condition: "GatewayClass Accepted=False/InvalidParameters (KGO 1.4/1.5: the Gateway's reconcile fails)",
+		Effect:    EffectRefused,
+	},
+	{
+		Code: "KON2003", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKGatewayConfiguration},
+		Releases: Since(GenerationKO21),
+		Title:    "GatewayConfiguration spec.konnect.authRef names a KonnectAPIAuthConfiguration that does not exist",
+		Hint:     "Create the KonnectAPIAuthConfiguration (kubectl konnect init writes one) or correct spec.konnect.authRef.name and namespace",
+		Check:    checkGatewayConfigurationAuthMissing,
+
+		Upstream:  "Kong/kong-operator controller/gateway/controller_reconciler_utils.go createKonnectGatewayControlPlane copies spec.konnect.authRef to the KonnectGatewayControlPlane; controller/konnect/handle_status_conditions.go handleAPIAuthStatusCondition @v2.1.0, v2.2.3, v2.3.0-rc.3",
+		Condition: "the Gateway's KonnectGatewayControlPlane APIAuthResolvedRef=False/RefNotFound; the Gateway never gets a Programmed control plane",
+		Effect:    EffectRefused,
+	},
+	{
+		Code: "KON2004", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayClass},
+		Releases: Since(GenerationKO21),
+		Title:    "GatewayConfiguration with Konnect settings used by a class of another controller",
+		Hint: "Set spec.controllerName to konghq.com/gateway-operator (or the name your kong-operator runs with, --controller-name), " +
+			"or reference a GatewayConfiguration without spec.konnect",
+		Check: checkGatewayConfigurationForeignController,
+
+		Upstream:  "Kong/kong-operator controller/gateway/controller_watch.go gatewayClassMatchesController (Gateways of a class whose controllerName is not vars.ControllerName() are not reconciled) @v2.1.0, v2.2.3, v2.3.0-rc.3",
+		Condition: "none: kong-operator never reconciles the Gateway, so spec.konnect is never used",
+		Effect:    EffectIgnored,
+	},
+	{
+		Code: "KON2005", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKGatewayConfiguration},
+		Releases: Range{From: GenerationKO21, To: GenerationKO22},
+		Title:    "Konnect settings of a GatewayConfiguration in use changed",
+		Hint: "Restore spec.konnect; to move Gateways to other Konnect settings create a new GatewayConfiguration and GatewayClass and move the Gateways to it " +
+			"(kong-operator 2.3 makes spec.konnect.authRef, source and mirror immutable)",
+		CheckUpdate: checkGatewayConfigurationKonnectChanged,
+
+		Upstream:  "Kong/kong-operator controller/gateway/controller.go provisionKonnectGatewayControlPlane creates the KonnectGatewayControlPlane once and keeps an existing one as it is (TODO kong-operator#2639) @v2.1.0, v2.2.3; api/gateway-operator/v2beta1/gatewayconfiguration_types.go makes authRef, source and mirror immutable (CEL) @v2.3.0-rc.3",
+		Condition: "none: existing Gateways keep their control plane and the old settings; only new Gateways get the new ones",
+		Effect:    EffectIgnored,
+	},
 }
 
 // Catalogue returns every rule, in code order.

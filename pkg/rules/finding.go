@@ -82,7 +82,16 @@ type Rule struct {
 	// Effect is how the operator treats the object. Only an object the
 	// operator refuses may be denied.
 	Effect Effect
+
+	// CheckUpdate, set instead of Check, makes an update rule: it sees the
+	// old and the new object and runs only on UPDATE (EvaluateUpdate), never
+	// in lint, which has no old object.
+	CheckUpdate UpdateCheckFunc
 }
+
+// UpdateCheckFunc is a rule on a change: a pure function of the stored
+// object, the object under review and a read-only lookup.
+type UpdateCheckFunc func(oldObj, newObj *unstructured.Unstructured, l Lookup) []Finding
 
 // Effect is how the operator treats an object a rule reports.
 type Effect string

@@ -54,7 +54,7 @@ var (
 // clusterScoped are the kinds above whose CRDs say scope: Cluster, in every
 // release: such an object has no namespace, so a konnectNamespacedRef in it
 // must name its target's namespace. A test checks this against the CRDs.
-var clusterScoped = map[schema.GroupKind]bool{GKKongVault: true, GKKongClusterPlugin: true}
+var clusterScoped = map[schema.GroupKind]bool{GKKongVault: true, GKKongClusterPlugin: true, GKGatewayClass: true}
 
 // Namespaced reports whether objects of the kind live in a namespace.
 func Namespaced(gk schema.GroupKind) bool { return !clusterScoped[gk] }
@@ -93,6 +93,8 @@ func LookupKinds() []schema.GroupKind {
 		GKKongPlugin,
 		GKKongReferenceGrant,
 		GKSecret,
+		GKGatewayConfiguration,
+		GKGatewayClass,
 	}
 }
 

@@ -409,6 +409,7 @@ func Indexes() []Index {
 		{Name: IndexKonnectName, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectName},
 		{Name: IndexKonnectID, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectID},
 		{Name: IndexGrantNamespace, Kind: GKKongReferenceGrant, Func: indexGrantNamespace},
+		{Name: IndexGatewayClassParameters, Kind: GKGatewayClass, Func: indexGatewayClassParameters},
 	}
 	// Referrers by the namespaces they name, for the deletion of a grant
 	// (KON1904); only kinds the lookup holds matter.

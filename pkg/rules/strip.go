@@ -42,6 +42,9 @@ var keptFields = map[schema.GroupKind][][]string{
 	GKSecret: {{"type"}},
 	// What a grant permits (KON1901, KON1904).
 	GKKongReferenceGrant: {{"spec", "from"}, {"spec", "to"}},
+	// Hybrid Gateway rules (rules_gateway.go).
+	GKGatewayConfiguration: {{"spec", "konnect"}},
+	GKGatewayClass:         {{"spec", "controllerName"}, {"spec", "parametersRef"}},
 }
 
 // commonMetadata is kept for every kind.

@@ -57,6 +57,10 @@ type ruleFixture struct {
 	ns       string
 	setup    []*unstructured.Unstructured
 	obj      *unstructured.Unstructured
+	// old is the setup document the object under test replaces (same
+	// kind, namespace and name): kubectl's apply of it is an UPDATE, which
+	// is what an update rule (Rule.CheckUpdate) judges.
+	old *unstructured.Unstructured
 }
 
 var (
@@ -142,7 +146,15 @@ func loadRuleFixtures(t testing.TB) []ruleFixture {
 		}
 		fx.obj = docs[len(docs)-1]
 		for _, o := range docs[:len(docs)-1] {
+			if o.GroupVersionKind().GroupKind() == fx.obj.GroupVersionKind().GroupKind() &&
+				o.GetNamespace() == fx.obj.GetNamespace() && o.GetName() == fx.obj.GetName() {
+				fx.old = o
+				continue // the store holds the object once: as stored before the update
+			}
 			fx.setup = append(fx.setup, informerView(o, docs))
+		}
+		if fx.old != nil {
+			fx.setup = append(fx.setup, informerView(fx.old, docs))
 		}
 		out = append(out, fx)
 	}
@@ -430,6 +442,10 @@ func FuzzAdmissionObject(f *testing.F) {
 		f.Add(obj, []byte(`{}`), sel)
 		// The same object updated from itself: every denial becomes a warning.
 		f.Add(obj, obj, sel|selUpdate)
+		if fx.old != nil {
+			// The update the fixture makes: what an update rule judges.
+			f.Add(obj, mustJSON(f, fx.old), sel|selUpdate)
+		}
 	}
 	for _, r := range fixture.Reviews() {
 		var ar admissionv1.AdmissionReview
@@ -485,6 +501,9 @@ func TestFuzzSeedsReachEveryRule(t *testing.T) {
 			}
 			sel := seedSelector(fx)
 			body := reviewBody(mustJSON(t, fx.obj), nil, false)
+			if fx.old != nil {
+				body = reviewBody(mustJSON(t, fx.obj), mustJSON(t, fx.old), true)
+			}
 			if fx.delete {
 				body = deleteReviewBody(mustJSON(t, fx.obj))
 			}

@@ -62,9 +62,15 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 	return out
 }
 
-// resourceOf is the plural resource name of the KGO/Konnect kinds, which all
-// pluralise by adding "s" to the lower-cased kind.
-func resourceOf(kind string) string { return strings.ToLower(kind) + "s" }
+// resourceOf is the plural resource name of the validated kinds: the
+// lower-cased kind plus "s", or "es" after an s (GatewayClass).
+func resourceOf(kind string) string {
+	k := strings.ToLower(kind)
+	if strings.HasSuffix(k, "s") {
+		return k + "es"
+	}
+	return k + "s"
+}
 
 // Names of the matchConditions of the ValidatingWebhookConfiguration.
 const (

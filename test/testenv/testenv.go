@@ -151,9 +151,9 @@ func CRDDirs(p Profile) ([]string, error) {
 	case KO22:
 		// patches/ (the conversion patches) is a sub-folder: envtest reads
 		// only the folder's own files.
-		return []string{filepath.Join(RepoRoot(), "test", "crds", "ko-v2.2.3")}, nil
+		return withGatewayAPI(p, filepath.Join(RepoRoot(), "test", "crds", "ko-v2.2.3"))
 	case KO23:
-		return []string{filepath.Join(RepoRoot(), "test", "crds", "ko-v2.3.0-rc.3")}, nil
+		return withGatewayAPI(p, filepath.Join(RepoRoot(), "test", "crds", "ko-v2.3.0-rc.3"))
 	}
 	return nil, fmt.Errorf("unknown CRD profile %q (known: %s, %s, %s, %s, %s)", p, KGO14, KGO16, KO20, KO22, KO23)
 }

@@ -78,6 +78,7 @@ type Options struct {
 	PrintFlags *genericclioptions.PrintFlags
 
 	ControlPlane     string
+	Gateway          string
 	Adopt            bool
 	ClusterType      string
 	Region           string
@@ -205,6 +206,7 @@ re-run it is read from the Secret of the first run.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.ControlPlane, "control-plane", "", "Control plane: the Konnect name of a new one, or an existing KonnectGatewayControlPlane (resource name or Konnect name)")
+	fl.StringVar(&o.Gateway, "gateway", "", "Connect a Gateway API Gateway of this name to Konnect (kong-operator 2.1 or later: hybrid Gateway) instead of a DataPlane")
 	fl.BoolVar(&o.Adopt, "adopt", false, "Use the control plane of that name that exists in Konnect (KGO 1.5+ and kong-operator 2.x: mirrored with source: Mirror)")
 	fl.StringVar(&o.ClusterType, "cluster-type", o.ClusterType, "Cluster type of a new control plane: hybrid, kic or group (data planes need hybrid)")
 	fl.StringVar(&o.Region, "region", "", "Konnect region, two lowercase letters: us, eu, au, me, in, sg or a newer geo (default: the region of an existing KonnectAPIAuthConfiguration, else your Konnect user's home region)")
@@ -237,10 +239,14 @@ func (o *Options) Validate() error {
 	if o.token.given {
 		return errTokenFlag
 	}
-	if strings.TrimSpace(o.ControlPlane) == "" {
+	if o.Gateway != "" {
+		if err := o.validateGateway(); err != nil {
+			return err
+		}
+	} else if strings.TrimSpace(o.ControlPlane) == "" {
 		return errors.New("--control-plane is required: the Konnect name of the control plane to create or use (e.g. --control-plane prod-gw)")
 	}
-	if _, err := resourceNameFor(o.ControlPlane); err != nil {
+	if _, err := resourceNameFor(o.ControlPlane); err != nil && o.Gateway == "" {
 		return err
 	}
 	switch strings.ToLower(o.ClusterType) {

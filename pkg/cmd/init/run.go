@@ -111,6 +111,13 @@ func (o *Options) Run(ctx context.Context) (err error) {
 			markInfo, map[bool]string{true: "Done", false: "Stopped"}[err == nil], o.Stats.KubernetesCalls, o.Stats.KonnectCalls,
 			o.Stats.Writes, fmtDuration(o.Stats.Wall), fmtDuration(o.Stats.Waiting))
 	}()
+	if o.Gateway != "" {
+		// The Gateway road: refuse a release without hybrid Gateways before
+		// anything is read from Konnect or written (gateway.go).
+		if err := r.gatewayPreflight(); err != nil {
+			return err
+		}
+	}
 	if err := r.preflight(ctx); err != nil {
 		return err
 	}
