@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -288,6 +289,11 @@ func (e *Env) WaitForWebhookCache(t testing.TB, gk schema.GroupKind, ns, name st
 	t.Helper()
 	if e.WebhookLookup == nil || !e.WebhookLookup.Tracks(gk) {
 		return
+	}
+	// A cluster-scoped object (a GatewayClass, a KongVault) is cached
+	// without a namespace, whatever namespace the test applied it in.
+	if m, err := e.Client.RESTMapper().RESTMapping(gk); err == nil && m.Scope.Name() == meta.RESTScopeNameRoot {
+		ns = ""
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
