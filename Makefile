@@ -26,7 +26,7 @@ build: ## Build the plugin and the webhook into bin/
 envtest: ## Build (once) kube-apiserver and etcd for the tests
 	@K8S_VERSION=$(K8S_VERSION) hack/envtest-binaries.sh >/dev/null
 
-test: fmt-check tidy-check vet envtest ## All tests, including envtest + kubectl end-to-end tests for both CRD profiles
+test: fmt-check tidy-check vet envtest ## All tests, including envtest + kubectl end-to-end tests on the CRD profiles (README: Which suites run where)
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 60m $(GOTESTFLAGS) -skip '$(MEASUREMENTS)' ./...
 
 unit: ## Tests that need no API server

@@ -38,7 +38,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	profile := fs.String("profile", string(testenv.KGO16), "CRD profile: kgo-1.4, kgo-1.6 or ko-2.0")
+	profile := fs.String("profile", string(testenv.KGO16), "CRD profile: kgo-1.4, kgo-1.6, ko-2.0, ko-2.2 or ko-2.3")
 	dir := fs.String("dir", ".demo", "folder for the kubeconfig, the Konnect token and CA")
 	smoke := fs.Bool("smoke", false, "start, check the stack with kubectl, and exit (for tests and CI)")
 	namespace := fs.String("namespace", "demo", "namespace where `kubectl konnect init` sets up a data plane")
@@ -177,7 +177,7 @@ kind: KonnectGatewayControlPlane
 metadata: {name: kic-cp}
 spec: {name: demo-kic, cluster_type: CLUSTER_TYPE_K8S_INGRESS_CONTROLLER, konnect: {authRef: {name: konnect-auth}}}
 `
-	if env.Profile == testenv.KO20 {
+	if env.Profile.KongOperator2() {
 		cp = `apiVersion: konnect.konghq.com/v1alpha2
 kind: KonnectGatewayControlPlane
 metadata: {name: kic-cp}

@@ -2,15 +2,12 @@ package check
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/Kong/sdk-konnect-go/models/components"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
@@ -51,7 +48,7 @@ func kgoChecks() []Check {
 	}, {
 		ID:          IDKGOGeneration,
 		Description: "KGO API generation is known",
-		Details:     "From discovery, as the webhook decides it: a served konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane means kong-operator 2.x, whose KonnectGatewayControlPlane and KonnectExtension are read as v1alpha2; else a served konnect.konghq.com KonnectExtension means KGO >= 1.5, which ignores the gateway-operator.konghq.com one; only gateway-operator.konghq.com means KGO 1.4, whose konnectID is the control plane's endpoint prefix.",
+		Details:     "As the webhook decides it. A served konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane means kong-operator 2.x, whose release is the KonnectGatewayControlPlane CRD's kubernetes-configuration.konghq.com/version annotation (from the kinds served when the CRD cannot be read: KongReferenceGrant means 2.1, KonnectEventGateway 2.2, KonnectAIGateway 2.3), whose KonnectGatewayControlPlane and KonnectExtension are read as v1alpha2; else a served konnect.konghq.com KonnectExtension means KGO >= 1.5, which ignores the gateway-operator.konghq.com one; only gateway-operator.konghq.com means KGO 1.4, whose konnectID is the control plane's endpoint prefix.",
 		Hint:        installKGOHint,
 		Needs:       []string{IDKGOCRDs},
 		Run: func(ctx context.Context, e *Env) Result {
@@ -73,7 +70,8 @@ func kgoChecks() []Check {
 				if ext.Version != kgoapi.V1Alpha2 {
 					read = fmt.Sprintf("KonnectGatewayControlPlane is read as konnect.konghq.com/v1alpha2, KonnectExtension as %s", ext.GroupVersion())
 				}
-				return Passed("%s: kong-operator 2.x: %s (v1alpha1 KonnectGatewayControlPlane is deprecated there, without conversion); no gateway-operator.konghq.com KonnectExtension is served", gen, read)
+				return Passed("%s: %s (%s): %s (a v1alpha1 KonnectGatewayControlPlane is converted to it); no gateway-operator.konghq.com KonnectExtension is served",
+					gen, gen.Release(), e.releaseFacts.ReleaseSource(), read)
 			}
 			return Failed("", "KonnectExtension is served in neither konnect.konghq.com nor gateway-operator.konghq.com")
 		},
@@ -256,7 +254,7 @@ func controlPlaneChecks() []Check {
 	return []Check{{
 		ID:          IDControlPlaneFound,
 		Description: "KonnectGatewayControlPlane found",
-		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to. A control plane the operator creates (not a Mirror) needs a Konnect name. On kong-operator 2.x one applied as v1alpha1 has none: 2.x serves v1alpha1 without conversion and keeps the object as v1alpha2, dropping spec.name; the check reads what was applied from kubectl's last-applied annotation and gives the v1alpha2 object to apply instead (a warning when the control plane was programmed before, a failure otherwise).",
+		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to. On kong-operator 2.x an object applied as v1alpha1 is read as v1alpha2: its conversion webhook keeps spec.name as spec.createControlPlaneRequest.name.",
 		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			cp, err := e.controlPlane(ctx)
@@ -265,9 +263,6 @@ func controlPlaneChecks() []Check {
 			}
 			if kgoapi.IsMirror(cp) {
 				return Passed("%s (%s, mirror of Konnect control plane %s, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectID(cp), kgoapi.AuthRef(cp))
-			}
-			if kgoapi.Unnamed(cp) {
-				return noKonnectName(e, cp)
 			}
 			return Passed("%s (%s, Konnect name %q, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectName(cp), kgoapi.AuthRef(cp))
 		},
@@ -349,39 +344,4 @@ func controlPlaneChecks() []Check {
 			return Failed("Attach the data plane to a control plane of cluster type CLUSTER_TYPE_CONTROL_PLANE.", "%s: not a control plane for self-managed data planes", ct)
 		},
 	}}
-}
-
-// noKonnectName explains an Origin control plane without a Konnect name,
-// which kong-operator cannot create. The usual cause on kong-operator 2.x:
-// the object was applied as v1alpha1 (spec.name), which 2.x serves without
-// conversion and stores as v1alpha2, dropping spec.name; kubectl's
-// last-applied annotation still holds what was applied.
-func noKonnectName(e *Env, cp *unstructured.Unstructured) Result {
-	field := kgoapi.RequestFieldPathOf(cp, "name")
-	msg := fmt.Sprintf("KonnectGatewayControlPlane %s (%s) has no Konnect name (%s), so the operator cannot create it in Konnect", cp.GetName(), cp.GetAPIVersion(), field)
-	hint := fmt.Sprintf("Set %s to the control plane's name in Konnect: kubectl edit konnectgatewaycontrolplane %s -n %s", field, cp.GetName(), e.Namespace)
-	var applied struct {
-		APIVersion string         `json:"apiVersion"`
-		Spec       map[string]any `json:"spec"`
-	}
-	if a := cp.GetAnnotations()[corev1.LastAppliedConfigAnnotation]; a != "" && json.Unmarshal([]byte(a), &applied) == nil &&
-		applied.APIVersion == kgoapi.GroupKonnect+"/"+kgoapi.V1Alpha1 && cp.GroupVersionKind().Version == kgoapi.V1Alpha2 {
-		name, _ := applied.Spec["name"].(string)
-		req := []string{fmt.Sprintf("name: %q", name)}
-		for _, f := range []string{"cluster_type", "auth_type"} {
-			if v, _ := applied.Spec[f].(string); v != "" {
-				req = append(req, fmt.Sprintf("%s: %s", f, v))
-			}
-		}
-		msg = fmt.Sprintf("KonnectGatewayControlPlane %s was applied as %s with spec.name %q; kong-operator 2.x serves v1alpha1 without conversion and keeps it as v1alpha2, which has no spec.name: it has no Konnect name (%s)",
-			cp.GetName(), applied.APIVersion, name, field)
-		hint = fmt.Sprintf("Apply it again as %s/%s with spec.source: Origin and spec.createControlPlaneRequest: {%s} (the rest of spec as before).",
-			kgoapi.GroupKonnect, kgoapi.V1Alpha2, strings.Join(req, ", "))
-	}
-	if kgoapi.KonnectID(cp) != "" {
-		// Programmed before: the control plane exists; the checks below
-		// look at it in Konnect.
-		return Warned(hint, "%s; it was programmed before (Konnect ID %s)", msg, kgoapi.KonnectID(cp))
-	}
-	return Failed(hint, "%s", msg)
 }

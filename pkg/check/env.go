@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
@@ -41,6 +42,9 @@ type Clients struct {
 	Kube      kubernetes.Interface
 	Dynamic   dynamic.Interface
 	Discovery discovery.DiscoveryInterface
+	// Metadata reads the KonnectGatewayControlPlane CRD's release
+	// annotation; without it the release comes from discovery alone.
+	Metadata metadata.Interface
 	// KonnectHTTPClient carries every Konnect API call.
 	KonnectHTTPClient *http.Client
 }
@@ -55,6 +59,7 @@ type Env struct {
 	secrets map[string]bool // tokens seen, never printed
 
 	generation           rules.Generation
+	releaseFacts         rules.Served // what generation was read from
 	selectedDataPlane    string
 	selectedControlPlane string
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sort"
@@ -22,6 +23,7 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
@@ -92,12 +94,19 @@ func (e *Env) served(ctx context.Context) (map[schema.GroupVersionResource]bool,
 				out[gv.WithResource(r.Name)] = true
 			}
 		}
-		gen := rules.GenerationFor(rules.Served{
-			KonnectExtension:       out[kgoapi.ExtensionGVR(kgoapi.V1Alpha1)] || out[kgoapi.ExtensionGVR(kgoapi.V1Alpha2)],
-			LegacyKonnectExtension: out[gvrExtensionOld],
-			ControlPlaneV1Alpha2:   out[kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)],
-		})
-		e.generation = gen
+		// The group versions above hold every kind rules.Served reads
+		// (KongReferenceGrant is configuration.konghq.com/v1alpha1, the
+		// event and AI gateways konnect.konghq.com/v1alpha1).
+		facts := rules.ServedFromResources(slices.Collect(maps.Keys(out)))
+		if facts.ControlPlaneV1Alpha2 {
+			// The CRD names the exact kong-operator 2.x release.
+			crd, err := kgoapi.ReadCRDVersion(ctx, e.Metadata)
+			if err != nil {
+				return nil, err
+			}
+			facts.CRDVersion, facts.CRDUnread = crd.Version, crd.Unread
+		}
+		e.releaseFacts, e.generation = facts, rules.GenerationFor(facts)
 		return out, nil
 	})
 }
@@ -108,9 +117,8 @@ func isServed(served map[schema.GroupVersionResource]bool) func(schema.GroupVers
 }
 
 // controlPlaneGVR is the KonnectGatewayControlPlane resource to read:
-// v1alpha2 where it is served (kong-operator 2.x still serves v1alpha1,
-// deprecated and without conversion, so its objects must be read as
-// v1alpha2), else v1alpha1.
+// v1alpha2 where it is served (kong-operator 2.x stores v1alpha2 and
+// converts the deprecated v1alpha1), else v1alpha1.
 func (e *Env) controlPlaneGVR(ctx context.Context) (schema.GroupVersionResource, error) {
 	served, err := e.served(ctx)
 	if err != nil {
@@ -344,15 +352,11 @@ type konnectAuth struct {
 	Source string
 }
 
-var konnectRegions = []string{"us", "eu", "au", "me", "in", "global"}
-
-// regionOf returns the region of a Konnect API server URL: its first label.
+// regionOf returns the region of a Konnect API server URL: its first label,
+// when the operator accepts it as a region (pkg/konnect/region).
 func regionOf(serverURL string) string {
-	host := strings.TrimPrefix(strings.TrimPrefix(serverURL, "https://"), "http://")
-	host, _, _ = strings.Cut(host, "/")
-	first, _, _ := strings.Cut(host, ".")
-	if slices.Contains(konnectRegions, first) {
-		return first
+	if h := region.ParseHost(serverURL); h.ValidRegion() {
+		return h.Label
 	}
 	return ""
 }

@@ -17,6 +17,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +25,9 @@ import (
 	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/metadata"
+	metadatafake "k8s.io/client-go/metadata/fake"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
@@ -335,7 +339,7 @@ func TestKongOperator2ReadsV1Alpha2(t *testing.T) {
 	rep := runAll(t, f.env)
 	require.Equal(t, "ko-2.0", rep.Generation)
 	requireResult(t, rep, IDKGOCRDs, Pass)
-	gen := requireResult(t, rep, IDKGOGeneration, Pass, "kong-operator 2.x", "konnect.konghq.com/v1alpha2")
+	gen := requireResult(t, rep, IDKGOGeneration, Pass, "kong-operator 2.0", "konnect.konghq.com/v1alpha2")
 	require.NotContains(t, gen.Message, "not supported")
 	requireResult(t, rep, IDControlPlaneFound, Pass, `gateway-cp (konnect.konghq.com/v1alpha2, Konnect name "cp", KonnectAPIAuthConfiguration auth)`)
 	requireResult(t, rep, IDControlPlaneProgrammed, Pass, f.cpID)
@@ -444,63 +448,6 @@ func TestClusterTypeHintNamesTheFieldOfTheVersion(t *testing.T) {
 	}
 }
 
-// On kong-operator 2.x a control plane applied as v1alpha1 is kept as
-// v1alpha2 without its spec.name (no conversion): controlplane-found says
-// so, from kubectl's last-applied annotation, and gives the v1alpha2 fix.
-func TestControlPlaneAppliedAsV1Alpha1OnKongOperator2(t *testing.T) {
-	const applied = `{"apiVersion":"konnect.konghq.com/v1alpha1","kind":"KonnectGatewayControlPlane","metadata":{"name":"gateway-cp","namespace":"ns"},` +
-		`"spec":{"name":"my-cp","cluster_type":"CLUSTER_TYPE_CONTROL_PLANE","konnect":{"authRef":{"name":"auth"}}}}`
-	ctx := context.Background()
-	for name, tc := range map[string]struct {
-		programmed bool
-		want       Status
-		suffix     string
-	}{
-		"never programmed":    {want: Fail},
-		"programmed (before)": {programmed: true, want: Warn, suffix: "; it was programmed before (Konnect ID "},
-	} {
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, fixture{gen: rules.GenerationKO20, replicas: 1})
-			gvr := kgoapi.ControlPlaneGVR(kgoapi.V1Alpha2)
-			cp, err := f.env.get(ctx, gvr, "gateway-cp")
-			require.NoError(t, err)
-			// What 2.x keeps of the v1alpha1 object.
-			cp.Object["spec"] = map[string]any{"source": "Origin", "konnect": map[string]any{"authRef": map[string]any{"name": "auth"}}}
-			cp.SetAnnotations(map[string]string{corev1.LastAppliedConfigAnnotation: applied})
-			if !tc.programmed {
-				delete(cp.Object, "status")
-			}
-			_, err = f.env.Dynamic.Resource(gvr).Namespace("ns").Update(ctx, cp, metav1.UpdateOptions{})
-			require.NoError(t, err)
-			f.env.Forget()
-			rep := runAll(t, f.env)
-			got := requireResult(t, rep, IDControlPlaneFound, tc.want,
-				`KonnectGatewayControlPlane gateway-cp was applied as konnect.konghq.com/v1alpha1 with spec.name "my-cp"; kong-operator 2.x serves v1alpha1 without conversion and keeps it as v1alpha2, which has no spec.name: it has no Konnect name (spec.createControlPlaneRequest.name)`+tc.suffix)
-			require.Equal(t, `Apply it again as konnect.konghq.com/v1alpha2 with spec.source: Origin and spec.createControlPlaneRequest: {name: "my-cp", cluster_type: CLUSTER_TYPE_CONTROL_PLANE} (the rest of spec as before).`, got.Hint)
-			if tc.programmed {
-				requireResult(t, rep, IDControlPlaneEndpoint, Pass)
-			} else {
-				requireResult(t, rep, IDControlPlaneProgrammed, Skip)
-			}
-		})
-	}
-
-	// Without the annotation, the message names the missing field.
-	f := newFixture(t, fixture{gen: rules.GenerationKGO15Plus, replicas: 1})
-	gvr := kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1)
-	cp, err := f.env.get(ctx, gvr, "gateway-cp")
-	require.NoError(t, err)
-	unstructured.RemoveNestedField(cp.Object, "spec", "name")
-	delete(cp.Object, "status")
-	_, err = f.env.Dynamic.Resource(gvr).Namespace("ns").Update(ctx, cp, metav1.UpdateOptions{})
-	require.NoError(t, err)
-	f.env.Forget()
-	rep := runAll(t, f.env)
-	got := requireResult(t, rep, IDControlPlaneFound, Fail,
-		"KonnectGatewayControlPlane gateway-cp (konnect.konghq.com/v1alpha1) has no Konnect name (spec.name), so the operator cannot create it in Konnect")
-	require.Equal(t, "Set spec.name to the control plane's name in Konnect: kubectl edit konnectgatewaycontrolplane gateway-cp -n ns", got.Hint)
-}
-
 // KGO's own conditions come first: an extension whose reference check can
 // find nothing wrong with from outside still fails when KGO set
 // ControlPlaneRefValid=False, quoting KGO; Ready names the condition that
@@ -524,6 +471,42 @@ func TestChecksQuoteKGOConditionsFirst(t *testing.T) {
 				"KGO reports on KonnectExtension konnect-ext: ControlPlaneRefValid=False (Invalid): failed listing controlPlanes by id: entity with ID x not found on Konnect",
 				"kubectl describe konnectextension.konnect.konghq.com konnect-ext -n ns")
 			requireResult(t, rep, IDExtensionReady, Fail, tc.wantReady)
+		})
+	}
+}
+
+// The release is the KonnectGatewayControlPlane CRD's annotation where the
+// CRD can be read (it wins over the kinds served); where reading CRDs is
+// forbidden, the kinds served decide and the check says so.
+func TestKongOperator2ReleaseFromTheCRD(t *testing.T) {
+	crd := &metav1.PartialObjectMetadata{
+		TypeMeta: metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
+		ObjectMeta: metav1.ObjectMeta{Name: kgoapi.ControlPlaneCRDName,
+			Annotations: map[string]string{kgoapi.CRDVersionAnnotation: "v2.2.3"}},
+	}
+	scheme := metadatafake.NewTestScheme()
+	require.NoError(t, metav1.AddMetaToScheme(scheme))
+	forbidden := metadatafake.NewSimpleMetadataClient(scheme)
+	forbidden.PrependReactor("get", "customresourcedefinitions", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions"}, crd.Name, nil)
+	})
+	for name, tc := range map[string]struct {
+		md      metadata.Interface
+		gen     string
+		message string
+	}{
+		"annotated v2.2.3": {metadatafake.NewSimpleMetadataClient(scheme, crd), "ko-2.2",
+			"ko-2.2: kong-operator 2.2 (the KonnectGatewayControlPlane CRD's kubernetes-configuration.konghq.com/version is v2.2.3): "},
+		"forbidden": {forbidden, "ko-2.0",
+			"ko-2.0: kong-operator 2.0 (from the kinds served: the KonnectGatewayControlPlane CRD could not be read (reading CustomResourceDefinitions is forbidden)): "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, fixture{gen: rules.GenerationKO20, replicas: 1})
+			f.env.Metadata = tc.md
+			f.env.Forget()
+			rep := runAll(t, f.env)
+			require.Equal(t, tc.gen, rep.Generation)
+			requireResult(t, rep, IDKGOGeneration, Pass, tc.message)
 		})
 	}
 }

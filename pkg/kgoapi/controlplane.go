@@ -71,7 +71,7 @@ func KonnectNameField(cp *unstructured.Unstructured) string { return RequestFiel
 
 // RequestFieldPathOf is RequestFieldPath for the version the object is
 // written in, for messages and hints. A v1alpha1 read of a v1alpha2 object
-// (kong-operator 2.x serves both, without conversion) counts as v1alpha2.
+// (kong-operator 2.x serves both and converts between them) counts as v1alpha2.
 func RequestFieldPathOf(cp *unstructured.Unstructured, f string) string {
 	v := V1Alpha1
 	if str(cp.Object, "spec", "name") == "" && (str(cp.Object, "spec", "createControlPlaneRequest", "name") != "" || cp.GroupVersionKind().Version == V1Alpha2) {
@@ -182,14 +182,4 @@ func ExtensionVersion(served func(schema.GroupVersionResource) bool) string {
 		return V1Alpha2
 	}
 	return V1Alpha1
-}
-
-// Unnamed says whether cp asks the operator to create a control plane that
-// has no name: not a Mirror, no Konnect name. Konnect requires a name, so
-// the operator never creates it (it may have been created before, see
-// KonnectID). On kong-operator 2.x this is what a v1alpha1 manifest with
-// spec.name becomes: 2.x serves v1alpha1 without conversion and keeps the
-// object as v1alpha2, which has no spec.name.
-func Unnamed(cp *unstructured.Unstructured) bool {
-	return !IsMirror(cp) && KonnectName(cp) == ""
 }

@@ -63,15 +63,3 @@ func TestExtensionVersion(t *testing.T) {
 	require.Equal(t, V1Alpha2, ExtensionVersion(func(g schema.GroupVersionResource) bool { return ko20[g] }))
 	require.Equal(t, V1Alpha1, ExtensionVersion(func(g schema.GroupVersionResource) bool { return kgo16[g] }))
 }
-
-func TestUnnamed(t *testing.T) {
-	req := ControlPlaneRequest{Name: "cp", AuthRef: "auth"}
-	require.False(t, Unnamed(NewOriginControlPlane(V1Alpha2, "ns", "cp", req)))
-	require.False(t, Unnamed(NewMirrorControlPlane(V1Alpha2, "ns", "cp", "id", "auth")))
-	// A v1alpha1 manifest as kong-operator 2.x keeps it: spec.name is gone.
-	applied := NewOriginControlPlane(V1Alpha1, "ns", "cp", req)
-	spec := applied.Object["spec"].(map[string]any)
-	delete(spec, "name")
-	applied.SetAPIVersion(GroupKonnect + "/" + V1Alpha2)
-	require.True(t, Unnamed(applied))
-}

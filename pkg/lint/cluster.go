@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
@@ -23,14 +24,33 @@ type Cluster struct {
 	Metadata metadata.Interface
 }
 
-// Generation is the KGO generation the cluster serves, from discovery (as
-// the webhook determines it).
+// Generation is the operator release the cluster runs (as the webhook
+// determines it): see Release.
 func (c *Cluster) Generation() (rules.Generation, error) {
-	served, err := rules.ServedIn(c.Mapper)
+	served, err := c.Release(context.Background())
 	if err != nil {
 		return rules.GenerationUnknown, err
 	}
 	return rules.GenerationFor(served), nil
+}
+
+// Release reads the facts the release is decided from: discovery, and on
+// kong-operator 2.x the KonnectGatewayControlPlane CRD's version annotation
+// (one metadata GET; a user who may not read CRDs gets the release from
+// discovery, and CRDUnread says why).
+func (c *Cluster) Release(ctx context.Context) (rules.Served, error) {
+	served, err := rules.ServedIn(c.Mapper)
+	if err != nil {
+		return served, err
+	}
+	if served.ControlPlaneV1Alpha2 && c.Metadata != nil {
+		crd, err := kgoapi.ReadCRDVersion(ctx, c.Metadata)
+		if err != nil {
+			return served, err
+		}
+		served.CRDVersion, served.CRDUnread = crd.Version, crd.Unread
+	}
+	return served, nil
 }
 
 // Live lists the objects of every lookup kind (rules.LookupKinds) in the

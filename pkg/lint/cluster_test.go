@@ -92,6 +92,26 @@ func TestClusterGenerationFromDiscoveryKO20(t *testing.T) {
 	got, err := (&Cluster{Mapper: mapper}).Generation()
 	require.NoError(t, err)
 	assert.Equal(t, rules.GenerationKO20, got)
+
+	// With the KonnectGatewayControlPlane CRD readable, its version
+	// annotation names the release.
+	scheme := runtime.NewScheme()
+	require.NoError(t, metav1.AddMetaToScheme(scheme))
+	crd := &metav1.PartialObjectMetadata{
+		TypeMeta: metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
+		ObjectMeta: metav1.ObjectMeta{Name: "konnectgatewaycontrolplanes.konnect.konghq.com",
+			Annotations: map[string]string{"kubernetes-configuration.konghq.com/version": "v2.3.0-rc.3"}},
+	}
+	c := &Cluster{Mapper: mapper, Metadata: metadatafake.NewSimpleMetadataClient(scheme, crd)}
+	got, err = c.Generation()
+	require.NoError(t, err)
+	assert.Equal(t, rules.GenerationKO23, got)
+	// Not found (or forbidden): discovery decides, and the facts say why.
+	c.Metadata = metadatafake.NewSimpleMetadataClient(scheme)
+	served, err := c.Release(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, rules.GenerationKO20, rules.GenerationFor(served))
+	assert.Equal(t, "not found", served.CRDUnread)
 }
 
 func TestClusterLiveListsLookupKindsInTheNamespacesStripped(t *testing.T) {

@@ -93,7 +93,7 @@ func TestLintResolvesReferencesWithinTheFiles(t *testing.T) {
 	assert.Empty(t, rep.Findings)
 	assert.False(t, rep.Failed())
 	assert.Equal(t, Summary{Files: 1, Objects: 2, KGOGeneration: "unknown", KGOGenerationSource: SourceNone,
-		SkippedRules: []string{"KON1006", "KON1601", "KON1606", "KON1802"}}, rep.Summary)
+		SkippedRules: []string{"KON1006", "KON1505", "KON1601", "KON1603", "KON1606", "KON1802", "KON1901", "KON1902", "KON1903", "KON1904", "KON2003", "KON2004", "KON2005"}}, rep.Summary)
 
 	rep = Lint(objects(t, fmt.Sprintf(cpAndService, "konnect-name")), 1, Options{})
 	require.Equal(t, []string{"KON1003"}, codes(rep))
@@ -153,7 +153,10 @@ func TestLintOverLiveObjects(t *testing.T) {
 	rep = Lint(objects(t, "apiVersion: konnect.konghq.com/v1alpha1\nkind: KonnectAPIAuthConfiguration\nmetadata:\n  name: a\nspec:\n  type: secretRef\n  secretRef:\n    name: tok\n  serverURL: us.api.konghq.com\n"),
 		1, Options{Live: &Live{Untracked: []schema.GroupKind{rules.GKSecret}}})
 	assert.Empty(t, rep.Findings)
-	assert.Equal(t, []string{"could not list Secret in the cluster: a missing Secret is not reported"}, rep.Notes)
+	assert.Equal(t, []string{
+		"the KGO version is unknown, so KON1505, KON1901, KON1902 (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0|2.1|2.2|2.3, or --cluster",
+		"could not list Secret in the cluster: a missing Secret is not reported",
+	}, rep.Notes)
 }
 
 func TestLintNotesTheUnknownGeneration(t *testing.T) {
@@ -170,7 +173,7 @@ func TestLintNotesTheUnknownGeneration(t *testing.T) {
 }
 
 // The same certificate on a control plane group: refused by KGO 1.x
-// (KON1006), registered by kong-operator 2.x.
+// (KON1006), registered by kong-operator 2.2 and later.
 func TestLintDataPlaneCertificateOnGroupByGeneration(t *testing.T) {
 	files := `apiVersion: konnect.konghq.com/v1alpha2
 kind: KonnectGatewayControlPlane

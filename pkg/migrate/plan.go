@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
@@ -341,13 +342,8 @@ func (p *planner) candidateAuths(ns, region string) []*unstructured.Unstructured
 
 // serverRegion is the first DNS label of a serverURL (us.api.konghq.com).
 func serverRegion(server string) string {
-	host := server
-	if u, err := url.Parse(server); err == nil && u.Host != "" {
-		host = u.Hostname()
-	}
-	label, _, _ := strings.Cut(strings.ToLower(host), ".")
-	if slicesContains(rules.Regions, label) {
-		return label
+	if h := region.ParseHost(server); h.ValidRegion() {
+		return h.Label
 	}
 	return ""
 }

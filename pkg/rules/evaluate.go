@@ -26,16 +26,28 @@ var rulesByKind = func() map[schema.GroupKind][]*Rule {
 // is a denial with opts.Strict). An object being deleted has no findings:
 // denying the update that removes its last finalizer would block deletion.
 func Findings(obj *unstructured.Unstructured, l Lookup, opts Options) []Finding {
+	return findings(nil, obj, l, opts)
+}
+
+// findings runs the rules of obj's kind; update rules run only with an old
+// object.
+func findings(oldObj, obj *unstructured.Unstructured, l Lookup, opts Options) []Finding {
 	if obj == nil || obj.GetDeletionTimestamp() != nil {
 		return nil
 	}
 	var out []Finding
 	gen := l.Generation()
 	for _, r := range rulesByKind[obj.GroupVersionKind().GroupKind()] {
-		if !appliesTo(r, gen) || opts.disabled(r.Code) {
+		if r.OnDelete || !appliesTo(r, gen) || opts.disabled(r.Code) {
 			continue
 		}
-		found := r.Check(obj, l)
+		var found []Finding
+		switch {
+		case r.CheckUpdate != nil && oldObj != nil:
+			found = r.CheckUpdate(oldObj, obj, l)
+		case r.Check != nil:
+			found = r.Check(obj, l)
+		}
 		sort.SliceStable(found, func(i, j int) bool { return pathString(found[i].Field) < pathString(found[j].Field) })
 		for _, f := range found {
 			f.Code = r.Code
@@ -50,6 +62,29 @@ func Findings(obj *unstructured.Unstructured, l Lookup, opts Options) []Finding 
 		}
 	}
 	return out
+}
+
+// EvaluateDelete runs the rules that judge a deletion (Rule.OnDelete) and
+// returns their findings as admission warnings: a deletion is never denied.
+func EvaluateDelete(obj *unstructured.Unstructured, l Lookup, opts Options) (warnings []string) {
+	if obj == nil {
+		return nil
+	}
+	gen := l.Generation()
+	for _, r := range rulesByKind[obj.GroupVersionKind().GroupKind()] {
+		if !r.OnDelete || !appliesTo(r, gen) || opts.disabled(r.Code) {
+			continue
+		}
+		for _, f := range r.Check(obj, l) {
+			f.Code = r.Code
+			f.Severity = SeverityWarn
+			if f.Hint == "" {
+				f.Hint = r.Hint
+			}
+			warnings = append(warnings, f.Warning())
+		}
+	}
+	return warnings
 }
 
 func appliesTo(r *Rule, gen Generation) bool { return r.Releases.Contains(gen) }
@@ -73,7 +108,7 @@ func Evaluate(obj *unstructured.Unstructured, l Lookup, opts Options) (denies fi
 // still be changed, for example to fix it step by step or to remove a
 // finalizer.
 func EvaluateUpdate(oldObj, newObj *unstructured.Unstructured, l Lookup, opts Options) (denies field.ErrorList, warnings []string) {
-	found := Findings(newObj, l, opts)
+	found := findings(oldObj, newObj, l, opts)
 	if oldObj != nil {
 		before := map[string]bool{}
 		for _, f := range Findings(oldObj, l, opts) {

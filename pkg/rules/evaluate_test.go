@@ -35,6 +35,8 @@ func TestSeedWorkflowHasNoFindings(t *testing.T) {
 		{GenerationKGO14, seedKGO14()},
 		{GenerationKGO15Plus, seedKGO15()},
 		{GenerationKO20, seedKO20()},
+		{GenerationKO22, seedKO22()},
+		{GenerationKO23, seedKO22()},
 	} {
 		t.Run(string(c.gen), func(t *testing.T) {
 			// Strict: not even a missing target.

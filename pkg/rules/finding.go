@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -56,6 +57,9 @@ type Rule struct {
 	// Releases the rule applies to; the zero Range means all, including an
 	// unknown generation.
 	Releases Range
+	// OnDelete: the rule judges the deletion of an object (EvaluateDelete),
+	// never its creation or update; its findings are warnings only.
+	OnDelete bool
 	// NeedsSecretKeys: the rule reads the key names of a Secret. The webhook
 	// watches Secrets as metadata only (their data never reaches it), so
 	// there the rule stays silent; lint and check evaluate it.
@@ -64,7 +68,45 @@ type Rule struct {
 	// Hint names the fix, in general terms.
 	Hint  string
 	Check CheckFunc
+
+	// Provenance: what the operator does with the object, read from its
+	// source at the release tags (see docs/rules.md, "Why").
+	//
+	// Upstream names the file and function (or the documented behaviour)
+	// that makes the object fail, with the tags read:
+	// "Kong/gateway-operator controller/pkg/extensions/konnect/common.go getExtension @v1.5.1, v1.6.2".
+	Upstream string
+	// Condition is what the operator sets on the object (Type=Status/Reason),
+	// or what happens instead (a reconcile error, a Konnect error, nothing).
+	Condition string
+	// Effect is how the operator treats the object. Only an object the
+	// operator refuses may be denied.
+	Effect Effect
+
+	// CheckUpdate, set instead of Check, makes an update rule: it sees the
+	// old and the new object and runs only on UPDATE (EvaluateUpdate), never
+	// in lint, which has no old object.
+	CheckUpdate UpdateCheckFunc
 }
+
+// UpdateCheckFunc is a rule on a change: a pure function of the stored
+// object, the object under review and a read-only lookup.
+type UpdateCheckFunc func(oldObj, newObj *unstructured.Unstructured, l Lookup) []Finding
+
+// Effect is how the operator treats an object a rule reports.
+type Effect string
+
+const (
+	// EffectRefused: the operator sets a failing condition, stops with a
+	// reconcile error, or Konnect rejects what the operator sends.
+	EffectRefused Effect = "refused"
+	// EffectIgnored: the operator accepts the object and does nothing with
+	// it (or with the part the rule reports).
+	EffectIgnored Effect = "ignored"
+	// EffectAdvice: the operator does what it is told; the rule warns of a
+	// risk or of an order GitOps tools often get wrong.
+	EffectAdvice Effect = "advice"
+)
 
 // SeverityText describes the severity for documentation.
 func (r Rule) SeverityText() string {
@@ -122,11 +164,22 @@ func (f Finding) FieldError() *field.Error {
 
 // Warning is the finding as an admission warning:
 // "<field>: [KON1004] <message>. Fix: <hint>".
+//
+// A warning is one line: the API server silently drops an admission warning
+// with a control character such as a newline (k8s.io/apimachinery
+// pkg/util/net NewWarningHeader), so any that slipped into a message or
+// hint become spaces.
 func (f Finding) Warning() string {
-	if f.Field == nil {
-		return f.Detail()
+	w := f.Detail()
+	if f.Field != nil {
+		w = fmt.Sprintf("%s: %s", f.Field.String(), w)
 	}
-	return fmt.Sprintf("%s: %s", f.Field.String(), f.Detail())
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, w)
 }
 
 // sentence ends s with a full stop unless it already ends a sentence.

@@ -381,9 +381,14 @@ spec:
 	}
 }
 
+// seedKO22 is seedKO20 with a certificate registered on a control plane
+// group, which kong-operator allows from 2.2 on (KON1006).
+func seedKO22() []string {
+	return append(seedKO20(), entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "group-cert", "group-cp"))
+}
+
 // seedKO20 is the workflow on kong-operator 2.x: v1alpha2 control planes and
-// extension, a certificate registered on a control plane group (allowed
-// there), and an extension on a Mirror.
+// extension, a control plane group, and an extension on a Mirror.
 func seedKO20() []string {
 	return []string{
 		auth("konnect-auth", "us.api.konghq.com"),
@@ -391,7 +396,6 @@ func seedKO20() []string {
 		kgcpV2("group-cp", "group", ClusterTypeControlPlaneGroup, groupUUID) + "  members: [{name: demo-cp}]\n",
 		mirror("elsewhere-cp", mirrorKICUUID, ClusterTypeControlPlane),
 		entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "dp-cert", "demo-cp"),
-		entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "group-cert", "group-cp"),
 		tlsSecret("dp-tls", "tls.crt", "tls.key"),
 		extensionV2("konnect-ext", "demo-cp", "dp-tls"),
 		extensionV2("mirror-ext", "elsewhere-cp", "dp-tls"),

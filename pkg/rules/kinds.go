@@ -26,6 +26,10 @@ var (
 	GKKongDataPlaneClientCertificate = schema.GroupKind{Group: GroupConfiguration, Kind: "KongDataPlaneClientCertificate"}
 	GKKongPlugin                     = schema.GroupKind{Group: GroupConfiguration, Kind: "KongPlugin"}
 	GKKongClusterPlugin              = schema.GroupKind{Group: GroupConfiguration, Kind: "KongClusterPlugin"}
+	// GKKongTarget and GKKongSNI name a KongUpstream and a KongCertificate,
+	// across namespaces from kong-operator 2.2.
+	GKKongTarget = schema.GroupKind{Group: GroupConfiguration, Kind: "KongTarget"}
+	GKKongSNI    = schema.GroupKind{Group: GroupConfiguration, Kind: "KongSNI"}
 	// GKKongReferenceGrant permits cross-namespace references (kong-operator >= 2.1).
 	GKKongReferenceGrant = schema.GroupKind{Group: GroupConfiguration, Kind: "KongReferenceGrant"}
 
@@ -50,7 +54,7 @@ var (
 // clusterScoped are the kinds above whose CRDs say scope: Cluster, in every
 // release: such an object has no namespace, so a konnectNamespacedRef in it
 // must name its target's namespace. A test checks this against the CRDs.
-var clusterScoped = map[schema.GroupKind]bool{GKKongVault: true, GKKongClusterPlugin: true}
+var clusterScoped = map[schema.GroupKind]bool{GKKongVault: true, GKKongClusterPlugin: true, GKGatewayClass: true}
 
 // Namespaced reports whether objects of the kind live in a namespace.
 func Namespaced(gk schema.GroupKind) bool { return !clusterScoped[gk] }
@@ -87,7 +91,10 @@ func LookupKinds() []schema.GroupKind {
 		GKKongConsumerGroup,
 		GKKongKeySet,
 		GKKongPlugin,
+		GKKongReferenceGrant,
 		GKSecret,
+		GKGatewayConfiguration,
+		GKGatewayClass,
 	}
 }
 
@@ -115,4 +122,24 @@ func isEntityKind(gk schema.GroupKind) bool {
 		}
 	}
 	return false
+}
+
+// DeleteValidatedKinds are the kinds whose deletion a rule judges
+// (Rule.OnDelete): the kinds a ValidatingWebhookConfiguration should also
+// send on DELETE.
+func DeleteValidatedKinds() []schema.GroupKind {
+	seen := map[schema.GroupKind]bool{}
+	var out []schema.GroupKind
+	for _, r := range catalogue {
+		if !r.OnDelete {
+			continue
+		}
+		for _, gk := range r.Kinds {
+			if !seen[gk] {
+				seen[gk] = true
+				out = append(out, gk)
+			}
+		}
+	}
+	return out
 }

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // Lookup is the read-only view of other objects in the cluster that rules
@@ -233,7 +235,7 @@ const ReleaseVersions = "1.4, 1.5, 1.6 (Kong Gateway Operator), 2.0, 2.1, 2.2, 2
 // with the release of the CRDs (kubernetes-configuration v2.0.x for
 // kong-operator 2.0, the kong-operator release itself from 2.1 on, where the
 // CRDs moved into kong-operator's repository).
-const CRDVersionAnnotation = "kubernetes-configuration.konghq.com/version"
+const CRDVersionAnnotation = kgoapi.CRDVersionAnnotation
 
 // GenerationFromCRDVersion reads the generation from a CRD's
 // CRDVersionAnnotation; ok is false for a value that names no kong-operator 2
@@ -272,6 +274,52 @@ type Served struct {
 	// KonnectGatewayControlPlane CRD where the reader may get CRDs; it names
 	// the exact release and wins over the kinds above.
 	CRDVersion string
+	// CRDUnread says why the CRD could not be read (kgoapi.CRDVersion);
+	// the kinds above then decide.
+	CRDUnread string
+}
+
+// ReleaseSource says where GenerationFor read the release, for the messages
+// that name it: the CRD's annotation, or the kinds served and why the
+// annotation did not decide.
+func (s Served) ReleaseSource() string {
+	if !s.ControlPlaneV1Alpha2 {
+		return "from the kinds served"
+	}
+	if _, ok := GenerationFromCRDVersion(s.CRDVersion); ok {
+		return fmt.Sprintf("the KonnectGatewayControlPlane CRD's %s is %s", CRDVersionAnnotation, s.CRDVersion)
+	}
+	switch {
+	case s.CRDUnread != "":
+		return "from the kinds served: the KonnectGatewayControlPlane CRD could not be read (" + s.CRDUnread + ")"
+	case s.CRDVersion == "":
+		return "from the kinds served: the KonnectGatewayControlPlane CRD has no " + CRDVersionAnnotation
+	}
+	return fmt.Sprintf("from the kinds served: the KonnectGatewayControlPlane CRD's %s %q names no kong-operator 2 release", CRDVersionAnnotation, s.CRDVersion)
+}
+
+// ServedFromResources reads the Served facts (but the CRD's) from the
+// resources discovery lists, for readers that list them rather than ask a
+// REST mapper (ServedIn).
+func ServedFromResources(resources []schema.GroupVersionResource) Served {
+	var s Served
+	for _, r := range resources {
+		switch {
+		case r.Group == GroupKonnect && r.Resource == "konnectextensions":
+			s.KonnectExtension = true
+		case r.Group == GKKonnectExtensionLegacy.Group && r.Resource == "konnectextensions":
+			s.LegacyKonnectExtension = true
+		case r.Group == GroupKonnect && r.Resource == kgoapi.ResourceControlPlanes && r.Version == kgoapi.V1Alpha2:
+			s.ControlPlaneV1Alpha2 = true
+		case r.Group == GroupConfiguration && r.Resource == "kongreferencegrants":
+			s.ReferenceGrant = true
+		case r.Group == GroupKonnect && r.Resource == "konnecteventgateways":
+			s.EventGateway = true
+		case r.Group == GroupKonnect && r.Resource == "konnectaigateways":
+			s.AIGateway = true
+		}
+	}
+	return s
 }
 
 // GenerationFor derives the generation from API discovery.
@@ -306,6 +354,9 @@ func GenerationFor(s Served) Generation {
 func ServedIn(m meta.RESTMapper) (Served, error) {
 	var errs []error
 	served := func(gk schema.GroupKind, versions ...string) bool {
+		if len(errs) > 0 {
+			return false
+		}
 		_, err := m.RESTMapping(gk, versions...)
 		switch {
 		case err == nil:
@@ -313,6 +364,8 @@ func ServedIn(m meta.RESTMapper) (Served, error) {
 		case meta.IsNoMatchError(err):
 			return false
 		default:
+			// One failure is the cluster's (unreachable, discovery
+			// broken): asking again for the next kind repeats it.
 			errs = append(errs, fmt.Errorf("discovering whether the cluster serves %s: %w", gk, err))
 			return false
 		}
@@ -352,10 +405,18 @@ type Index struct {
 
 // Indexes lists the indexes rules use through Lookup.ByIndex.
 func Indexes() []Index {
-	return []Index{
+	out := []Index{
 		{Name: IndexKonnectName, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectName},
 		{Name: IndexKonnectID, Kind: GKKonnectGatewayControlPlane, Func: indexKonnectID},
+		{Name: IndexGrantNamespace, Kind: GKKongReferenceGrant, Func: indexGrantNamespace},
+		{Name: IndexGatewayClassParameters, Kind: GKGatewayClass, Func: indexGatewayClassParameters},
 	}
+	// Referrers by the namespaces they name, for the deletion of a grant
+	// (KON1904); only kinds the lookup holds matter.
+	for _, gk := range crossRefKinds() {
+		out = append(out, Index{Name: IndexCrossNamespaceTarget, Kind: gk, Func: indexCrossNamespaceTarget})
+	}
+	return out
 }
 
 func indexKonnectName(obj *unstructured.Unstructured) []string {

@@ -55,7 +55,8 @@ func Markdown() []byte {
 	p("gateway-operator.konghq.com KonnectExtension is the one KGO uses), `kgo-1.5+` (KGO 1.5 and 1.6: the\n")
 	p("konnect.konghq.com KonnectExtension is served and KGO ignores the old one) or `ko-2.0` (kong-operator 2.x:\n")
 	p("KonnectGatewayControlPlane and KonnectExtension v1alpha2, no gateway-operator.konghq.com KonnectExtension,\n")
-	p("KongDataPlaneClientCertificate allowed on control plane groups). The generation comes from API discovery.\n\n")
+	p("KongDataPlaneClientCertificate allowed on control plane groups from kong-operator 2.2 on: KON1006). The\n")
+	p("generation comes from API discovery.\n\n")
 	p("The cluster type of a KonnectGatewayControlPlane is read from spec.cluster_type (v1alpha1),\n")
 	p("spec.createControlPlaneRequest.cluster_type (v1alpha2) or, for a Mirror (`spec.source: Mirror`), whose\n")
 	p("cluster type Konnect decides, from status.clusterType. Only kong-operator 2.x records that status, once it\n")
@@ -64,13 +65,17 @@ func Markdown() []byte {
 	p("Rules marked *lint and check only* read the key names of a Secret. The webhook watches Secrets as metadata\n")
 	p("only, so that no Secret data ever reaches it; `kubectl konnect lint` and `kubectl konnect check` evaluate them.\n\n")
 
-	p("| Code | Severity | Kinds | Title |\n|---|---|---|---|\n")
+	p("The **Why** of a rule is what the operator does with such an object, read from its source at the release tags\n")
+	p("(Kong/gateway-operator v1.4.2, v1.5.1, v1.6.2; Kong/kong-operator v2.0.1, v2.1.0, v2.2.3, v2.3.0-rc.3): the releases,\n")
+	p("the condition it sets, and where. Only what the operator refuses is denied; what it ignores or accepts is a\n")
+	p("warning at most.\n\n")
+	p("| Code | Severity | Kinds | Title | Why |\n|---|---|---|---|---|\n")
 	for _, r := range catalogue {
 		sev := r.SeverityText()
 		if r.NeedsSecretKeys {
 			sev += ", lint and check only"
 		}
-		p("| [%s](#%s) | %s | %s | %s |\n", r.Code, Anchor(r.Code), sev, kindList(r.Kinds), r.Title)
+		p("| [%s](#%s) | %s | %s | %s | %s |\n", r.Code, Anchor(r.Code), sev, kindList(r.Kinds), r.Title, why(r))
 	}
 	p("\n")
 	for _, r := range catalogue {
@@ -84,7 +89,9 @@ func Markdown() []byte {
 		if r.NeedsSecretKeys {
 			p("- Where: `kubectl konnect lint` and `kubectl konnect check`; the webhook cannot see Secret key names\n")
 		}
-		p("- Fix: %s\n\n", sentence(r.Hint))
+		p("- Fix: %s\n", sentence(r.Hint))
+		p("- Why: %s on %s: %s\n", r.Effect, releaseText(r.Releases), r.Condition)
+		p("- Upstream: %s\n\n", r.Upstream)
 	}
 
 	p("## What the webhook caches\n\n")
@@ -153,4 +160,18 @@ func releaseList(r Range) string {
 		out[i] = "`" + string(g) + "`"
 	}
 	return strings.Join(out, ", ")
+}
+
+// why is the short provenance of the summary table: releases, effect and
+// the condition the operator sets.
+func why(r Rule) string {
+	return fmt.Sprintf("%s on %s: %s", r.Effect, releaseText(r.Releases), strings.ReplaceAll(r.Condition, "|", "\\|"))
+}
+
+// releaseText names a rule's releases: "kgo-1.4 .. ko-2.3" for all.
+func releaseText(r Range) string {
+	if r.All() {
+		return "`" + string(Generations[0]) + "` .. `" + string(Generations[len(Generations)-1]) + "`"
+	}
+	return releaseList(r)
 }

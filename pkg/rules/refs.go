@@ -124,11 +124,27 @@ func routeService(l Lookup, route *unstructured.Unstructured) (*unstructured.Uns
 	if nestedString(route.Object, "spec", "serviceRef", "type") != "namespacedRef" {
 		return nil, false
 	}
-	name := nestedString(route.Object, "spec", "serviceRef", "namespacedRef", "name")
+	ns, name := routeServiceNN(route)
 	if name == "" {
 		return nil, false
 	}
-	return l.Get(GKKongService, route.GetNamespace(), name)
+	// The service's own controlPlaneRef is read in the service's namespace
+	// (entityCPRef), as kong-operator does since 2.2.0 (#4212).
+	return l.Get(GKKongService, ns, name)
+}
+
+// routeServiceNN is the namespace and name of a KongRoute's KongService:
+// serviceRef.namespacedRef.namespace when set (kong-operator >= 2.1, #3125),
+// else the route's namespace.
+func routeServiceNN(route *unstructured.Unstructured) (ns, name string) {
+	if nestedString(route.Object, "spec", "serviceRef", "type") != "namespacedRef" {
+		return "", ""
+	}
+	ns = nestedString(route.Object, "spec", "serviceRef", "namespacedRef", "namespace")
+	if ns == "" {
+		ns = route.GetNamespace()
+	}
+	return ns, nestedString(route.Object, "spec", "serviceRef", "namespacedRef", "name")
 }
 
 // sameCP compares two references; known is false when they cannot be

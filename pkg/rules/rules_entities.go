@@ -12,13 +12,6 @@ import (
 
 var routeServicePath = field.NewPath("spec", "serviceRef", "namespacedRef", "name")
 
-func routeServiceName(route *unstructured.Unstructured) string {
-	if nestedString(route.Object, "spec", "serviceRef", "type") != "namespacedRef" {
-		return ""
-	}
-	return nestedString(route.Object, "spec", "serviceRef", "namespacedRef", "name")
-}
-
 // checkRouteCPMismatch: controlPlaneRef and the service's control plane
 // differ; KGO silently uses the service's.
 func checkRouteCPMismatch(obj *unstructured.Unstructured, l Lookup) []Finding {
@@ -45,17 +38,17 @@ func checkRouteCPMismatch(obj *unstructured.Unstructured, l Lookup) []Finding {
 // checkRouteServiceMissing: a KongRoute whose KongService does not exist
 // is never reconciled and has no status.
 func checkRouteServiceMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
-	name := routeServiceName(obj)
+	ns, name := routeServiceNN(obj)
 	if name == "" || !l.Tracks(GKKongService) {
 		return nil
 	}
-	if _, ok := l.Get(GKKongService, obj.GetNamespace(), name); ok {
+	if _, ok := l.Get(GKKongService, ns, name); ok {
 		return nil
 	}
 	return []Finding{{
 		Field:   routeServicePath,
 		Value:   name,
-		Message: fmt.Sprintf("KongService %s not found; until it exists Kong Gateway Operator does not reconcile the KongRoute, which stays without status", nsName(obj.GetNamespace(), name)),
+		Message: fmt.Sprintf("KongService %s not found; until it exists Kong Gateway Operator does not reconcile the KongRoute, which stays without status", nsName(ns, name)),
 	}}
 }
 
@@ -79,6 +72,7 @@ func bindingKonnectMode(obj *unstructured.Unstructured) bool {
 // bindingTarget is one target of a KongPluginBinding.
 type bindingTarget struct {
 	gk   schema.GroupKind
+	ns   string // "" means the binding's namespace
 	name string
 	path *field.Path // path of the target's name
 }
@@ -88,16 +82,16 @@ func bindingTargets(obj *unstructured.Unstructured) []bindingTarget {
 	var out []bindingTarget
 	t := field.NewPath("spec", "targets")
 	if m := nestedMap(obj.Object, "spec", "targets", "routeRef"); m != nil && nestedString(m, "kind") == "KongRoute" {
-		out = append(out, bindingTarget{GKKongRoute, nestedString(m, "name"), t.Child("routeRef", "name")})
+		out = append(out, bindingTarget{GKKongRoute, "", nestedString(m, "name"), t.Child("routeRef", "name")})
 	}
 	if m := nestedMap(obj.Object, "spec", "targets", "serviceRef"); m != nil && nestedString(m, "kind") == "KongService" {
-		out = append(out, bindingTarget{GKKongService, nestedString(m, "name"), t.Child("serviceRef", "name")})
+		out = append(out, bindingTarget{GKKongService, "", nestedString(m, "name"), t.Child("serviceRef", "name")})
 	}
 	if m := nestedMap(obj.Object, "spec", "targets", "consumerRef"); m != nil {
-		out = append(out, bindingTarget{GKKongConsumer, nestedString(m, "name"), t.Child("consumerRef", "name")})
+		out = append(out, bindingTarget{GKKongConsumer, "", nestedString(m, "name"), t.Child("consumerRef", "name")})
 	}
 	if m := nestedMap(obj.Object, "spec", "targets", "consumerGroupRef"); m != nil {
-		out = append(out, bindingTarget{GKKongConsumerGroup, nestedString(m, "name"), t.Child("consumerGroupRef", "name")})
+		out = append(out, bindingTarget{GKKongConsumerGroup, "", nestedString(m, "name"), t.Child("consumerGroupRef", "name")})
 	}
 	return out
 }
@@ -197,7 +191,9 @@ func checkBindingRefsMissing(obj *unstructured.Unstructured, l Lookup) []Finding
 	targets := bindingTargets(obj)
 	if kind := nestedString(obj.Object, "spec", "pluginRef", "kind"); kind == "" || kind == "KongPlugin" {
 		if name := nestedString(obj.Object, "spec", "pluginRef", "name"); name != "" {
-			targets = append([]bindingTarget{{GKKongPlugin, name, field.NewPath("spec", "pluginRef", "name")}}, targets...)
+			// pluginRef.namespace: kong-operator >= 2.1 (#3108).
+			ns := nestedString(obj.Object, "spec", "pluginRef", "namespace")
+			targets = append([]bindingTarget{{GKKongPlugin, ns, name, field.NewPath("spec", "pluginRef", "name")}}, targets...)
 		}
 	}
 	var out []Finding
@@ -205,13 +201,17 @@ func checkBindingRefsMissing(obj *unstructured.Unstructured, l Lookup) []Finding
 		if t.name == "" || !l.Tracks(t.gk) {
 			continue
 		}
-		if _, ok := l.Get(t.gk, obj.GetNamespace(), t.name); ok {
+		ns := t.ns
+		if ns == "" {
+			ns = obj.GetNamespace()
+		}
+		if _, ok := l.Get(t.gk, ns, t.name); ok {
 			continue
 		}
 		out = append(out, Finding{
 			Field:   t.path,
 			Value:   t.name,
-			Message: fmt.Sprintf("%s %s not found", t.gk.Kind, nsName(obj.GetNamespace(), t.name)),
+			Message: fmt.Sprintf("%s %s not found", t.gk.Kind, nsName(ns, t.name)),
 		})
 	}
 	return out

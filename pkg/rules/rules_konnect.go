@@ -2,76 +2,108 @@ package rules
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 )
-
-// Regions are the first DNS labels of Konnect API hosts
-// (<region>.api.konghq.com).
-var Regions = []string{"us", "eu", "au", "me", "in", "global"}
-
-// konnectHostSuffixes are the domains of Kong-hosted Konnect APIs; the
-// region rule leaves other hosts (proxies, fakes) alone.
-var konnectHostSuffixes = []string{".konghq.com", ".konghq.tech"}
-
-func isRegion(s string) bool {
-	for _, r := range Regions {
-		if s == r {
-			return true
-		}
-	}
-	return false
-}
-
-// serverHost extracts the host of a serverURL, which is a URL or a bare
-// hostname.
-func serverHost(s string) string {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "://") {
-		if u, err := url.Parse(s); err == nil {
-			return strings.ToLower(u.Hostname())
-		}
-		return ""
-	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
-	}
-	if h, _, err := net.SplitHostPort(s); err == nil {
-		s = h
-	}
-	return strings.ToLower(s)
-}
 
 // --- KonnectAPIAuthConfiguration ---
 
+// The region logic lives in pkg/konnect/region: the operator's own check
+// (^[a-z]{2}$ or global) decides, the known geos only hint.
+
 func checkServerURLRegion(obj *unstructured.Unstructured, _ Lookup) []Finding {
 	raw := nestedString(obj.Object, "spec", "serverURL")
-	host := serverHost(raw)
-	domain := ""
-	for _, s := range konnectHostSuffixes {
-		if strings.HasSuffix(host, s) || host == s[1:] {
-			domain = s[1:]
-		}
-	}
-	if domain == "" {
+	h := region.ParseHost(raw)
+	if !h.Konnect() || h.ValidRegion() {
 		return nil
 	}
-	label, _, _ := strings.Cut(host, ".")
-	if isRegion(label) {
-		return nil
+	hint := fmt.Sprintf("Use the regional API host of your organization, <region>.api.%s, e.g. %s (known geos: %s)",
+		h.Domain, region.APIHostFor("us", h.Domain), strings.Join(region.KnownGeos, ", "))
+	if s := h.Suggest(); s != "" {
+		hint = fmt.Sprintf("Did you mean %s? Use the regional API host of your organization, <region>.api.%s (known geos: %s)",
+			s, h.Domain, strings.Join(region.KnownGeos, ", "))
 	}
-	example := "us.api." + domain
 	return []Finding{{
 		Field: field.NewPath("spec", "serverURL"),
 		Value: raw,
-		Message: fmt.Sprintf("serverURL host %s names no Konnect region: its first DNS label %q is not one of %s",
-			host, label, strings.Join(Regions, ", ")),
-		Hint: fmt.Sprintf("Use the regional API host of your organization, e.g. %s (%s)", example, strings.Join(Regions, ", ")),
+		Message: fmt.Sprintf("serverURL host %s names no Konnect region: the operator takes the first DNS label %q as the region and accepts only two lowercase letters (or global)",
+			h.Host, h.Label),
+		Hint: hint,
+	}}
+}
+
+func checkServerURLNotAPIHost(obj *unstructured.Unstructured, _ Lookup) []Finding {
+	raw := nestedString(obj.Object, "spec", "serverURL")
+	h := region.ParseHost(raw)
+	// An invalid region label is KON1501's.
+	if !h.Konnect() || !h.ValidRegion() || h.IsAPIHost() {
+		return nil
+	}
+	want := region.APIHostFor(h.Label, h.Domain)
+	if s := h.Suggest(); s != "" {
+		want = s
+	}
+	return []Finding{{
+		Field: field.NewPath("spec", "serverURL"),
+		Value: raw,
+		Message: fmt.Sprintf("serverURL host %s is not a Konnect API host: Konnect serves its API only at <region>.api.%s, so the operator's token check fails (APIAuthValid=False)",
+			h.Host, h.Domain),
+		Hint: fmt.Sprintf("Did you mean %s? Set spec.serverURL to %s", want, want),
+	}}
+}
+
+func checkServerURLUnknownGeo(obj *unstructured.Unstructured, _ Lookup) []Finding {
+	raw := nestedString(obj.Object, "spec", "serverURL")
+	h := region.ParseHost(raw)
+	if !h.Konnect() || !h.ValidRegion() || h.Label == region.Global || region.KnownGeo(h.Label) {
+		return nil
+	}
+	return []Finding{{
+		Field: field.NewPath("spec", "serverURL"),
+		Value: raw,
+		Message: fmt.Sprintf("region %q of serverURL host %s is not a Konnect geo known to this tool (%s); the operator accepts any two-letter region, so this is only a warning",
+			h.Label, h.Host, strings.Join(region.KnownGeos, ", ")),
+	}}
+}
+
+// checkInlineTokenShape finds inline tokens the operator sends as they are
+// (getTokenFromKonnectAPIAuthConfiguration does not trim) and that can
+// therefore never authenticate. The CRD already requires the kpat_/spat_
+// prefix: that is not repeated here. The token itself is never reported.
+func checkInlineTokenShape(obj *unstructured.Unstructured, _ Lookup) []Finding {
+	if nestedString(obj.Object, "spec", "type") != "token" {
+		return nil
+	}
+	tok := nestedString(obj.Object, "spec", "token")
+	what := ""
+	for _, r := range tok {
+		switch {
+		case r == '\n' || r == '\r':
+			what = "a line break"
+		case unicode.IsSpace(r):
+			if what == "" {
+				what = "whitespace"
+			}
+		case unicode.IsControl(r):
+			if what == "" {
+				what = "a control character"
+			}
+		}
+	}
+	if what == "" {
+		return nil
+	}
+	return []Finding{{
+		Field: field.NewPath("spec", "token"),
+		Type:  field.ErrorTypeForbidden,
+		Message: fmt.Sprintf("the token contains %s; the operator sends spec.token unchanged as the bearer token, so Konnect can never accept it (APIAuthValid=False)",
+			what),
 	}}
 }
 
@@ -143,25 +175,34 @@ func checkAuthSecretNamespace(obj *unstructured.Unstructured, _ Lookup) []Findin
 
 // --- authRef (KonnectGatewayControlPlane, KonnectExtension) ---
 
-func authRefName(obj *unstructured.Unstructured) (string, *field.Path) {
+// authRefName is the authRef of a control plane or extension; ns is
+// authRef.namespace (kong-operator >= 2.1, #2483) or the object's.
+func authRefName(obj *unstructured.Unstructured) (ns, name string, path *field.Path) {
+	var p []string
 	switch obj.GroupVersionKind().GroupKind() {
 	case GKKonnectGatewayControlPlane:
-		return nestedString(obj.Object, "spec", "konnect", "authRef", "name"), field.NewPath("spec", "konnect", "authRef", "name")
+		p = []string{"spec", "konnect", "authRef"}
 	case GKKonnectExtension:
-		return nestedString(obj.Object, "spec", "konnect", "configuration", "authRef", "name"), field.NewPath("spec", "konnect", "configuration", "authRef", "name")
+		p = []string{"spec", "konnect", "configuration", "authRef"}
+	default:
+		return "", "", nil
 	}
-	return "", nil
+	ns = nestedString(obj.Object, append(p, "namespace")...)
+	if ns == "" {
+		ns = obj.GetNamespace()
+	}
+	return ns, nestedString(obj.Object, append(p, "name")...), field.NewPath(p[0], p[1:]...).Child("name")
 }
 
 func checkAuthRefMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
-	name, path := authRefName(obj)
+	ns, name, path := authRefName(obj)
 	if name == "" || !l.Tracks(GKKonnectAPIAuthConfiguration) {
 		return nil
 	}
-	if _, ok := l.Get(GKKonnectAPIAuthConfiguration, obj.GetNamespace(), name); ok {
+	if _, ok := l.Get(GKKonnectAPIAuthConfiguration, ns, name); ok {
 		return nil
 	}
-	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("KonnectAPIAuthConfiguration %s not found", nsName(obj.GetNamespace(), name))}}
+	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("KonnectAPIAuthConfiguration %s not found", nsName(ns, name))}}
 }
 
 // --- KonnectGatewayControlPlane ---
@@ -386,6 +427,10 @@ func checkExtensionRefMissing(obj *unstructured.Unstructured, l Lookup) []Findin
 		if e.name == "" || !l.Tracks(gk) {
 			continue
 		}
+		// Across namespaces the operator never looks the extension up: KON1804.
+		if obj.GroupVersionKind().GroupKind() == GKDataPlane && e.ns != obj.GetNamespace() {
+			continue
+		}
 		if _, ok := l.Get(gk, e.ns, e.name); ok {
 			continue
 		}
@@ -412,6 +457,22 @@ func checkDataPlaneLegacyExtension(obj *unstructured.Unstructured, l Lookup) []F
 			Field:   e.path.Child("group"),
 			Value:   e.gk.Group,
 			Message: runningOperator(gen) + " runs in this cluster and does not apply a KonnectExtension of group gateway-operator.konghq.com",
+		})
+	}
+	return out
+}
+
+func checkDataPlaneExtensionNamespace(obj *unstructured.Unstructured, _ Lookup) []Finding {
+	var out []Finding
+	for _, e := range konnectExtensionRefs(obj) {
+		if e.ns == obj.GetNamespace() {
+			continue
+		}
+		out = append(out, Finding{
+			Field: e.path.Child("namespace"),
+			Value: e.ns,
+			Message: fmt.Sprintf("KonnectExtension %s is in another namespace than the DataPlane; the operator refuses cross-namespace extension references (\"cross-namespace reference is not currently supported for Konnect extensions\") and sets KonnectExtensionApplied=False, RefNotPermitted",
+				nsName(e.ns, e.name)),
 		})
 	}
 	return out

@@ -2,9 +2,12 @@ package rules
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // ruleCase evaluates obj against a cluster holding the cluster objects.
@@ -143,28 +146,32 @@ func TestEntityOnControlPlaneGroupIsDenied_KON1002(t *testing.T) {
 			obj: service("echo", "group-mirror"), want: []string{"KON1002"}, wantMessage: "ControlPlane default/group-mirror with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP",
 		},
 		{
-			// KON1002 never covers the certificate; KON1006 does on KGO 1.x.
-			name: "ko-2.0: KongDataPlaneClientCertificate on a group passes", gen: GenerationKO20, cluster: clusterKO20(),
+			// KON1002 never covers the certificate; KON1006 does before kong-operator 2.2.
+			name: "ko-2.2: KongDataPlaneClientCertificate on a group passes", gen: GenerationKO22, cluster: clusterKO20(),
 			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp"),
 		},
 		{
-			name: "ko-2.0: KongDataPlaneClientCertificate on a Mirror of a group passes", gen: GenerationKO20, cluster: clusterKO20(),
+			name: "ko-2.2: KongDataPlaneClientCertificate on a Mirror of a group passes", gen: GenerationKO22, cluster: clusterKO20(),
 			obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-mirror"),
 		},
 	})
 }
 
-func TestDataPlaneCertificateOnGroupIsDeniedOnKGO1x_KON1006(t *testing.T) {
+func TestDataPlaneCertificateOnGroupIsDeniedBeforeKO22_KON1006(t *testing.T) {
 	cert := entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "group-cp")
 	runCases(t, []ruleCase{
 		{
 			name: "KGO >= 1.5", gen: GenerationKGO15Plus, cluster: cluster(), obj: cert, want: []string{"KON1006"},
 			wantField:   "spec.controlPlaneRef.konnectNamespacedRef.name",
 			wantMessage: "Attaching to ControlPlane default/group-cp with cluster type CLUSTER_TYPE_CONTROL_PLANE_GROUP is not supported",
-			wantHint:    "kong-operator 2.x registers data-plane certificates on groups",
+			wantHint:    "kong-operator 2.2 and later register data-plane certificates on groups",
 		},
 		{name: "KGO 1.4", gen: GenerationKGO14, cluster: cluster(), obj: cert, want: []string{"KON1006"}},
-		{name: "kong-operator 2.x registers certificates on groups", gen: GenerationKO20, cluster: clusterKO20(), obj: cert},
+		// handleControlPlaneRef exempts the certificate only from v2.2.0 (Kong/kong-operator#3711).
+		{name: "kong-operator 2.0 still refuses it", gen: GenerationKO20, cluster: clusterKO20(), obj: cert, want: []string{"KON1006"}},
+		{name: "kong-operator 2.1 still refuses it", gen: GenerationKO21, cluster: clusterKO20(), obj: cert, want: []string{"KON1006"}},
+		{name: "kong-operator 2.2 registers certificates on groups", gen: GenerationKO22, cluster: clusterKO20(), obj: cert},
+		{name: "kong-operator 2.3 registers certificates on groups", gen: GenerationKO23, cluster: clusterKO20(), obj: cert},
 		{name: "unknown generation stays silent", gen: Generation("not-detected"), cluster: cluster(), obj: cert},
 		{name: "a certificate on a member passes", gen: GenerationKGO15Plus, cluster: cluster(), obj: entity("KongDataPlaneClientCertificate", "configuration.konghq.com/v1alpha1", "c", "demo-cp")},
 		{name: "KongService on a group is KON1002's", gen: GenerationKGO15Plus, cluster: cluster(), obj: service("echo", "group-cp"), want: []string{"KON1002"}},
@@ -347,9 +354,10 @@ func TestKongKeyRules_KON1401_to_KON1404(t *testing.T) {
 
 func TestKeyWithoutControlPlaneNamesTheKeySetsControlPlane_KON1403(t *testing.T) {
 	store := NewStore(GenerationKGO15Plus, parse(t, cluster(keySet("keys", "demo-cp"))...)...)
-	denies, _ := Evaluate(parseOne(t, key("k", "", "keys")), store, Options{})
-	if len(denies) != 1 || !strings.Contains(denies[0].Error(), "Required value") || !strings.Contains(denies[0].Error(), "name: demo-cp") {
-		t.Fatalf("want a Required error whose fix names demo-cp, got %v", denies)
+	// A warning since the audit of issue 19: KGO does not refuse the key, it never reconciles it.
+	got := Findings(parseOne(t, key("k", "", "keys")), store, Options{})
+	if len(got) != 1 || got[0].Severity != SeverityWarn || !strings.Contains(got[0].Detail(), "name: demo-cp") {
+		t.Fatalf("want a warning whose fix names demo-cp, got %v", got)
 	}
 }
 
@@ -360,11 +368,17 @@ func TestKonnectAPIAuthConfigurationRules_KON1501_to_KON1505(t *testing.T) {
 			name: "serverURL api.konghq.com has no region", obj: auth("a", "api.konghq.com"), want: []string{"KON1501"},
 			wantField: "spec.serverURL", wantMessage: `first DNS label "api"`,
 		},
+		{
+			name: "a cluster endpoint as serverURL has no region but suggests the API host", obj: auth("a", "https://b89939e7f0.us.cp0.konghq.com"),
+			want: []string{"KON1501"}, wantMessage: `first DNS label "b89939e7f0"`,
+		},
 		{name: "serverURL https://api.konghq.com has no region", obj: auth("a", "https://api.konghq.com"), want: []string{"KON1501"}},
 		{name: "serverURL konghq.com has no region", obj: auth("a", "konghq.com"), want: []string{"KON1501"}},
 		{name: "us.api.konghq.com passes", obj: auth("a", "us.api.konghq.com")},
 		{name: "https://eu.api.konghq.com passes", obj: auth("a", "https://eu.api.konghq.com")},
 		{name: "global.api.konghq.com passes", obj: auth("a", "global.api.konghq.com")},
+		// KGO accepts any two-letter region (controller/konnect/server/region.go NewRegion).
+		{name: "Singapore sg.api.konghq.com passes", obj: auth("a", "sg.api.konghq.com")},
 		{name: "Kong's dev host us.api.konghq.tech passes", obj: auth("a", "us.api.konghq.tech")},
 		{name: "a non-Kong host (proxy, fake) is not checked", obj: auth("a", "https://127.0.0.1:8443")},
 		{
@@ -505,6 +519,51 @@ spec:
 	})
 }
 
+func TestServerURLHostAndRegion_KON1506_KON1507(t *testing.T) {
+	runCases(t, []ruleCase{
+		{
+			name: "us.konghq.com is not an API host: did you mean us.api.konghq.com", obj: auth("a", "us.konghq.com"),
+			want: []string{"KON1506"}, wantField: "spec.serverURL", wantMessage: "is not a Konnect API host",
+		},
+		{name: "a cluster endpoint host us.cp0.konghq.com is not an API host", obj: auth("a", "https://us.cp0.konghq.com"), want: []string{"KON1506"}},
+		{name: "us.api.konghq.com is silent", obj: auth("a", "https://us.api.konghq.com")},
+		{name: "a custom domain is left alone", obj: auth("a", "https://us.konnect.example.com")},
+		{
+			name: "an unknown two-letter geo warns", obj: auth("a", "zz.api.konghq.com"),
+			want: []string{"KON1507"}, wantField: "spec.serverURL", wantMessage: `region "zz"`,
+		},
+		{name: "sg is a known geo", obj: auth("a", "sg.api.konghq.com")},
+	})
+	f := Findings(parseOne(t, auth("a", "us.konghq.com")), NewStore(GenerationKGO15Plus), Options{})
+	require.Len(t, f, 1)
+	require.Contains(t, f[0].Hint, "Did you mean us.api.konghq.com?")
+}
+
+func TestInlineTokenShape_KON1508(t *testing.T) {
+	withToken := func(tok string) string {
+		return strings.Replace(auth("a", "us.api.konghq.com"), "kpat_0123456789abcdef0123456789abcdef0123456789abc", tok, 1)
+	}
+	runCases(t, []ruleCase{
+		{name: "a token with a trailing newline", obj: withToken(`"kpat_0123456789abcdef\n"`), want: []string{"KON1508"}, wantField: "spec.token", wantMessage: "a line break"},
+		{name: "a token with a space", obj: withToken(`"kpat_0123 456789abcdef"`), want: []string{"KON1508"}, wantMessage: "whitespace"},
+		{name: "a clean token is silent", obj: withToken("spat_0123456789abcdef")},
+		// The CRD's CEL owns the prefix: not repeated here.
+		{name: "a token without prefix is left to the CRD", obj: withToken("abc0123456789")},
+	})
+	f := Findings(parseOne(t, withToken(`"kpat_secretvalue \n"`)), NewStore(GenerationKGO15Plus), Options{})
+	require.Len(t, f, 1)
+	require.NotContains(t, f[0].FieldError().Error(), "secretvalue", "the token must never be printed")
+}
+
+func TestDataPlaneExtensionAcrossNamespaces_KON1804(t *testing.T) {
+	other := strings.Replace(dataPlane("dp", GroupKonnect, "konnect-ext"), "name: konnect-ext}", "name: konnect-ext, namespace: team-b}", 1)
+	same := strings.Replace(dataPlane("dp", GroupKonnect, "konnect-ext"), "name: konnect-ext}", "name: konnect-ext, namespace: default}", 1)
+	runCases(t, []ruleCase{
+		{name: "extension in another namespace", obj: other, want: []string{"KON1804"}, wantField: "spec.extensions[0].namespace", wantMessage: "cross-namespace"},
+		{name: "extension namespace equal to the DataPlane's is silent", obj: same, cluster: cluster(tlsSecret("dp-tls", "tls.crt", "tls.key"), extension("konnect-ext", "demo-cp", "dp-tls"))},
+	})
+}
+
 func TestDataPlaneExtensionRules_KON1801_to_KON1803(t *testing.T) {
 	certs := tlsSecret("dp-tls", "tls.crt", "tls.key")
 	exts := cluster(certs, extension("konnect-ext", "demo-cp", "dp-tls"), extension("kic-ext", "kic-cp", "dp-tls"),
@@ -621,4 +680,205 @@ func TestComparisonWithAMirrorWaitsForTheOriginsID(t *testing.T) {
 		{name: "two origins are two control planes", gen: GenerationKO20, cluster: clusterKO20(kgcpV2("fresh-cp", "fresh", "", ""), service("echo", "demo-cp")),
 			obj: route("echo", "fresh-cp", "echo"), want: []string{"KON1101"}},
 	})
+}
+
+func TestKonnectExtensionOnGroupFollowsTheRelease_KON1603(t *testing.T) {
+	certs := secret("dp-tls", nil, "tls.crt", "tls.key")
+	runCases(t, []ruleCase{
+		{name: "ko-2.1: group denied", gen: GenerationKO21, cluster: clusterKO20(certs), obj: extensionV2("ext", "group-cp", "dp-tls"), want: []string{"KON1603"}, wantHint: "kong-operator 2.2"},
+		{name: "ko-2.2: group allowed (#3711)", gen: GenerationKO22, cluster: clusterKO20(certs), obj: extensionV2("ext", "group-cp", "dp-tls")},
+		{name: "ko-2.3: group allowed", gen: GenerationKO23, cluster: clusterKO20(certs), obj: extensionV2("ext", "group-mirror", "dp-tls")},
+	})
+}
+
+func TestAuthSecretInAnotherNamespaceFollowsTheRelease_KON1505_KON1901(t *testing.T) {
+	labelled := map[string]string{CredentialLabel: CredentialLabelValue}
+	tok := strings.Replace(secret("tok", labelled, "token"), "namespace: default", "namespace: team-b", 1)
+	grant := refGrant("team-b", "konnect.konghq.com", "KonnectAPIAuthConfiguration", "default", "core", "Secret", "")
+	runCases(t, []ruleCase{
+		{name: "ko-2.2: warns without grant (honoured)", gen: GenerationKO22, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1505"}},
+		{name: "ko-2.3: needs a grant (#2908)", gen: GenerationKO23, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1901"}, wantField: "spec.secretRef.namespace", wantHint: `"kind":"KongReferenceGrant"`},
+		{name: "ko-2.3: with a grant passes", gen: GenerationKO23, cluster: []string{tok, grant}, obj: authSecretRef("a", "tok", "team-b")},
+		{name: "ko-2.0: warns, never denied", gen: GenerationKO20, cluster: []string{tok}, obj: authSecretRef("a", "tok", "team-b"), want: []string{"KON1505"}},
+	})
+}
+
+// refGrant is a KongReferenceGrant in ns; toName "" permits every target.
+func refGrant(ns, fromGroup, fromKind, fromNS, toGroup, toKind, toName string) string {
+	name := ""
+	if toName != "" {
+		name = ", name: " + toName
+	}
+	return fmt.Sprintf(`
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongReferenceGrant
+metadata: {name: grant, namespace: %s}
+spec:
+  from: [{group: %s, kind: %s, namespace: %q}]
+  to: [{group: %s, kind: %s%s}]
+`, ns, fromGroup, fromKind, fromNS, toGroup, toKind, name)
+}
+
+// inNS moves a fixture object into namespace ns.
+func inNS(ns, doc string) string {
+	return strings.Replace(doc, "namespace: default}", "namespace: "+ns+"}", 1)
+}
+
+func TestCrossNamespaceReferences_KON1901_KON1902(t *testing.T) {
+	svcOther := inNS("other", service("svc", "demo-cp"))
+	routeX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongRoute
+metadata: {name: r, namespace: default}
+spec:
+  serviceRef: {type: namespacedRef, namespacedRef: {name: svc, namespace: other}}
+`
+	routeGrant := refGrant("other", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongService", "")
+	svcX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongService
+metadata: {name: s, namespace: apps}
+spec:
+  host: example.com
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: demo-cp, namespace: default}}
+`
+	cpGrant := refGrant("default", GroupConfiguration, "KongService", "apps", GroupKonnect, "KonnectGatewayControlPlane", "demo-cp")
+	bindingX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongPluginBinding
+metadata: {name: b, namespace: default}
+spec:
+  pluginRef: {name: rate-limit, namespace: plugins}
+  targets: {serviceRef: {group: configuration.konghq.com, kind: KongService, name: echo}}
+`
+	pluginOther := inNS("plugins", plugin("rate-limit"))
+	vault := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongVault
+metadata: {name: env}
+spec:
+  backend: env
+  prefix: env
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: demo-cp, namespace: default}}
+`
+	vaultGrant := refGrant("default", GroupConfiguration, "KongVault", "", GroupKonnect, "KonnectGatewayControlPlane", "")
+	runCases(t, []ruleCase{
+		// KongRoute serviceRef (#3125): the reference resolves in the named namespace.
+		{name: "route: service found in the named namespace on ko-2.2 with grant", gen: GenerationKO22, cluster: clusterKO20(svcOther, routeGrant), obj: routeX},
+		{
+			name: "route: no grant warns on ko-2.2", gen: GenerationKO22, cluster: clusterKO20(svcOther), obj: routeX,
+			want: []string{"KON1901"}, wantField: "spec.serviceRef.namespacedRef.namespace",
+			wantMessage: "names KongService svc in namespace other from namespace default, and no KongReferenceGrant in other permits it",
+			wantHint:    `"kind":"KongRoute","namespace":"default"`,
+		},
+		{name: "route: no grant denies with --strict", strict: true, gen: GenerationKO21, cluster: clusterKO20(svcOther), obj: routeX, want: []string{"KON1901"}},
+		{
+			name: "route: a grant for another kind does not permit it", gen: GenerationKO23, obj: routeX, want: []string{"KON1901"},
+			cluster: clusterKO20(svcOther, refGrant("other", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongUpstream", "")),
+		},
+		{
+			name: "route: a grant from another namespace does not permit it", gen: GenerationKO23, obj: routeX, want: []string{"KON1901"},
+			cluster: clusterKO20(svcOther, refGrant("other", GroupConfiguration, "KongRoute", "team-c", GroupConfiguration, "KongService", "")),
+		},
+		{
+			name: "route: a grant for another name does not permit it", gen: GenerationKO23, obj: routeX, want: []string{"KON1901"},
+			cluster: clusterKO20(svcOther, refGrant("other", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongService", "svc-2")),
+		},
+		{name: "route: missing service in the named namespace", gen: GenerationKO22, cluster: clusterKO20(routeGrant), obj: routeX, want: []string{"KON1102"}, wantMessage: "KongService other/svc not found"},
+		{
+			name: "route: ko-2.0 does not follow it", gen: GenerationKO20, cluster: clusterKO20(svcOther), obj: routeX,
+			want: []string{"KON1902"}, wantField: "spec.serviceRef.namespacedRef.namespace", wantMessage: "kong-operator 2.0 does not follow references across namespaces",
+		},
+		{name: "route: KGO 1.6 does not follow it", cluster: cluster(svcOther), obj: routeX, want: []string{"KON1902"}},
+		// controlPlaneRef namespace (#2892).
+		{name: "service: cp grant passes on ko-2.1", gen: GenerationKO21, cluster: clusterKO20(cpGrant), obj: svcX},
+		{name: "service: no cp grant warns on ko-2.1", gen: GenerationKO21, cluster: clusterKO20(), obj: svcX, want: []string{"KON1901"}, wantField: "spec.controlPlaneRef.konnectNamespacedRef.namespace"},
+		{name: "service: ko-2.0 denies the cp namespace", gen: GenerationKO20, cluster: clusterKO20(), obj: svcX, want: []string{"KON1902"}},
+		// KongPluginBinding pluginRef (#3108).
+		{name: "binding: plugin in named namespace with grant", gen: GenerationKO22, obj: bindingX, cluster: clusterKO20(pluginOther, service("echo", "demo-cp"), refGrant("plugins", GroupConfiguration, "KongPluginBinding", "default", GroupConfiguration, "KongPlugin", "rate-limit"))},
+		{name: "binding: plugin without grant", gen: GenerationKO22, obj: bindingX, cluster: clusterKO20(pluginOther, service("echo", "demo-cp")), want: []string{"KON1901"}, wantField: "spec.pluginRef.namespace"},
+		{name: "binding: plugin missing in named namespace", gen: GenerationKO22, obj: bindingX, cluster: clusterKO20(service("echo", "demo-cp"), refGrant("plugins", GroupConfiguration, "KongPluginBinding", "default", GroupConfiguration, "KongPlugin", "")), want: []string{"KON1204"}, wantMessage: "KongPlugin plugins/rate-limit not found"},
+		// KongVault is cluster-scoped: its namespace is legitimate on every release.
+		{name: "vault: KGO 1.6 passes", cluster: cluster(), obj: vault},
+		{name: "vault: ko-2.0 passes", gen: GenerationKO20, cluster: clusterKO20(), obj: vault},
+		{name: "vault: ko-2.1 needs a grant from namespace \"\"", gen: GenerationKO21, cluster: clusterKO20(), obj: vault, want: []string{"KON1901"}, wantMessage: "from the cluster-scoped KongVault"},
+		{name: "vault: ko-2.1 with grant passes", gen: GenerationKO21, cluster: clusterKO20(vaultGrant), obj: vault},
+	})
+}
+
+func TestKongTargetAndSNIOnlyFrom22_KON1902(t *testing.T) {
+	target := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongTarget
+metadata: {name: t, namespace: default}
+spec: {target: "10.0.0.1:80", weight: 100, upstreamRef: {name: up, namespace: upstreams}}
+`
+	runCases(t, []ruleCase{
+		{name: "ko-2.1 does not follow KongTarget upstreamRef.namespace", gen: GenerationKO21, obj: target, want: []string{"KON1902"}, wantMessage: "kong-operator 2.2 and later"},
+		{name: "ko-2.2 needs a grant", gen: GenerationKO22, obj: target, want: []string{"KON1901"}},
+		{name: "ko-2.2 with grant", gen: GenerationKO22, obj: target, cluster: []string{refGrant("upstreams", GroupConfiguration, "KongTarget", "default", GroupConfiguration, "KongUpstream", "up")}},
+	})
+}
+
+func TestGrantThatPermitsNothing_KON1903(t *testing.T) {
+	runCases(t, []ruleCase{
+		{name: "a valid grant passes", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongRoute", "apps", GroupConfiguration, "KongService", "")},
+		{
+			name: "wrong to kind", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongRoute", "apps", GroupConfiguration, "KongRoute", ""),
+			want: []string{"KON1903"}, wantMessage: "KongRoute (configuration.konghq.com) to KongRoute (configuration.konghq.com) is no reference kong-operator 2.2 checks grants for",
+		},
+		{name: "wrong group", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupKonnect, "KongRoute", "apps", GroupConfiguration, "KongService", ""), want: []string{"KON1903"}},
+		{name: "own namespace", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongRoute", "default", GroupConfiguration, "KongService", ""), want: []string{"KON1903"}, wantMessage: "grant's own namespace"},
+		{name: "named target missing", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongService", "apps", GroupKonnect, "KonnectGatewayControlPlane", "nope"), want: []string{"KON1903"}, wantMessage: "KonnectGatewayControlPlane default/nope does not exist"},
+		{name: "KongTarget grant is nothing on ko-2.1", gen: GenerationKO21, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongTarget", "apps", GroupConfiguration, "KongUpstream", ""), want: []string{"KON1903"}},
+		{name: "KongTarget grant is useful on ko-2.2", gen: GenerationKO22, cluster: clusterKO20(), obj: refGrant("default", GroupConfiguration, "KongTarget", "apps", GroupConfiguration, "KongUpstream", "")},
+	})
+}
+
+func TestDeletingAGrantWarnsAboutDependents_KON1904(t *testing.T) {
+	svcX := `
+apiVersion: configuration.konghq.com/v1alpha1
+kind: KongService
+metadata: {name: s, namespace: apps}
+spec:
+  host: example.com
+  controlPlaneRef: {type: konnectNamespacedRef, konnectNamespacedRef: {name: demo-cp, namespace: default}}
+`
+	grant := refGrant("default", GroupConfiguration, "KongService", "apps", GroupKonnect, "KonnectGatewayControlPlane", "")
+	store := NewStore(GenerationKO22, parse(t, append(clusterKO20(), svcX, grant)...)...)
+	obj := parseOne(t, grant)
+	got := EvaluateDelete(obj, store, Options{})
+	if len(got) != 1 || !strings.Contains(got[0], "[KON1904]") || !strings.Contains(got[0], "KongService apps/s") {
+		t.Fatalf("want one KON1904 warning naming KongService apps/s, got %v", got)
+	}
+	// Another grant that permits the same reference: nothing breaks.
+	other := strings.Replace(grant, "name: grant,", "name: grant-2,", 1)
+	store.Add(parseOne(t, other))
+	if got := EvaluateDelete(obj, store, Options{}); len(got) != 0 {
+		t.Fatalf("want no warning while another grant permits it, got %v", got)
+	}
+	// Before 2.1 nothing depends on grants.
+	store.SetGeneration(GenerationKO20)
+	if got := EvaluateDelete(obj, store, Options{}); len(got) != 0 {
+		t.Fatalf("ko-2.0: want no warning, got %v", got)
+	}
+	// Creation never runs the deletion rule.
+	store.SetGeneration(GenerationKO22)
+	if fs := Findings(obj, store, Options{}); len(fs) != 0 {
+		t.Fatalf("create: want no finding, got %v", fs)
+	}
+	_ = ruleCase{want: []string{"KON1904"}} // the deletion rule's case, asserted above
+}
+
+// A warning travels in an HTTP Warning header: the API server drops one with
+// a line break, so kubectl would print nothing (seen with KON1901's grant).
+func TestWarningsHoldNoLineBreak(t *testing.T) {
+	f := Finding{Code: "KON1901", Field: field.NewPath("spec"), Message: "two\nlines", Hint: "apply:\n{kind: KongReferenceGrant}"}
+	w := f.Warning()
+	if strings.ContainsAny(w, "\r\n") {
+		t.Fatalf("warning has a line break: %q", w)
+	}
+	if !strings.Contains(w, "apply: {kind: KongReferenceGrant}") {
+		t.Fatalf("the hint must survive on one line: %q", w)
+	}
 }

@@ -204,13 +204,17 @@ func TestTransformAndIndexerAdaptToInformers(t *testing.T) {
 	}
 	got := map[string][]string{}
 	for _, ix := range Indexes() {
+		if ix.Kind != GKKonnectGatewayControlPlane {
+			continue
+		}
 		vals, err := ix.Indexer()(cp)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got[ix.Name] = vals
 	}
-	want := map[string][]string{IndexKonnectName: {"default/demo"}, IndexKonnectID: {cpUUID}}
+	// A control plane names no other namespace.
+	want := map[string][]string{IndexKonnectName: {"default/demo"}, IndexKonnectID: {cpUUID}, IndexCrossNamespaceTarget: nil}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("want %v, got %v", want, got)
 	}

@@ -23,12 +23,13 @@ var keptFields = map[schema.GroupKind][][]string{
 		{"spec", "source"},
 		{"spec", "mirror", "konnect", "id"},
 		{"spec", "konnect", "authRef", "name"},
+		{"spec", "konnect", "authRef", "namespace"},
 		{"spec", "createControlPlaneRequest", "name"},
 		{"spec", "createControlPlaneRequest", "cluster_type"},
 		{"status", "id"},
 		{"status", "clusterType"},
 	},
-	GKKongService:       {{"spec", "controlPlaneRef"}},
+	GKKongService:       {{"spec", "controlPlaneRef"}, {"spec", "caCertificateRefs"}, {"spec", "clientCertificateRef"}},
 	GKKongRoute:         {{"spec", "controlPlaneRef"}, {"spec", "serviceRef"}},
 	GKKongConsumer:      {{"spec", "controlPlaneRef"}},
 	GKKongConsumerGroup: {{"spec", "controlPlaneRef"}},
@@ -39,6 +40,11 @@ var keptFields = map[schema.GroupKind][][]string{
 		{"status", "konnect", "controlPlaneID"},
 	},
 	GKSecret: {{"type"}},
+	// What a grant permits (KON1901, KON1904).
+	GKKongReferenceGrant: {{"spec", "from"}, {"spec", "to"}},
+	// Hybrid Gateway rules (rules_gateway.go).
+	GKGatewayConfiguration: {{"spec", "konnect"}},
+	GKGatewayClass:         {{"spec", "controllerName"}, {"spec", "parametersRef"}},
 }
 
 // commonMetadata is kept for every kind.
@@ -91,13 +97,16 @@ func joinPath(p []string) string {
 // kind, metadata name/namespace/uid/resourceVersion and, per kind:
 //
 //   - KonnectGatewayControlPlane: spec.name, spec.cluster_type, spec.source,
-//     spec.mirror.konnect.id, spec.konnect.authRef.name,
+//     spec.mirror.konnect.id, spec.konnect.authRef.{name,namespace},
 //     spec.createControlPlaneRequest.{name,cluster_type} (v1alpha2), status.id,
 //     status.clusterType (v1alpha2: the cluster type of a Mirror)
-//   - KongService, KongConsumer, KongConsumerGroup, KongKeySet: spec.controlPlaneRef
+//   - KongService: spec.controlPlaneRef, spec.caCertificateRefs,
+//     spec.clientCertificateRef (the references a grant may permit)
+//   - KongConsumer, KongConsumerGroup, KongKeySet: spec.controlPlaneRef
 //   - KongRoute: spec.controlPlaneRef, spec.serviceRef
 //   - KonnectExtension (konnect.konghq.com): spec.konnect.controlPlane.ref,
 //     status.konnect.{clusterType,controlPlaneID}
+//   - KongReferenceGrant: spec.from, spec.to
 //   - Secret: type, the label konghq.com/credential, and the key names of
 //     data with empty values. Values are never kept: rules may read only
 //     metadata and key names. A stripped full Secret always has a data map,

@@ -44,7 +44,7 @@ func get(bi *debug.BuildInfo) Info {
 		Commit:         Commit,
 		GoVersion:      runtime.Version(),
 		Platform:       runtime.GOOS + "/" + runtime.GOARCH,
-		KGOGenerations: []string{"kgo-1.4", "kgo-1.5/1.6", "ko-2.0"},
+		KGOGenerations: []string{"kgo-1.4", "kgo-1.5+", "ko-2.0", "ko-2.1", "ko-2.2", "ko-2.3"},
 	}
 	if bi != nil {
 		for _, dep := range bi.Deps {

@@ -54,9 +54,14 @@ func profileCRDs(t *testing.T) map[testenv.Profile]map[schema.GroupKind]crdFacts
 			facts[gk] = f
 		}
 		for _, dir := range dirs {
-			files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-			if err != nil {
-				t.Fatal(err)
+			// CRDDirs names folders, and single files for the Gateway API
+			// CRDs that share their module folder with other manifests.
+			files := []string{dir}
+			if !strings.HasSuffix(dir, ".yaml") {
+				files, err = filepath.Glob(filepath.Join(dir, "*.yaml"))
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 			for _, file := range files {
 				data, err := os.ReadFile(file)

@@ -52,10 +52,15 @@ type ruleFixture struct {
 	code     string
 	expect   string // deny, warn or deny-strict
 	gap      bool   // webhook-gap: the rule cannot fire through the webhook
+	delete   bool   // operation: delete: the rule judges the object's DELETE
 	profiles []testenv.Profile
 	ns       string
 	setup    []*unstructured.Unstructured
 	obj      *unstructured.Unstructured
+	// old is the setup document the object under test replaces (same
+	// kind, namespace and name): kubectl's apply of it is an UPDATE, which
+	// is what an update rule (Rule.CheckUpdate) judges.
+	old *unstructured.Unstructured
 }
 
 var (
@@ -104,6 +109,8 @@ func loadRuleFixtures(t testing.TB) []ruleFixture {
 				fx.expect = strings.TrimSpace(h[2])
 			case "webhook-gap":
 				fx.gap = true
+			case "operation":
+				fx.delete = strings.TrimSpace(h[2]) == "delete"
 			case "profiles":
 				for _, p := range strings.Split(h[2], ",") {
 					fx.profiles = append(fx.profiles, testenv.Profile(strings.TrimSpace(p)))
@@ -126,7 +133,11 @@ func loadRuleFixtures(t testing.TB) []ruleFixture {
 				continue
 			}
 			u := &unstructured.Unstructured{Object: m}
-			u.SetNamespace(fx.ns)
+			if u.GetNamespace() == "" {
+				// A namespace the fixture names (NAMESPACE-svc) is kept:
+				// cross-namespace rules read it.
+				u.SetNamespace(fx.ns)
+			}
 			u.SetUID(types.UID(konnectIDOf(fx.ns, u.GetKind()+"/"+u.GetName())))
 			docs = append(docs, u)
 		}
@@ -135,7 +146,15 @@ func loadRuleFixtures(t testing.TB) []ruleFixture {
 		}
 		fx.obj = docs[len(docs)-1]
 		for _, o := range docs[:len(docs)-1] {
+			if o.GroupVersionKind().GroupKind() == fx.obj.GroupVersionKind().GroupKind() &&
+				o.GetNamespace() == fx.obj.GetNamespace() && o.GetName() == fx.obj.GetName() {
+				fx.old = o
+				continue // the store holds the object once: as stored before the update
+			}
 			fx.setup = append(fx.setup, informerView(o, docs))
+		}
+		if fx.old != nil {
+			fx.setup = append(fx.setup, informerView(fx.old, docs))
 		}
 		out = append(out, fx)
 	}
@@ -196,6 +215,8 @@ var fuzzGenerations = map[testenv.Profile]rules.Generation{
 	testenv.KGO14: rules.GenerationKGO14,
 	testenv.KGO16: rules.GenerationKGO15Plus,
 	testenv.KO20:  rules.GenerationKO20,
+	testenv.KO22:  rules.GenerationKO22,
+	testenv.KO23:  rules.GenerationKO23,
 }
 
 // fixtureGeneration is the generation a fixture's seed is sent to: that of
@@ -213,7 +234,7 @@ func newFuzzCluster(t testing.TB) *fuzzCluster {
 	t.Helper()
 	fuzzOnce.Do(func() {
 		c := &fuzzCluster{fixtures: loadRuleFixtures(t), handlers: map[rules.Generation]map[bool]http.Handler{}}
-		for _, gen := range []rules.Generation{rules.GenerationKGO14, rules.GenerationKGO15Plus, rules.GenerationKO20} {
+		for _, gen := range []rules.Generation{rules.GenerationKGO14, rules.GenerationKGO15Plus, rules.GenerationKO20, rules.GenerationKO22, rules.GenerationKO23} {
 			store := rules.NewStore(gen)
 			store.Track(rules.LookupKinds()...)
 			// The benchmark's cluster too, so lookups also search a crowd.
@@ -246,17 +267,23 @@ func newFuzzCluster(t testing.TB) *fuzzCluster {
 }
 
 // selector bits of the fuzz targets: the generation (KGO 1.5+ unless a
-// bit says otherwise), strict mode, and CREATE or UPDATE.
+// bit says otherwise; the newest bit set wins), strict mode, and CREATE or UPDATE.
 const (
 	selKGO14  = 1 << 0
 	selStrict = 1 << 1
 	selUpdate = 1 << 2
 	selKO20   = 1 << 3
+	selKO22   = 1 << 4
+	selKO23   = 1 << 5
 )
 
 func (c *fuzzCluster) handler(sel uint8) http.Handler {
 	gen := rules.GenerationKGO15Plus
 	switch {
+	case sel&selKO23 != 0:
+		gen = rules.GenerationKO23
+	case sel&selKO22 != 0:
+		gen = rules.GenerationKO22
 	case sel&selKO20 != 0:
 		gen = rules.GenerationKO20
 	case sel&selKGO14 != 0:
@@ -360,6 +387,23 @@ func reviewBody(obj, old []byte, update bool) []byte {
 	return b
 }
 
+// deleteReviewBody is the AdmissionReview of a DELETE of obj: the API
+// server sends the object being deleted as oldObject, and no object.
+func deleteReviewBody(obj []byte) []byte {
+	var ar admissionv1.AdmissionReview
+	if err := json.Unmarshal(reviewBody(obj, nil, false), &ar); err != nil {
+		return nil
+	}
+	ar.Request.Operation = admissionv1.Delete
+	ar.Request.OldObject = ar.Request.Object
+	ar.Request.Object = k8sruntime.RawExtension{}
+	b, err := json.Marshal(ar)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 func mustJSON(t testing.TB, u *unstructured.Unstructured) []byte {
 	t.Helper()
 	b, err := u.MarshalJSON()
@@ -377,6 +421,10 @@ func seedSelector(fx ruleFixture) uint8 {
 		sel |= selKGO14
 	case rules.GenerationKO20:
 		sel |= selKO20
+	case rules.GenerationKO22:
+		sel |= selKO22
+	case rules.GenerationKO23:
+		sel |= selKO23
 	}
 	if fx.expect == "deny-strict" {
 		sel |= selStrict
@@ -394,6 +442,10 @@ func FuzzAdmissionObject(f *testing.F) {
 		f.Add(obj, []byte(`{}`), sel)
 		// The same object updated from itself: every denial becomes a warning.
 		f.Add(obj, obj, sel|selUpdate)
+		if fx.old != nil {
+			// The update the fixture makes: what an update rule judges.
+			f.Add(obj, mustJSON(f, fx.old), sel|selUpdate)
+		}
 	}
 	for _, r := range fixture.Reviews() {
 		var ar admissionv1.AdmissionReview
@@ -448,7 +500,14 @@ func TestFuzzSeedsReachEveryRule(t *testing.T) {
 				t.Fatalf("profiles %v: none is in fuzzGenerations; add the new profile there", fx.profiles)
 			}
 			sel := seedSelector(fx)
-			res := serveReview(c.handler(sel), reviewBody(mustJSON(t, fx.obj), nil, false))
+			body := reviewBody(mustJSON(t, fx.obj), nil, false)
+			if fx.old != nil {
+				body = reviewBody(mustJSON(t, fx.obj), mustJSON(t, fx.old), true)
+			}
+			if fx.delete {
+				body = deleteReviewBody(mustJSON(t, fx.obj))
+			}
+			res := serveReview(c.handler(sel), body)
 			checkAnswer(t, res, fuzzUID)
 			resp := res.review.Response
 			tag := "[" + fx.code + "]"
@@ -462,6 +521,12 @@ func TestFuzzSeedsReachEveryRule(t *testing.T) {
 			case fx.gap:
 				if warned || denied {
 					t.Errorf("%s is a webhook-gap fixture, but the webhook reported it: %s", fx.code, res.body)
+				}
+				return
+			case fx.expect == "silent":
+				// A valid neighbour: admitted without the code.
+				if warned || !resp.Allowed {
+					t.Errorf("%s is a valid neighbour of %s, but the webhook reported it: %s", fx.file, fx.code, res.body)
 				}
 				return
 			case fx.expect == "warn" && !warned:

@@ -13,8 +13,9 @@ import (
 
 // Rules returns the ValidatingWebhookConfiguration rules: CREATE and UPDATE
 // of every kind that has at least one rule (rules.ValidatedKinds), all
-// versions, one entry per API group. config/base/webhook.yaml must list
-// exactly these; a test keeps them in step.
+// versions, one entry per API group, then DELETE of the kinds in
+// rules.DeleteValidatedKinds. config/base/webhook.yaml must list exactly
+// these; a test keeps them in step.
 //
 // Scope is "*": the rules judge cluster-scoped kinds too (KongVault), and a
 // "Namespaced" rule never sends those. Namespaced kinds are still filtered
@@ -44,12 +45,32 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 			},
 		})
 	}
+	// DELETE only for the kinds whose deletion a rule judges (a
+	// KongReferenceGrant that objects depend on), in entries of their own so
+	// that no other deletion reaches the webhook.
+	for _, gk := range rules.DeleteValidatedKinds() {
+		out = append(out, admissionregistrationv1.RuleWithOperations{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Delete},
+			Rule: admissionregistrationv1.Rule{
+				APIGroups:   []string{gk.Group},
+				APIVersions: []string{"*"},
+				Resources:   []string{resourceOf(gk.Kind)},
+				Scope:       &scope,
+			},
+		})
+	}
 	return out
 }
 
-// resourceOf is the plural resource name of the KGO/Konnect kinds, which all
-// pluralise by adding "s" to the lower-cased kind.
-func resourceOf(kind string) string { return strings.ToLower(kind) + "s" }
+// resourceOf is the plural resource name of the validated kinds: the
+// lower-cased kind plus "s", or "es" after an s (GatewayClass).
+func resourceOf(kind string) string {
+	k := strings.ToLower(kind)
+	if strings.HasSuffix(k, "s") {
+		return k + "es"
+	}
+	return k + "s"
+}
 
 // Names of the matchConditions of the ValidatingWebhookConfiguration.
 const (

@@ -73,8 +73,15 @@ func find(t testing.TB, ms []manifest, kind, name string, out any) {
 }
 
 // resourceOf is the plural resource of a kind the rules look up: the
-// lower-cased kind plus "s" (Secret is core "secrets").
-func resourceOf(gk schema.GroupKind) string { return strings.ToLower(gk.Kind) + "s" }
+// lower-cased kind plus "s" (Secret is core "secrets"), "es" after an s
+// (GatewayClass).
+func resourceOf(gk schema.GroupKind) string {
+	k := strings.ToLower(gk.Kind)
+	if strings.HasSuffix(k, "s") {
+		return k + "es"
+	}
+	return k + "s"
+}
 
 func TestBaseRBACReadsExactlyTheKindsTheRulesLookUp(t *testing.T) {
 	var role rbacv1.ClusterRole

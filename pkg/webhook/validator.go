@@ -32,8 +32,10 @@ func (v *Validator) ValidateUpdate(_ context.Context, oldObj, newObj *unstructur
 	return warnings, rules.Invalid(newObj, denies)
 }
 
-// ValidateDelete implements admission.Validator: deletions are never checked
-// (the configuration only sends CREATE and UPDATE).
-func (v *Validator) ValidateDelete(context.Context, *unstructured.Unstructured) (admission.Warnings, error) {
-	return nil, nil
+// ValidateDelete implements admission.Validator: a deletion is never
+// denied, but deleting a KongReferenceGrant that cached objects still depend
+// on draws a warning naming them (KON1904; the configuration sends DELETE
+// only for the kinds of rules.DeleteValidatedKinds).
+func (v *Validator) ValidateDelete(_ context.Context, obj *unstructured.Unstructured) (admission.Warnings, error) {
+	return rules.EvaluateDelete(obj, v.Lookup, v.Options), nil
 }

@@ -96,7 +96,7 @@ func certControlPlane(t *testing.T, env *testenv.Env, ns string, req obj) (konne
 	konnectName = "cert-" + ns
 	cp := controlPlane(env.Profile, "gateway-cp", konnectName, "")
 	fields := cp["spec"].(obj)
-	if env.Profile == testenv.KO20 {
+	if env.Profile.KongOperator2() {
 		fields = fields["createControlPlaneRequest"].(obj)
 	}
 	for k, v := range req {
@@ -116,7 +116,7 @@ func certControlPlane(t *testing.T, env *testenv.Env, ns string, req obj) (konne
 }
 
 // controlPlaneGVK is KonnectGatewayControlPlane in the version the profile's objects are read in:
-// kong-operator 2.x serves v1alpha1 without conversion, so its objects are read as v1alpha2.
+// kong-operator 2.x stores v1alpha2 (and converts v1alpha1), so its objects are read as v1alpha2.
 func controlPlaneGVK(p testenv.Profile) schema.GroupVersionKind {
 	gvk := testenv.GVKControlPlane
 	gvk.Version = konnectVersion(p)
@@ -177,8 +177,9 @@ func snapshot(t *testing.T, env *testenv.Env, ns string) map[string]string {
 
 func TestCertIssueIsIdempotentAndRegistersInKonnect(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server and fake Konnect
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
 			konnectName, cpID := certControlPlane(t, env, ns, nil)
@@ -221,7 +222,7 @@ func TestCertIssueIsIdempotentAndRegistersInKonnect(t *testing.T) {
 
 func TestCertRotateNeverLeavesTheDataPlaneUnregistered(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -285,7 +286,7 @@ func TestCertRotateNeverLeavesTheDataPlaneUnregistered(t *testing.T) {
 
 func TestCertIssueOnAPKIControlPlaneRegistersAGeneratedCA(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -313,12 +314,12 @@ func TestCertIssueOnAPKIControlPlaneRegistersAGeneratedCA(t *testing.T) {
 	}
 }
 
-// TestCertOnAControlPlaneGroupOnKO20: kong-operator 2.x registers data-plane certificates on control
-// plane groups, so `cert issue` and `cert rotate` work on one; the stand-in programs the registrations
-// and Konnect ends with the current certificate pinned on the group.
-func TestCertOnAControlPlaneGroupOnKO20(t *testing.T) {
+// TestCertOnAControlPlaneGroupOnKO22: kong-operator 2.2 and later register data-plane certificates on
+// control plane groups (not 2.0 and 2.1: KON1006), so `cert issue` and `cert rotate` work on one; the
+// stand-in programs the registrations and Konnect ends with the current certificate pinned on the group.
+func TestCertOnAControlPlaneGroupOnKO22(t *testing.T) {
 	installPlugin(t)
-	env := testenv.Shared(t, testenv.KO20)
+	env := testenv.Shared(t, testenv.KO22)
 	ns := env.Namespace(t)
 	_, cpID := certControlPlane(t, env, ns, obj{"cluster_type": "CLUSTER_TYPE_CONTROL_PLANE_GROUP"})
 
@@ -353,7 +354,7 @@ func verifyClientCert(t *testing.T, chainPEM, caPEM []byte) {
 
 func TestCertListShowsKonnectRegistration(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -397,7 +398,7 @@ func TestCertListShowsKonnectRegistration(t *testing.T) {
 
 func TestCertDryRunPrintsAndWritesNothing(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -443,7 +444,7 @@ func TestCertBadInputsFailClearlyAndWriteNothing(t *testing.T) {
 	leafCrt, leafKey := selfSignedPair(t, "not-a-ca")
 	dir := t.TempDir()
 
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)

@@ -253,7 +253,7 @@ func checkBoth(t *testing.T, env *testenv.Env, ns, name string, wantExit int, ar
 // not depend on the generation, their output does (golden files are per
 // profile: name.<profile>.txt and .json).
 func eachProfile(t *testing.T, f func(t *testing.T, p testenv.Profile)) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) { f(t, p) })
 	}
 }
@@ -273,6 +273,7 @@ func requireStatus(t *testing.T, rep *check.Report, want map[string]check.Status
 func TestCheckAllGood(t *testing.T) {
 	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server
 			env := testenv.SharedWithWebhook(t, p)
 			ns := env.Namespace(t)
 			seedForCheck(t, env, ns, checkSetup{connected: true})
@@ -365,7 +366,7 @@ func TestCheckExtensionPointsAtAnotherControlPlane(t *testing.T) {
 			switch p {
 			case testenv.KGO14:
 				return []obj{extension(p, other.ControlPlaneEndpoint)}
-			case testenv.KO20:
+			case testenv.KO20, testenv.KO22, testenv.KO23:
 				mirror := kgoapi.NewMirrorControlPlane(kgoapi.V1Alpha2, "", "other-"+ns, other.ID, "konnect-auth")
 				ext := extension(p, "")
 				ext["spec"].(obj)["konnect"] = obj{"controlPlane": obj{"ref": cpRef("other-" + ns)}}
@@ -382,7 +383,7 @@ func TestCheckExtensionPointsAtAnotherControlPlane(t *testing.T) {
 		}
 		seedForCheck(t, env, ns, checkSetup{extension: ext})
 		var args []string
-		if p == testenv.KO20 {
+		if p.KongOperator2() {
 			// Two control planes: the one the data plane should use is named.
 			args = []string{"--control-plane", "gateway-cp"}
 		}
@@ -429,7 +430,7 @@ func TestCheckDataPlaneNamesTheIgnoredGroup(t *testing.T) {
 		got, _ := rep.Find(check.IDExtensionFound)
 		require.Contains(t, got.Message, "of group gateway-operator.konghq.com")
 		require.Contains(t, got.Hint, "Set group: konnect.konghq.com in spec.extensions of DataPlane dp, where konnect.konghq.com/"+
-			map[testenv.Profile]string{testenv.KGO16: "v1alpha1", testenv.KO20: "v1alpha2"}[p]+" KonnectExtension konnect-ext exists")
+			konnectVersion(p)+" KonnectExtension konnect-ext exists")
 	})
 }
 
@@ -593,7 +594,7 @@ func TestCheckMirrorControlPlane(t *testing.T) {
 			crt, key := checkPair(t, "dp", 365*24*time.Hour)
 			base := seedBaseFor(p, env.Token, "unused", "", crt, key)
 			version := kgoapi.V1Alpha1
-			if p == testenv.KO20 {
+			if p.KongOperator2() {
 				version = kgoapi.V1Alpha2
 			}
 			mirror := kgoapi.NewMirrorControlPlane(version, "", "gateway-cp", kcp.ID, "konnect-auth").Object
@@ -618,28 +619,4 @@ func TestCheckMirrorControlPlane(t *testing.T) {
 			require.Equal(t, "gateway-cp (konnect.konghq.com/"+version+", mirror of Konnect control plane "+kcp.ID+", KonnectAPIAuthConfiguration konnect-auth)", got.Message)
 		})
 	}
-}
-
-// TestCheckControlPlaneAppliedAsV1Alpha1: a trap of kong-operator 2.x
-// alone. It still serves KonnectGatewayControlPlane v1alpha1, deprecated
-// and without conversion: an object applied as v1alpha1 (spec.name) is
-// kept as v1alpha2, whose schema has no spec.name, so the Konnect name is
-// gone and the operator cannot create the control plane. The check says
-// so, with the v1alpha2 object to apply, from kubectl's last-applied
-// annotation.
-func TestCheckControlPlaneAppliedAsV1Alpha1(t *testing.T) {
-	env := testenv.Shared(t, testenv.KO20)
-	ns := env.Namespace(t)
-	objs := seedBaseFor(testenv.KGO16, env.Token, "v1-"+ns, "", "unused", "unused")[:3] // token Secret, auth, v1alpha1 control plane
-	require.Equal(t, "konnect.konghq.com/v1alpha1", objs[2]["apiVersion"])
-	env.MustKubectl(t, manifest(t, objs...), "apply", "-n", ns, "-f", "-")
-	env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "False"))
-
-	rep := checkBoth(t, env, ns, "controlplane-applied-as-v1alpha1."+string(testenv.KO20), 1)
-	requireStatus(t, rep, map[string]check.Status{
-		check.IDKGOGeneration: check.Pass, check.IDControlPlaneFound: check.Fail, check.IDControlPlaneProgrammed: check.Skip,
-	})
-	got, _ := rep.Find(check.IDControlPlaneFound)
-	require.Contains(t, got.Message, `was applied as konnect.konghq.com/v1alpha1 with spec.name "v1-`+ns+`"`)
-	require.Contains(t, got.Hint, `spec.createControlPlaneRequest: {name: "v1-`+ns+`"}`)
 }

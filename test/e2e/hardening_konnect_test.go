@@ -57,7 +57,7 @@ const (
 )
 
 func TestHardeningInitKonnectDown(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			cli := initCLI{env: env, binDir: initPluginDir(t)}
@@ -120,7 +120,7 @@ func hardRunCheck(t *testing.T, env *testenv.Env, ns string, hc *http.Client, ar
 }
 
 func TestHardeningCheckKonnectDown(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) { checkKonnectDown(t, p) })
 	}
 }

@@ -50,7 +50,7 @@ var gvrKongService = schema.GroupVersionResource{Group: "configuration.konghq.co
 // sub-millisecond webhook call, stretched by CPU contention on a shared
 // machine, moves it around 1.2x (docs/HARDENING.md).
 func TestHardeningApplyLatency(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) { applyLatency(t, p) })
 	}
 }

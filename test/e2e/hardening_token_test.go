@@ -155,8 +155,9 @@ func leaks(where, text string, tokens ...string) []string {
 // Events of every namespace, and every object of every namespaced and
 // cluster-scoped resource, where only the token Secret's data may hold it.
 func TestHardeningTokenNeverLeaks(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own audited API server
 			env, auditLog, apiOutput := hardAuditedEnv(t, p)
 			cli := initCLI{env: env, binDir: initPluginDir(t)}
 			revoked := env.Konnect.IssueToken()

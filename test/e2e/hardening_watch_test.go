@@ -33,7 +33,7 @@ import (
 // During a cut the webhook answers from what it last saw (stale, never an
 // error): that is logged, not asserted.
 func TestHardeningWebhookFollowsTheClusterAfterWatchInterruptions(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) { webhookFollowsTheClusterAfterWatchInterruptions(t, p) })
 	}
 }

@@ -64,7 +64,7 @@ func initRerun(t *testing.T, env *testenv.Env, ns, name string, zeroWrites bool)
 }
 
 func TestInitResumesAfterAnInterruptionAtEachStep(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			for _, step := range initcmd.Steps {
@@ -113,7 +113,7 @@ func (f *faultyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestInitResumesAfterFaults(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 
@@ -241,7 +241,7 @@ func TestInitResumesAfterFaults(t *testing.T) {
 // TestInitCustomDomain points init at a Konnect on a custom domain (KONG_CUSTOM_DOMAIN-style): the
 // global /v3/*/me calls go to that domain too, and KGO 1.4's KonnectExtension spells the custom host.
 func TestInitCustomDomain(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -297,7 +297,7 @@ func TestInitCustomDomain(t *testing.T) {
 // appended to that file.
 func TestInitMeasurements(t *testing.T) {
 	var report strings.Builder
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		env := testenv.Shared(t, p)
 		type fig struct {
 			k8s, konnect, writes int64

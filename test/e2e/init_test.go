@@ -45,6 +45,7 @@ func TestInit(t *testing.T) {
 	bin := initPluginDir(t)
 	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server and fake Konnect
 			env := testenv.Shared(t, p)
 			cli := initCLI{env: env, binDir: bin}
 
@@ -171,7 +172,7 @@ func TestInit(t *testing.T) {
 				switch p {
 				case testenv.KGO14:
 					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha1"}
-				case testenv.KO20:
+				case testenv.KO20, testenv.KO22, testenv.KO23:
 					wantVersions = map[string]string{"KonnectGatewayControlPlane": "konnect.konghq.com/v1alpha2", "KonnectExtension": "konnect.konghq.com/v1alpha2"}
 					require.Contains(t, res.stdout, "createControlPlaneRequest:\n    cluster_type: CLUSTER_TYPE_CONTROL_PLANE\n    name: "+name+"\n", res.stdout)
 					require.Contains(t, res.stdout, "source: Origin")
@@ -391,7 +392,7 @@ func TestInit(t *testing.T) {
 				// kong-operator 2.x serves no KGO 1.4 KonnectExtension, so --kgo-version 1.4 is refused first there.
 				autoOn14 := []string{"--cert-provisioning automatic needs KGO 1.5 or later"}
 				wrongVersion := "2.x"
-				if p == testenv.KO20 {
+				if p.KongOperator2() {
 					autoOn14 = []string{"--kgo-version 1.4: the cluster does not serve KonnectExtension (gateway-operator.konghq.com/v1alpha1), which KGO 1.4 acts on"}
 					wrongVersion = "1.6"
 				}
@@ -415,7 +416,7 @@ func TestInit(t *testing.T) {
 						message: []string{"--token is not accepted: a token on the command line is visible to every user of this machine"}},
 					{name: "no token", message: []string{"no Konnect token: set KONNECT_TOKEN, or pass --token-file FILE or --token-stdin"}},
 					{name: "not a region", env: tokenEnv, args: []string{"--region", "eu-west-1"},
-						message: []string{`--region "eu-west-1" is not a Konnect region: use one of us, eu, au, me, in`}},
+						message: []string{`--region "eu-west-1" is not a Konnect region: give its two-letter label, e.g. one of us, eu, au, me, in, sg (or --server-url for a custom domain)`}},
 					{name: "wrong region", env: tokenEnv, args: []string{"--region", "eu"},
 						message: []string{`wrong region? --region eu: your Konnect user's home region is "us"`, "Use --region us", "--allow-other-region"}},
 					{name: "region refuses the token", env: tokenEnv, setup: func(t *testing.T, ns string) []string {
@@ -469,25 +470,12 @@ func TestInit(t *testing.T) {
 						mirror := mirrorControlPlane(p, "kic-mirror", seed.ID)
 						env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], mirror)...), "apply", "-n", ns, "-f", "-")
 						cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "kic-mirror", waitTimeout, testenv.HasCondition("Programmed", "True"))
-						if p == testenv.KO20 {
+						if p.KongOperator2() {
 							require.Equal(t, "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", mustNested(t, cp, "status", "clusterType"))
 						}
 						return []string{"--control-plane", "kic-mirror", "--auth-name", "konnect-auth"}
 					}
 					cases = slices.Insert(cases, len(cases)-1, kicMirror)
-				}
-				if p == testenv.KO20 { // a KGO 1.x manifest on kong-operator 2.x: kept as v1alpha2 without spec.name
-					v1 := cases[0]
-					v1.name, v1.env, v1.args = "control plane applied as v1alpha1 on kong-operator 2.x", nil, nil
-					v1.message = []string{"KonnectGatewayControlPlane ", "/v1-cp has no Konnect name (spec.createControlPlaneRequest.name) and is not a Mirror",
-						"apply it again as v1alpha2 (kubectl konnect migrate -f MANIFEST writes it)"}
-					v1.setup = func(t *testing.T, ns string) []string {
-						crt, key := selfSignedPair(t, "unused")
-						applied := controlPlane(testenv.KGO16, "v1-cp", "v1-"+ns, "")
-						env.MustKubectl(t, manifest(t, append(seedBaseFor(p, env.Token, "unused", "", crt, key)[:2], applied)...), "apply", "-n", ns, "-f", "-")
-						return []string{"--control-plane", "v1-cp", "--auth-name", "konnect-auth"}
-					}
-					cases = slices.Insert(cases, len(cases)-1, v1)
 				}
 				for _, tc := range cases {
 					t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
@@ -620,4 +608,48 @@ func resourceNameForTest(konnectName string) (string, bool) {
 		}
 	}
 	return strings.Trim(b.String(), "-"), true
+}
+
+// TestInitRegionSG (issue 19): Singapore is a Konnect geo and KGO accepts any two-letter region, so
+// `init --region sg` of a Singapore organization's user (home region sg, GET /v3/users/me) validates
+// the token at sg.api.konghq.com, writes serverURL sg.api.konghq.com, the KGO stand-in accepts it and
+// the data plane connects. One profile is enough: the region handling is the same on every release
+// (pkg/konnect/region).
+func TestInitRegionSG(t *testing.T) {
+	bin := initPluginDir(t)
+	env := testenv.Shared(t, testenv.KO22)
+	cli := initCLI{env: env, binDir: bin}
+	ns := env.Namespace(t)
+	name := "sg-" + ns
+	token := env.Konnect.IssueToken(konnecttest.HomeRegion("sg"))
+	reqs := len(env.Konnect.Requests())
+	res := cli.mustRun(t, ns, []string{"KONNECT_TOKEN=" + token}, "", "init", "--control-plane", name, "--region", "sg")
+	t.Logf("init --region sg:\n%s", res)
+	require.NotContains(t, res.stdout+res.stderr, token, "the token must never be printed")
+	require.NotContains(t, res.stderr, "none of the Konnect geos", "sg is a known geo: no warning")
+	for _, want := range []string{
+		"konnectapiauthconfiguration.konnect.konghq.com/konnect-auth created",
+		"konnectgatewaycontrolplane.konnect.konghq.com/" + name + " created",
+		"dataplane.gateway-operator.konghq.com/" + name + " created",
+	} {
+		require.Contains(t, res.stdout, want)
+	}
+	auth, err := env.Get(context.Background(), testenv.GVKAuth, ns, "konnect-auth")
+	require.NoError(t, err)
+	require.Equal(t, "sg.api.konghq.com", strings.TrimPrefix(mustNested(t, auth, "spec", "serverURL"), "https://"))
+	env.WaitFor(t, testenv.GVKAuth, ns, "konnect-auth", waitTimeout, testenv.HasCondition("APIAuthValid", "True"))
+
+	// init and the operator both talked to the Singapore host.
+	var sgHosts int
+	for _, r := range env.Konnect.Requests()[reqs:] {
+		if r.Host == "sg.api.konghq.com" {
+			sgHosts++
+		}
+	}
+	require.NotZero(t, sgHosts, "no request reached sg.api.konghq.com")
+	cpID := initCPID(t, env, ns, name)
+	kcp, ok := env.Konnect.ControlPlaneByName(name)
+	require.True(t, ok)
+	require.Equal(t, kcp.ID, cpID)
+	initWaitConnected(t, env, cpID)
 }

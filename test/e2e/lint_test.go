@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/lint"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -60,7 +61,7 @@ func codesOf(rep lint.Report) []string {
 
 func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 	installPlugin(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -69,7 +70,7 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 			base := seedBaseFor(p, env.Token, konnectName, "", crt, key)
 			// In the cluster only: token Secret, auth, control plane, TLS Secret.
 			env.MustKubectl(t, manifest(t, base[0], base[1], base[2], base[4]), "apply", "-n", ns, "-f", "-")
-			wantGen := map[testenv.Profile]string{testenv.KGO14: "kgo-1.4", testenv.KGO16: "kgo-1.5+", testenv.KO20: "ko-2.0"}[p]
+			wantGen := string(p.Generation())
 
 			// The files: the KongService and KongRoute of the seed, which
 			// name the control plane "gateway-cp" that only the cluster has.
@@ -126,11 +127,18 @@ func TestLintClusterResolvesReferencesToLiveObjects(t *testing.T) {
 				assert.Equal(t, 0, code)
 				assert.Empty(t, rep.Findings)
 			} else {
-				assert.Equal(t, 1, code)
-				assert.Equal(t, []string{"KON1601"}, codesOf(rep))
+				// A warning: the operator ignores the object, it refuses
+				// nothing (KON1601's Effect). --strict turns only missing
+				// targets into denials, so it stays a warning there too.
+				assert.Equal(t, 0, code)
+				require.Equal(t, []string{"KON1601"}, codesOf(rep))
+				assert.Equal(t, rules.SeverityWarn, rep.Findings[0].Severity)
+				strictRep, strictCode, _ := lintReport(t, env, ns, "-f", writeManifest(t, "legacy-strict.yaml", extension(testenv.KGO14, endpoint)), "--cluster", "--strict")
+				assert.Equal(t, 0, strictCode)
+				assert.Equal(t, []string{"KON1601"}, codesOf(strictRep))
 			}
-			if p == testenv.KO20 {
-				assert.Contains(t, rep.Findings[0].Message, "kong-operator 2.0 runs in this cluster")
+			if p.KongOperator2() {
+				assert.Contains(t, rep.Findings[0].Message, p.Generation().Release()+" runs in this cluster", "the release the CRDs name")
 			}
 		})
 	}

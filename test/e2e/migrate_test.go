@@ -145,7 +145,7 @@ func TestMigrateOutputAppliesOnKO20(t *testing.T) {
 	out, errOut, code = konnectCLI(t, env, "", ns, "migrate")
 	require.Equal(t, 0, code, "stderr: %s", errOut)
 	assert.Empty(t, out)
-	assert.Equal(t, "Nothing to migrate: the objects of namespace "+ns+" are in their kong-operator 2.x form already\n", errOut)
+	assert.Equal(t, "Nothing to migrate: the objects of namespace "+ns+" are in their kong-operator 2.0 form already\n", errOut)
 }
 
 // TestMigrateMirrorsAControlPlaneManagedElsewhere: the KonnectExtensions

@@ -57,7 +57,7 @@ func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj 
 		req["cluster_type"] = clusterType
 	}
 	auth := obj{"authRef": obj{"name": "konnect-auth"}}
-	if p == testenv.KO20 {
+	if p.KongOperator2() {
 		return obj{"apiVersion": "konnect.konghq.com/v1alpha2", "kind": "KonnectGatewayControlPlane", "metadata": meta(name),
 			"spec": obj{"source": "Origin", "createControlPlaneRequest": req, "konnect": auth}}
 	}
@@ -67,9 +67,9 @@ func controlPlane(p testenv.Profile, name, konnectName, clusterType string) obj 
 
 // konnectVersion is the konnect.konghq.com version of the profile's
 // KonnectGatewayControlPlane and KonnectExtension: kong-operator 2.x's are
-// v1alpha2 (its v1alpha1 control plane is served without conversion).
+// v1alpha2 (their v1alpha1 control plane converts to v1alpha2).
 func konnectVersion(p testenv.Profile) string {
-	if p == testenv.KO20 {
+	if p.KongOperator2() {
 		return kgoapi.V1Alpha2
 	}
 	return kgoapi.V1Alpha1
@@ -149,6 +149,7 @@ func dataPlane(p testenv.Profile) obj {
 func TestSeedWorkflow(t *testing.T) {
 	for _, p := range testenv.Profiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server and fake Konnect
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
 			ctx := context.Background()
@@ -207,7 +208,7 @@ func TestSeedWorkflow(t *testing.T) {
 // wrong endpoint prefix (KGO 1.4) or no registered certificate leaves the
 // DataPlane Ready while it never reaches Konnect.
 func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -234,7 +235,7 @@ func TestSeedDataPlaneReadyButNotConnected(t *testing.T) {
 // cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is accepted by kubectl and
 // fails later in status: what the webhook moves to admission time.
 func TestSeedKongServiceOnKICControlPlane(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)
@@ -285,7 +286,7 @@ func TestSeedKongServiceOnKICControlPlane(t *testing.T) {
 // /v2/control-planes/{id}/core-entities, as KGO does, and their status
 // carries Konnect's IDs.
 func TestSeedKongServiceWrittenThroughCoreEntities(t *testing.T) {
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			env := testenv.Shared(t, p)
 			ns := env.Namespace(t)

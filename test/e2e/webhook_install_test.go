@@ -73,7 +73,7 @@ const (
 func TestWebhookInstall(t *testing.T) {
 	installPlugin(t)
 	webhookBin := buildWebhook(t)
-	for _, p := range testenv.Profiles {
+	for _, p := range testenv.EdgeProfiles {
 		t.Run(string(p), func(t *testing.T) { webhookInstall(t, p, webhookBin) })
 	}
 }

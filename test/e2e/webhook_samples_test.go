@@ -69,7 +69,7 @@ func TestWebhookAdmitsKGOSamplesWithoutWarnings(t *testing.T) {
 						unstructured.RemoveNestedField(o, "metadata", "namespace") // into the test's namespace
 						objs = append(objs, o)
 					}
-					if p == testenv.KO20 {
+					if p.KongOperator2() {
 						objs = migrateObjs(t, ns, objs)
 					}
 					sort.SliceStable(objs, func(i, j int) bool { return kindOrder(objs[i]) < kindOrder(objs[j]) })

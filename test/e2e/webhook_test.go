@@ -33,6 +33,7 @@ func applyOneByOne(t *testing.T, env *testenv.Env, ns string, objs ...obj) strin
 func TestWebhookAdmitsTheSeedWorkflowWithoutWarnings(t *testing.T) {
 	for _, p := range webhookProfiles {
 		t.Run(string(p), func(t *testing.T) {
+			t.Parallel() // each profile on its own API server
 			env := testenv.SharedWithWebhook(t, p)
 			ns := env.Namespace(t)
 			crt, key := selfSignedPair(t, "dp")
@@ -73,15 +74,16 @@ func TestWebhookDeniesKongServiceOnKICControlPlane(t *testing.T) {
 	}
 }
 
-// TestWebhookAdmitsDataPlaneCertificateOnGroupOnKO20: kong-operator 2.x
-// registers data-plane certificates on control plane groups, so KON1006
-// (KGO 1.x only) stays silent there, and the stand-in programs the
-// certificate in Konnect.
-func TestWebhookAdmitsDataPlaneCertificateOnGroupOnKO20(t *testing.T) {
-	env := testenv.SharedWithWebhook(t, testenv.KO20)
+// TestWebhookAdmitsDataPlaneCertificateOnGroupOnKO22: kong-operator 2.2 and
+// later register data-plane certificates on control plane groups
+// (handleControlPlaneRef exempts the kind from v2.2.0, Kong/kong-operator#3711),
+// so KON1006 (KGO 1.x to kong-operator 2.1) stays silent there, and the
+// stand-in programs the certificate in Konnect.
+func TestWebhookAdmitsDataPlaneCertificateOnGroupOnKO22(t *testing.T) {
+	env := testenv.SharedWithWebhook(t, testenv.KO22)
 	ns := env.Namespace(t)
 	crt, key := selfSignedPair(t, "dp")
-	objs := seedBaseFor(testenv.KO20, env.Token, "group-"+ns, "CLUSTER_TYPE_CONTROL_PLANE_GROUP", crt, key)
+	objs := seedBaseFor(testenv.KO22, env.Token, "group-"+ns, "CLUSTER_TYPE_CONTROL_PLANE_GROUP", crt, key)
 	stderr := applyOneByOne(t, env, ns, objs[:4]...) // token, auth, group control plane, certificate on it
 	require.NotContains(t, stderr, "Warning")
 	cp := env.WaitFor(t, testenv.GVKControlPlane, ns, "gateway-cp", waitTimeout, testenv.HasCondition("Programmed", "True"))

@@ -238,8 +238,8 @@ func (s *StandIn) reconcileDPCert(ctx context.Context, u *unstructured.Unstructu
 		}
 		return requeueSoon()
 	}
-	if ct, _, _ := unstructured.NestedString(controlPlaneRequest(cp), "cluster_type"); ct == clusterTypeGroup && s.gen != KO20 {
-		// Only kong-operator 2.x registers certificates on control-plane groups.
+	if ct, _, _ := unstructured.NestedString(controlPlaneRequest(cp), "cluster_type"); ct == clusterTypeGroup && !s.certsOnGroups {
+		// Only kong-operator >= 2.2 registers certificates on control-plane groups.
 		setCondition(u, condControlPlaneRefValid, false, reasonInvalid,
 			fmt.Sprintf("Attaching to ControlPlane %s/%s with cluster type %s is not supported", u.GetNamespace(), cp.GetName(), ct))
 		return reconcile.Result{}, s.writeStatus(ctx, before, u)

@@ -3,6 +3,7 @@ package kgostandin
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ var (
 	gvkKonnectExtension    = schema.GroupVersionKind{Group: "konnect.konghq.com", Version: "v1alpha1", Kind: "KonnectExtension"}
 	gvkOldKonnectExtension = schema.GroupVersionKind{Group: "gateway-operator.konghq.com", Version: "v1alpha1", Kind: "KonnectExtension"}
 	gvkDPCert              = schema.GroupVersionKind{Group: "configuration.konghq.com", Version: "v1alpha1", Kind: "KongDataPlaneClientCertificate"}
+	gvkEventGateway        = schema.GroupVersionKind{Group: "konnect.konghq.com", Version: "v1alpha1", Kind: "KonnectEventGateway"}
 	gvkService             = schema.GroupVersionKind{Group: "configuration.konghq.com", Version: "v1alpha1", Kind: "KongService"}
 	gvkRoute               = schema.GroupVersionKind{Group: "configuration.konghq.com", Version: "v1alpha1", Kind: "KongRoute"}
 	gvkDataPlane           = schema.GroupVersionKind{Group: "gateway-operator.konghq.com", Version: "v1beta1", Kind: "DataPlane"}
@@ -188,19 +190,22 @@ func (s *StandIn) tokenOf(ctx context.Context, auth *unstructured.Unstructured) 
 }
 
 // serverURLOf returns the https URL of spec.serverURL and checks that its
-// first label names a region, which is how KGO derives the region.
+// first label names a region, which is how KGO derives the region: any two
+// lowercase letters, or global (Kong/gateway-operator
+// controller/konnect/server/region.go NewRegion @v1.5.1, v1.6.2; the same in
+// Kong/kong-operator @v2.0.1..v2.3.0-rc.3), so Singapore's sg too.
 func serverURLOf(auth *unstructured.Unstructured) (string, error) {
 	raw := str(auth, "spec", "serverURL")
 	host := strings.TrimPrefix(strings.TrimPrefix(raw, "https://"), "http://")
 	host = strings.TrimSuffix(host, "/")
 	region, _, _ := strings.Cut(host, ".")
-	switch region {
-	case "us", "eu", "au", "me", "in", "global":
-	default:
-		return "", fmt.Errorf("can't determine the Konnect region from server URL %q: its first label must be a region (us, eu, au, me, in)", raw)
+	if region != "global" && !regionLabel.MatchString(region) {
+		return "", fmt.Errorf("can't determine the Konnect region from server URL %q: its first label must be a two-letter region", raw)
 	}
 	return "https://" + host, nil
 }
+
+var regionLabel = regexp.MustCompile(`^[a-z]{2}$`)
 
 func (s *StandIn) konnectAuthFor(ctx context.Context, auth *unstructured.Unstructured) (konnectAuth, error) {
 	url, err := serverURLOf(auth)

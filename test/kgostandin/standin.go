@@ -64,7 +64,8 @@ const (
 	KGO15Plus Generation = "kgo-1.5+"
 	// KO20 is kong-operator 2.x: KonnectGatewayControlPlane and
 	// KonnectExtension v1alpha2 (spec.createControlPlaneRequest, status
-	// clusterType), KongDataPlaneClientCertificate allowed on groups.
+	// clusterType); KongDataPlaneClientCertificate allowed on groups from
+	// 2.2 on (see StandIn.certsOnGroups).
 	KO20 Generation = "ko-2.0"
 )
 
@@ -94,6 +95,13 @@ type StandIn struct {
 	cancel     context.CancelFunc
 	done       chan struct{}
 	err        error
+
+	// certsOnGroups: the operator registers a KongDataPlaneClientCertificate
+	// on a control plane group. Kong/kong-operator
+	// controller/konnect/reconciler_controlplaneref.go handleControlPlaneRef
+	// refuses it through v2.1.9 and exempts the kind from v2.2.0 (#3711);
+	// the 2.2 CRDs are told apart by KonnectEventGateway, new in 2.2.0.
+	certsOnGroups bool
 
 	// cpGVK and extGVK are the newest served versions of
 	// KonnectGatewayControlPlane and konnect.konghq.com KonnectExtension.
@@ -157,6 +165,7 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 	default:
 		s.gen = KGO14
 	}
+	s.certsOnGroups = s.gen == KO20 && served(mapper, gvkEventGateway)
 
 	kinds := []struct {
 		gvk schema.GroupVersionKind

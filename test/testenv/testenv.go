@@ -49,6 +49,11 @@ const (
 	// module served here): KonnectGatewayControlPlane and KonnectExtension
 	// v1alpha2.
 	KO20 Profile = "ko-2.0"
+	// KO22 is kong-operator 2.2.3 (config/crd/kong-operator of
+	// Kong/kong-operator at v2.2.3): KongReferenceGrant, KonnectEventGateway.
+	KO22 Profile = "ko-2.2"
+	// KO23 is kong-operator 2.3.0-rc.3: adds KonnectAIGateway.
+	KO23 Profile = "ko-2.3"
 )
 
 // Generation is the KGO generation the rules detect on the profile.
@@ -60,12 +65,38 @@ func (p Profile) Generation() rules.Generation {
 		return rules.GenerationKGO15Plus
 	case KO20:
 		return rules.GenerationKO20
+	case KO22:
+		return rules.GenerationKO22
+	case KO23:
+		return rules.GenerationKO23
 	}
 	return rules.GenerationUnknown
 }
 
-// Profiles lists the profiles every suite runs on, oldest first.
-var Profiles = []Profile{KGO14, KGO16, KO20}
+// Profiles lists every profile, oldest first. The suites whose verdicts
+// change from release to release run on all of them: the seed workflow,
+// init, the demo, the webhook's rule fixtures and its cross-namespace table,
+// and check's all-good report (README, "Which suites run where").
+var Profiles = []Profile{KGO14, KGO16, KO20, KO22, KO23}
+
+// EdgeProfiles are the profiles of the suites whose code paths follow the
+// API's shape rather than the release: the oldest release (kgo-1.4, the
+// gateway-operator.konghq.com extension), the newest 1.x (kgo-1.6,
+// v1alpha1) and the newest 2.x (ko-2.3, v1alpha2 and grants). With
+// KONNECT_E2E_PROFILES=all they run on every profile too.
+var EdgeProfiles = edgeProfiles(os.Getenv("KONNECT_E2E_PROFILES"))
+
+func edgeProfiles(env string) []Profile {
+	if env == "all" {
+		return Profiles
+	}
+	return []Profile{KGO14, KGO16, KO23}
+}
+
+// KongOperator2 says whether p is a kong-operator 2.x profile: its test
+// ground serves the KonnectGatewayControlPlane conversion, as kong-operator's
+// install does.
+func (p Profile) KongOperator2() bool { return p.Generation().KongOperator2() }
 
 const kubernetesConfigurationModule = "github.com/kong/kubernetes-configuration"
 
@@ -117,8 +148,14 @@ func CRDDirs(p Profile) ([]string, error) {
 		return []string{filepath.Join(d, "config", "crd", "gateway-operator")}, nil
 	case KO20:
 		return []string{filepath.Join(RepoRoot(), "test", "crds", "kc-v2.0.1")}, nil
+	case KO22:
+		// patches/ (the conversion patches) is a sub-folder: envtest reads
+		// only the folder's own files.
+		return withGatewayAPI(p, filepath.Join(RepoRoot(), "test", "crds", "ko-v2.2.3"))
+	case KO23:
+		return withGatewayAPI(p, filepath.Join(RepoRoot(), "test", "crds", "ko-v2.3.0-rc.3"))
 	}
-	return nil, fmt.Errorf("unknown CRD profile %q (known: %s, %s, %s)", p, KGO14, KGO16, KO20)
+	return nil, fmt.Errorf("unknown CRD profile %q (known: %s, %s, %s, %s, %s)", p, KGO14, KGO16, KO20, KO22, KO23)
 }
 
 // BinaryAssets returns the folder with kube-apiserver and etcd: the
@@ -187,6 +224,7 @@ type Env struct {
 	KonnectCAFile string
 
 	env         *envtest.Environment
+	conversion  *conversionServer
 	tempDir     string
 	stopWebhook func() error
 	// WebhookLookup is the webhook's cache (with WithWebhook), so tests can
@@ -235,6 +273,12 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 	e.Client, err = client.New(e.Config, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		return nil, err
+	}
+	if p.KongOperator2() {
+		e.conversion = startConversionServer()
+		if err := installConversion(ctx, e.Config, dirs, e.conversion); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.writeKubeconfig(opts.Dir); err != nil {
 		return nil, err
@@ -369,6 +413,9 @@ func (e *Env) Stop() error {
 	}
 	if e.env != nil {
 		errs = append(errs, e.env.Stop())
+	}
+	if e.conversion != nil {
+		e.conversion.Close()
 	}
 	if e.tempDir != "" {
 		errs = append(errs, os.RemoveAll(e.tempDir))

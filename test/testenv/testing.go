@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,18 +14,30 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
 var (
 	sharedMu sync.Mutex
-	shared   = map[string]*Env{}
+	shared   = map[string]*sharedGround{}
 )
+
+// sharedGround is a shared test ground, started once; ready closes when
+// env or err is set. Tests of different profiles start theirs at once.
+type sharedGround struct {
+	ready chan struct{}
+	env   *Env
+	err   error
+}
 
 // Shared returns the test ground of profile p for this test binary, starting
 // it on first use; StopAll (from TestMain) stops it. Tests get their own
@@ -54,27 +67,83 @@ func SharedWithWebhookStrict(t testing.TB, p Profile) *Env {
 func shared1(t testing.TB, key string, p Profile, opts Options) *Env {
 	t.Helper()
 	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	if e, ok := shared[key]; ok {
-		return e
+	g, ok := shared[key]
+	if !ok {
+		stopIdleGrounds(maxIdleGrounds - 1)
+		g = &sharedGround{ready: make(chan struct{})}
+		shared[key] = g
 	}
-	start := time.Now()
-	e, err := New(context.Background(), p, opts)
-	if err != nil {
-		t.Fatalf("starting the %s test ground: %v", key, err)
+	sharedUse[key]++ // from here on the ground is in use: never stopped as idle
+	sharedMu.Unlock()
+	t.Cleanup(func() {
+		sharedMu.Lock()
+		defer sharedMu.Unlock()
+		sharedUse[key]--
+		sharedLastUse[key] = time.Now()
+	})
+	if !ok {
+		start := time.Now()
+		g.env, g.err = New(context.Background(), p, opts)
+		close(g.ready)
+		if g.err == nil {
+			t.Logf("%s test ground (kube-apiserver %s) up in %s", key, g.env.ServerVersion, time.Since(start).Round(time.Millisecond))
+		}
 	}
-	t.Logf("%s test ground (kube-apiserver %s) up in %s", key, e.ServerVersion, time.Since(start).Round(time.Millisecond))
-	shared[key] = e
-	return e
+	<-g.ready
+	if g.err != nil {
+		t.Fatalf("starting the %s test ground: %v", key, g.err)
+	}
+	return g.env
+}
+
+// maxIdleGrounds is how many shared test grounds may wait, unused, for a
+// later test. An idle kube-apiserver and etcd still cost CPU (watch caches,
+// leases, the stand-in's resyncs), and with three grounds a profile the
+// idle ones slowed the end of the run by a third; five keeps every profile's
+// plain ground for the suites that return to it.
+const maxIdleGrounds = 5
+
+var (
+	sharedUse     = map[string]int{}
+	sharedLastUse = map[string]time.Time{}
+)
+
+// stopIdleGrounds stops the least recently used idle grounds until at most
+// keep are idle. A ground in use by a running test is never stopped; a test
+// that needs a stopped ground again starts it anew. Call with sharedMu held.
+func stopIdleGrounds(keep int) {
+	for {
+		var idle []string
+		for k, g := range shared {
+			if sharedUse[k] == 0 && g.env != nil {
+				idle = append(idle, k)
+			}
+		}
+		if len(idle) <= keep {
+			return
+		}
+		oldest := idle[0]
+		for _, k := range idle[1:] {
+			if sharedLastUse[k].Before(sharedLastUse[oldest]) {
+				oldest = k
+			}
+		}
+		if err := shared[oldest].env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stopping the idle %s test ground: %v\n", oldest, err)
+		}
+		delete(shared, oldest)
+	}
 }
 
 // StopAll stops the shared test grounds. Call it from TestMain.
 func StopAll() {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	for p, e := range shared {
-		if err := e.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "stopping the %s test ground: %v\n", p, err)
+	for p, g := range shared {
+		if g.env != nil {
+			if err := g.env.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "stopping the %s test ground: %v\n", p, err)
+			}
 		}
 		delete(shared, p)
 	}
@@ -221,6 +290,11 @@ func (e *Env) WaitForWebhookCache(t testing.TB, gk schema.GroupKind, ns, name st
 	if e.WebhookLookup == nil || !e.WebhookLookup.Tracks(gk) {
 		return
 	}
+	// A cluster-scoped object (a GatewayClass, a KongVault) is cached
+	// without a namespace, whatever namespace the test applied it in.
+	if m, err := e.Client.RESTMapper().RESTMapping(gk); err == nil && m.Scope.Name() == meta.RESTScopeNameRoot {
+		ns = ""
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, ok := e.WebhookLookup.Get(gk, ns, name); ok {
@@ -268,4 +342,42 @@ func PluginDir(t testing.TB) string {
 		t.Fatal(pluginErr)
 	}
 	return pluginDir
+}
+
+// CreateAsApplied creates u as a first `kubectl apply` would, last-applied
+// annotation included (so that a later kubectl apply of the same object
+// patches it without a warning), through the Go client. Setup objects need
+// the API server and the webhook, not kubectl's start-up, which is most of
+// the CPU the webhook suites spend; the apply under test stays kubectl's.
+// ns is the namespace of a namespaced object that names none.
+func (e *Env) CreateAsApplied(ctx context.Context, ns string, u *unstructured.Unstructured) error {
+	u = u.DeepCopy()
+	namespaced, err := e.Client.IsObjectNamespaced(u)
+	if err != nil {
+		return err
+	}
+	if namespaced && u.GetNamespace() == "" {
+		u.SetNamespace(ns)
+	}
+	applied, err := json.Marshal(u.Object)
+	if err != nil {
+		return err
+	}
+	ann := u.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[corev1.LastAppliedConfigAnnotation] = string(applied) + "\n"
+	u.SetAnnotations(ann)
+	return e.Client.Create(ctx, u)
+}
+
+// DeleteInBackground deletes an object without waiting for it to go, and
+// without an error when it is already gone.
+func (e *Env) DeleteInBackground(ctx context.Context, gvk schema.GroupVersionKind, ns, name string) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return client.IgnoreNotFound(e.Client.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground)))
 }

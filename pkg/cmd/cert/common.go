@@ -124,8 +124,8 @@ func (c *Clients) Complete(f Factory) error {
 }
 
 // controlPlaneGVR is the KonnectGatewayControlPlane resource in the newest version the cluster serves:
-// v1alpha2 on kong-operator 2.x, whose v1alpha1 is served without conversion and so shows v1alpha2
-// objects without their Konnect name, cluster type and auth type. Discovered once, when first needed.
+// v1alpha2 on kong-operator 2.x (its storage version; v1alpha1 is deprecated and converted to it).
+// Discovered once, when first needed.
 func (c *Clients) controlPlaneGVR() (schema.GroupVersionResource, error) {
 	if c.ControlPlaneVersion == "" {
 		c.ControlPlaneVersion = kgoapi.V1Alpha1
@@ -142,6 +142,41 @@ func (c *Clients) controlPlaneGVR() (schema.GroupVersionResource, error) {
 	}
 	return kgoapi.ControlPlaneGVR(c.ControlPlaneVersion), nil
 }
+
+// registersCertsOnGroups reports whether the operator registers a KongDataPlaneClientCertificate on a
+// control plane group: kong-operator 2.2 and later only. Kong/kong-operator
+// controller/konnect/reconciler_controlplaneref.go handleControlPlaneRef refuses every entity on a group
+// through v2.1.9 and exempts KongDataPlaneClientCertificate from v2.2.0 (#3711); KGO 1.x always refuses.
+// The 2.2 CRDs are told apart as rules.GenerationFor does, by KonnectEventGateway (new in 2.2.0).
+// Without discovery (a factory that cannot discover) a v1alpha2 cluster is taken as the newest release.
+func (c *Clients) registersCertsOnGroups(version string) (bool, error) {
+	if version != kgoapi.V1Alpha2 {
+		return false, nil
+	}
+	if c.discover == nil {
+		return true, nil
+	}
+	dc, err := c.discover()
+	if err != nil {
+		return false, err
+	}
+	gv := schema.GroupVersion{Group: kgoapi.GroupKonnect, Version: kgoapi.V1Alpha1}
+	list, err := dc.ServerResourcesForGroupVersion(gv.String())
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("discovering the kong-operator release (%s): %w", gv, err)
+	}
+	if list != nil {
+		for _, r := range list.APIResources {
+			if r.Name == resourceEventGateways {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// resourceEventGateways is KonnectEventGateway, served from kong-operator 2.2.0 on.
+const resourceEventGateways = "konnecteventgateways"
 
 func (c *Clients) res(gvr schema.GroupVersionResource) dynamic.ResourceInterface {
 	return c.Dynamic.Resource(gvr).Namespace(c.Namespace)

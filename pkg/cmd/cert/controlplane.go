@@ -36,8 +36,6 @@ type controlPlane struct {
 	AuthRef string
 	// Mirror says the object mirrors a control plane made elsewhere (spec.source: Mirror).
 	Mirror bool
-	// Unnamed says the object asks for a control plane without a name (kgoapi.Unnamed).
-	Unnamed bool
 }
 
 func toControlPlane(u *unstructured.Unstructured) *controlPlane {
@@ -51,25 +49,11 @@ func toControlPlane(u *unstructured.Unstructured) *controlPlane {
 		AuthType:    kgoapi.AuthType(u),
 		AuthRef:     kgoapi.AuthRef(u),
 		Mirror:      kgoapi.IsMirror(u),
-		Unnamed:     kgoapi.Unnamed(u),
 	}
 }
 
 // field is the path of a create-request field (name, auth_type) in the object's version.
 func (cp *controlPlane) field(f string) string { return kgoapi.RequestFieldPath(cp.Version, f) }
-
-// neverCreated explains why kong-operator 2.x cannot create the control plane in Konnect, so would never
-// program a certificate for it: a v1alpha2 Origin without a Konnect name and without status.id. That is
-// what a KGO 1.x manifest (konnect.konghq.com/v1alpha1, spec.name) becomes when applied to kong-operator
-// 2.x, which serves v1alpha1 without conversion and so drops spec.name.
-func (cp *controlPlane) neverCreated() error {
-	if cp.Version != kgoapi.V1Alpha2 || !cp.Unnamed || cp.ID != "" {
-		return nil
-	}
-	return fmt.Errorf("KonnectGatewayControlPlane %s/%s has no %s and is not a Mirror (spec.source: Mirror), so kong-operator 2.x cannot create it in Konnect and would never register a certificate for it: "+
-		"set %s (if it was applied as konnect.konghq.com/v1alpha1 with spec.name, kong-operator 2.x dropped that field: re-apply it as v1alpha2, which kubectl konnect migrate -f MANIFEST writes)",
-		cp.Namespace, cp.Name, cp.field("name"), cp.field("name"))
-}
 
 // resolveControlPlane finds the KonnectGatewayControlPlane that ref names: by resource name first, then
 // by Konnect name, which is a common slip and is said on stderr. A control plane of another

@@ -229,6 +229,13 @@ func (e *env) serveV1Alpha2() {
 	}})
 }
 
+// serveKO22 makes the cluster kong-operator 2.2 or later: v1alpha2, and KonnectEventGateway in
+// konnect.konghq.com/v1alpha1 (new in 2.2.0).
+func (e *env) serveKO22() {
+	e.serveV1Alpha2()
+	e.served[0].APIResources = append(e.served[0].APIResources, metav1.APIResource{Name: resourceEventGateways, Kind: "KonnectEventGateway", Namespaced: true})
+}
+
 // run executes `cert <args>` and returns stdout, stderr and the error.
 func (e *env) run(args ...string) (string, string, error) {
 	e.t.Helper()

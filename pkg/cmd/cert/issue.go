@@ -20,7 +20,6 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
-	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // AnnoRegistered says which certificate of the Secret is registered with Konnect: "leaf" (the data
@@ -280,15 +279,18 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 		return nil, fmt.Errorf("KonnectGatewayControlPlane %s/%s is a Kong Ingress Controller control plane (%s): Konnect does not accept data-plane certificates for it; use a control plane of type CLUSTER_TYPE_CONTROL_PLANE",
 			cp.Namespace, cp.Name, clusterTypeKIC)
 	}
-	// KGO 1.x refuses a KongDataPlaneClientCertificate on a group (webhook rule KON1006): the registration
-	// would never be programmed and a rotation would wait for it forever.
-	if cp.ClusterType == clusterTypeGroup && cp.Version != kgoapi.V1Alpha2 {
-		return nil, fmt.Errorf("KonnectGatewayControlPlane %s/%s is a control plane group (%s): KGO 1.x does not register data-plane certificates on groups (kong-operator 2.x does); "+
-			"issue the certificate for each member of the group (spec.members), e.g. kubectl konnect cert issue --control-plane MEMBER -n %s",
-			cp.Namespace, cp.Name, clusterTypeGroup, cp.Namespace)
-	}
-	if err := cp.neverCreated(); err != nil {
-		return nil, err
+	// KGO 1.x and kong-operator before 2.2 refuse a KongDataPlaneClientCertificate on a group (webhook
+	// rule KON1006): the registration would never be programmed and a rotation would wait for it forever.
+	if cp.ClusterType == clusterTypeGroup {
+		ok, err := o.registersCertsOnGroups(cp.Version)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("KonnectGatewayControlPlane %s/%s is a control plane group (%s): KGO 1.x and kong-operator before 2.2 do not register data-plane certificates on groups (kong-operator 2.2 and later do); "+
+				"issue the certificate for each member of the group (spec.members), e.g. kubectl konnect cert issue --control-plane MEMBER -n %s",
+				cp.Namespace, cp.Name, clusterTypeGroup, cp.Namespace)
+		}
 	}
 	if o.Name == "" {
 		o.Name = DefaultSecretName(cp.Name)

@@ -76,16 +76,6 @@ func TestIssueOnKO2BadControlPlanesCiteTheV1Alpha2Fields(t *testing.T) {
 			want: "KonnectGatewayControlPlane kong/kic-mirror is a Kong Ingress Controller control plane",
 		},
 		{
-			name: "a v1alpha1 manifest applied to kong-operator 2.x: no Konnect name in v1alpha2",
-			extra: []*unstructured.Unstructured{func() *unstructured.Unstructured {
-				u := controlPlaneV2(testNS, "nameless", "", kgoapi.ControlPlaneRequest{AuthRef: "konnect-auth"})
-				unstructured.RemoveNestedField(u.Object, "spec", "createControlPlaneRequest")
-				return u
-			}()},
-			args: []string{"issue", "dp", "--control-plane", "nameless"},
-			want: "KonnectGatewayControlPlane kong/nameless has no spec.createControlPlaneRequest.name and is not a Mirror (spec.source: Mirror), so kong-operator 2.x cannot create it in Konnect and would never register a certificate for it: set spec.createControlPlaneRequest.name (if it was applied as konnect.konghq.com/v1alpha1 with spec.name, kong-operator 2.x dropped that field: re-apply it as v1alpha2, which kubectl konnect migrate -f MANIFEST writes)",
-		},
-		{
 			name:  "a v1alpha1 object is not what kong-operator 2.x reads",
 			extra: []*unstructured.Unstructured{controlPlaneObj(testNS, "old-cp", "Old", "", "konnect-auth", nil)},
 			args:  []string{"issue", "dp", "--control-plane", "old-cp"},
@@ -153,10 +143,12 @@ func TestIssueOnAKO2MirrorAsksKonnectWithTheMirroredID(t *testing.T) {
 	assert.Contains(t, errOut, `Control plane kong/mirror uses pki_client_certs (from Konnect): registering the CA "dp-ca"`)
 }
 
-func TestIssueOnKO2RegistersOnAControlPlaneGroup(t *testing.T) {
-	// kong-operator 2.x registers data-plane certificates on control-plane groups (KGO 1.x does not).
+func TestIssueOnKO22RegistersOnAControlPlaneGroup(t *testing.T) {
+	// kong-operator 2.2 and later register data-plane certificates on control-plane groups (KGO 1.x and
+	// kong-operator 2.0/2.1 do not).
 	e := standardEnvFor(t, kgoapi.V1Alpha2, "",
 		controlPlaneV2(testNS, "group-cp", "", kgoapi.ControlPlaneRequest{Name: "Group", ClusterType: konnecttest.ClusterTypeControlPlaneGroup, AuthRef: "konnect-auth"}))
+	e.serveKO22()
 	out, errOut, err := e.run("issue", "dp", "--control-plane", "group-cp")
 	require.NoError(t, err, errOut)
 	fp, err := cert.FingerprintOfPEM(e.secretData("dp")["tls.crt"])
@@ -172,8 +164,19 @@ func TestIssueOnKGO1RefusesAControlPlaneGroupAndWritesNothing(t *testing.T) {
 		kgoapi.NewOriginControlPlane(kgoapi.V1Alpha1, testNS, "group-cp", kgoapi.ControlPlaneRequest{Name: "Group", ClusterType: konnecttest.ClusterTypeControlPlaneGroup, AuthRef: "konnect-auth"}))
 	out, _, err := e.run("issue", "dp", "--control-plane", "group-cp")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "KonnectGatewayControlPlane kong/group-cp is a control plane group (CLUSTER_TYPE_CONTROL_PLANE_GROUP): KGO 1.x does not register data-plane certificates on groups")
+	assert.Contains(t, err.Error(), "KonnectGatewayControlPlane kong/group-cp is a control plane group (CLUSTER_TYPE_CONTROL_PLANE_GROUP): KGO 1.x and kong-operator before 2.2 do not register data-plane certificates on groups")
 	assert.Contains(t, err.Error(), "issue the certificate for each member of the group (spec.members)")
+	assert.Empty(t, out)
+	e.assertNothingWritten(t)
+}
+
+// kong-operator 2.0 and 2.1 serve v1alpha2 but still refuse the certificate on a group (KON1006).
+func TestIssueOnKO20RefusesAControlPlaneGroupAndWritesNothing(t *testing.T) {
+	e := standardEnvFor(t, kgoapi.V1Alpha2, "",
+		controlPlaneV2(testNS, "group-cp", "", kgoapi.ControlPlaneRequest{Name: "Group", ClusterType: konnecttest.ClusterTypeControlPlaneGroup, AuthRef: "konnect-auth"}))
+	out, _, err := e.run("issue", "dp", "--control-plane", "group-cp")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "KonnectGatewayControlPlane kong/group-cp is a control plane group (CLUSTER_TYPE_CONTROL_PLANE_GROUP): KGO 1.x and kong-operator before 2.2 do not register")
 	assert.Empty(t, out)
 	e.assertNothingWritten(t)
 }

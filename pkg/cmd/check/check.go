@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/check"
@@ -138,6 +139,11 @@ func (o *Options) Complete(f Factory) error {
 		}
 		if o.Clients.Dynamic == nil {
 			if o.Clients.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+				return err
+			}
+		}
+		if o.Clients.Metadata == nil {
+			if o.Clients.Metadata, err = metadata.NewForConfig(cfg); err != nil {
 				return err
 			}
 		}

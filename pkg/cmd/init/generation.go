@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -15,31 +17,60 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 )
 
-// Generation is the KGO API generation init writes for.
-type Generation int
+// Generation is the operator release init writes for: a rules.Generation, so that init names the
+// release as the webhook, lint and check do. What init writes changes with the API (KGO14, KGO15, then
+// any kong-operator 2.x alike) and, by release, the DataPlane's default image (defaultImage).
+type Generation rules.Generation
 
 const (
 	// KGO14 is KGO 1.4: gateway-operator.konghq.com/v1alpha1 KonnectExtension, whose konnectID is the
 	// endpoint prefix, with region and server host name spelled out.
-	KGO14 Generation = 14
+	KGO14 = Generation(rules.GenerationKGO14)
 	// KGO15 is KGO 1.5 and 1.6: konnect.konghq.com/v1alpha1 KonnectExtension referring to the
 	// KonnectGatewayControlPlane; control planes created elsewhere are adopted with source: Mirror.
-	KGO15 Generation = 15
-	// KO20 is kong-operator 2.x: konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane (the Konnect
-	// request in spec.createControlPlaneRequest) and KonnectExtension; adoption is a Mirror, as on KGO15.
-	KO20 Generation = 20
+	KGO15 = Generation(rules.GenerationKGO15Plus)
+	// KO20 .. KO23 are kong-operator 2.0 .. 2.3: konnect.konghq.com/v1alpha2 KonnectGatewayControlPlane
+	// (the Konnect request in spec.createControlPlaneRequest) and KonnectExtension; adoption is a
+	// Mirror, as on KGO15. The objects are the same on all four.
+	KO20 = Generation(rules.GenerationKO20)
+	KO21 = Generation(rules.GenerationKO21)
+	KO22 = Generation(rules.GenerationKO22)
+	KO23 = Generation(rules.GenerationKO23)
 )
 
+// release is the generation as the rules name it.
+func (g Generation) release() rules.Generation { return rules.Generation(g) }
+
+// kongOperator2 says whether g is a kong-operator 2.x release (v1alpha2 objects).
+func (g Generation) kongOperator2() bool { return g.release().KongOperator2() }
+
+// String names the release: "KGO 1.4", "KGO 1.5/1.6", "kong-operator 2.2".
 func (g Generation) String() string {
-	switch g {
-	case KGO14:
-		return "KGO 1.4"
-	case KGO15:
-		return "KGO 1.5/1.6"
-	case KO20:
-		return "kong-operator 2.x"
+	if g == "" {
+		return "unknown KGO"
 	}
-	return "unknown KGO"
+	return g.release().Release()
+}
+
+// defaultImages is the DataPlane image init writes unless --image says otherwise, by release: the Kong
+// Gateway minor kong-operator itself defaults to and uses in its samples from 2.1 on
+// (DefaultDataPlaneTag in pkg/consts and the kong/kong-gateway images of config/samples, e.g.
+// config/samples/dataplane-with-nodeport.yaml, of Kong/kong-operator at v2.1.0: 3.13, v2.2.3: 3.14,
+// v2.3.0-rc.3: 3.15). Up to kong-operator 2.0 (samples: 3.8 at gateway-operator v1.4.2, 3.9 at
+// v1.5.1, 3.10 at v1.6.2, 3.11 at kong-operator v2.0.11) init keeps the image it has always written,
+// which all of those run.
+var defaultImages = map[Generation]string{
+	KO21: "kong/kong-gateway:3.13",
+	KO22: "kong/kong-gateway:3.14",
+	KO23: "kong/kong-gateway:3.15",
+}
+
+// defaultImage is the DataPlane image of the release when --image is not given.
+func (g Generation) defaultImage() string {
+	if img, ok := defaultImages[g]; ok {
+		return img
+	}
+	return DefaultImage
 }
 
 // The kinds init reads and writes. KonnectGatewayControlPlane and KonnectExtension change version
@@ -82,19 +113,19 @@ func resourceName(gvr schema.GroupVersionResource) string {
 
 // extensionGVR is the KonnectExtension the generation acts on.
 func (g Generation) extensionGVR() schema.GroupVersionResource {
-	switch g {
-	case KGO14:
+	switch {
+	case g == KGO14:
 		return gvrExtOperator
-	case KO20:
+	case g.kongOperator2():
 		return gvrExtKonnectV1alpha2
 	}
 	return gvrExtKonnect
 }
 
-// cpVersion is the KonnectGatewayControlPlane version init reads and writes: kong-operator 2.x still
-// serves v1alpha1, but without conversion, so its objects are v1alpha2 only.
+// cpVersion is the KonnectGatewayControlPlane version init reads and writes: kong-operator 2.x
+// stores v1alpha2 and only converts the deprecated v1alpha1.
 func (g Generation) cpVersion() string {
-	if g == KO20 {
+	if g.kongOperator2() {
 		return kgoapi.V1Alpha2
 	}
 	return kgoapi.V1Alpha1
@@ -104,7 +135,7 @@ func (g Generation) cpVersion() string {
 func (g Generation) cpGVR() schema.GroupVersionResource { return kgoapi.ControlPlaneGVR(g.cpVersion()) }
 
 // mirrors says whether the generation adopts a control plane made elsewhere with source: Mirror.
-func (g Generation) mirrors() bool { return g == KGO15 || g == KO20 }
+func (g Generation) mirrors() bool { return g == KGO15 || g.kongOperator2() }
 
 // NotInstalledError says KGO's CRDs are missing, and how to install them.
 type NotInstalledError struct{ Missing []string }
@@ -144,50 +175,49 @@ func describeGVR(gvr schema.GroupVersionResource) string {
 	return fmt.Sprintf("%s (%s/%s)", kinds[gvr], gvr.Group, gvr.Version)
 }
 
-// detect reads the generation from the CRDs the cluster serves, by the same rule as the webhook, lint
-// and check (rules.GenerationFor): a v1alpha2 KonnectGatewayControlPlane is kong-operator 2.x; else the
-// konnect.konghq.com KonnectExtension wins (KGO >= 1.5 ignores the old group). 0 when no KonnectExtension
-// of any generation is served.
-func (s served) detect() Generation {
-	switch g := rules.GenerationFor(rules.Served{
-		KonnectExtension:       s[gvrExtKonnect] || s[gvrExtKonnectV1alpha2],
-		LegacyKonnectExtension: s[gvrExtOperator],
-		ControlPlaneV1Alpha2:   s[gvrCPV1alpha2],
-	}); {
-	case g.KongOperator2():
-		return KO20
-	case g == rules.GenerationKGO15Plus:
-		return KGO15
-	case g == rules.GenerationKGO14:
-		return KGO14
-	}
-	return 0
+// facts are the discovery facts of rules.Served, with what the KonnectGatewayControlPlane CRD says of
+// its release.
+func (s served) facts(crd kgoapi.CRDVersion) rules.Served {
+	f := rules.ServedFromResources(slices.Collect(maps.Keys(s)))
+	f.CRDVersion, f.CRDUnread = crd.Version, crd.Unread
+	return f
 }
 
-// parseKGOVersion reads --kgo-version.
-func parseKGOVersion(override string) (Generation, error) {
+// detect reads the release by the same rule as the webhook, lint and check (rules.GenerationFor): on
+// kong-operator 2.x the KonnectGatewayControlPlane CRD's version annotation, else the kinds served (a
+// v1alpha2 KonnectGatewayControlPlane is kong-operator 2.x; else the konnect.konghq.com KonnectExtension
+// wins, as KGO >= 1.5 ignores the old group). "" when no KonnectExtension of any generation is served.
+func (s served) detect(crd kgoapi.CRDVersion) Generation {
+	if g := rules.GenerationFor(s.facts(crd)); g.Known() {
+		return Generation(g)
+	}
+	return ""
+}
+
+// parseKGOVersion reads --kgo-version: a release (1.4 .. 2.3, v2.2.3), or 2 / 2.x for the kong-operator
+// 2 release the cluster runs (detected), the newest known when the cluster runs none.
+func parseKGOVersion(override string, detected Generation) (Generation, error) {
 	v := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(override), "v"))
-	switch {
-	case v == "1.4" || strings.HasPrefix(v, "1.4."):
-		return KGO14, nil
-	case v == "1.5" || v == "1.6" || strings.HasPrefix(v, "1.5.") || strings.HasPrefix(v, "1.6."):
-		return KGO15, nil
-	case v == "2" || strings.HasPrefix(v, "2."):
-		return KO20, nil
+	if (v == "2" || v == "2.x") && detected.kongOperator2() {
+		return detected, nil
 	}
-	return 0, fmt.Errorf("--kgo-version %q is not supported: use 1.4, 1.5, 1.6 or 2.x (kong-operator 2.x), or leave it out: init reads the generation from the CRDs the cluster serves", override)
+	g, err := rules.ParseRelease(v)
+	if err != nil {
+		return "", fmt.Errorf("--kgo-version %q is not supported: use %s, or leave it out: init reads the release from the CRDs the cluster serves", override, rules.ReleaseVersions)
+	}
+	return Generation(g), nil
 }
 
-// generation decides what to write: the generation the served CRDs say (detect), unless override
-// (--kgo-version) says otherwise.
-func (s served) generation(override string, dataPlane bool) (Generation, error) {
-	detected := s.detect()
+// generation decides what to write: the release the cluster runs (detect, with crd what the
+// KonnectGatewayControlPlane CRD says), unless override (--kgo-version) says otherwise.
+func (s served) generation(override string, dataPlane bool, crd kgoapi.CRDVersion) (Generation, error) {
+	detected := s.detect(crd)
 	var missing []string
 	required := []schema.GroupVersionResource{gvrAuth, detected.cpGVR(), gvrDPCert}
 	if dataPlane {
 		required = append(required, gvrDataPlane)
 	}
-	if detected != 0 {
+	if detected != "" {
 		required = append(required, detected.extensionGVR())
 	}
 	for _, gvr := range required {
@@ -195,22 +225,22 @@ func (s served) generation(override string, dataPlane bool) (Generation, error) 
 			missing = append(missing, describeGVR(gvr))
 		}
 	}
-	if detected == 0 {
+	if detected == "" {
 		missing = append(missing, "KonnectExtension (konnect.konghq.com/v1alpha2 or v1alpha1, or gateway-operator.konghq.com/v1alpha1)")
 	}
 	if len(missing) > 0 {
-		return 0, &NotInstalledError{Missing: missing}
+		return "", &NotInstalledError{Missing: missing}
 	}
 	if strings.TrimSpace(override) == "" {
 		return detected, nil
 	}
-	g, err := parseKGOVersion(override)
+	g, err := parseKGOVersion(override, detected)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	for _, gvr := range []schema.GroupVersionResource{g.extensionGVR(), g.cpGVR()} {
 		if !s[gvr] {
-			return 0, fmt.Errorf("--kgo-version %s: the cluster does not serve %s, which %s acts on: leave --kgo-version out (the cluster serves the CRDs of %s), or install that KGO's CRDs",
+			return "", fmt.Errorf("--kgo-version %s: the cluster does not serve %s, which %s acts on: leave --kgo-version out (the cluster serves the CRDs of %s), or install that KGO's CRDs",
 				override, describeGVR(gvr), g, detected)
 		}
 	}

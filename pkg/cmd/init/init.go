@@ -32,13 +32,17 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
 
-// DefaultImage is the Kong Gateway image of the DataPlane unless --image says otherwise.
+// DefaultImage is the Kong Gateway image of the DataPlane up to kong-operator 2.0 unless --image says
+// otherwise; from 2.1 on the release's own (see defaultImages).
 const DefaultImage = "kong/kong-gateway:3.9.1.0"
 
 // Steps, in the order init runs them. AfterStep receives these names.
@@ -74,6 +78,7 @@ type Options struct {
 	PrintFlags *genericclioptions.PrintFlags
 
 	ControlPlane     string
+	Gateway          string
 	Adopt            bool
 	ClusterType      string
 	Region           string
@@ -94,10 +99,15 @@ type Options struct {
 	AllowOtherRegion bool
 	Force            bool
 
-	Namespace  string
-	Dynamic    dynamic.Interface
-	Discovery  discovery.DiscoveryInterface
+	Namespace string
+	Dynamic   dynamic.Interface
+	Discovery discovery.DiscoveryInterface
+	// Metadata reads the KonnectGatewayControlPlane CRD's release annotation (nil: the release comes
+	// from discovery alone).
+	Metadata   metadata.Interface
 	Kubernetes kubernetes.Interface
+	// imageGiven: --image was on the command line (an empty one is an error, not the default).
+	imageGiven bool
 	// KonnectHTTPClient carries every Konnect call; HTTPClientFromEnv when nil.
 	KonnectHTTPClient *http.Client
 	// Retry is how Konnect 429/5xx are retried; DefaultRetryPolicy when zero.
@@ -134,7 +144,6 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		PrintFlags:       genericclioptions.NewPrintFlags(""),
 		ClusterType:      "hybrid",
 		AuthName:         "konnect-auth",
-		Image:            DefaultImage,
 		Replicas:         1,
 		CertProvisioning: "manual",
 		DryRun:           dryRunNone,
@@ -179,6 +188,7 @@ re-run it is read from the Secret of the first run.`,
   kubectl konnect init --control-plane prod-gw --region eu --dry-run=server`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.imageGiven = cmd.Flags().Changed("image")
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -196,21 +206,24 @@ re-run it is read from the Secret of the first run.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.ControlPlane, "control-plane", "", "Control plane: the Konnect name of a new one, or an existing KonnectGatewayControlPlane (resource name or Konnect name)")
+	fl.StringVar(&o.Gateway, "gateway", "", "Connect a Gateway API Gateway of this name to Konnect (kong-operator 2.1 or later: hybrid Gateway) instead of a DataPlane")
 	fl.BoolVar(&o.Adopt, "adopt", false, "Use the control plane of that name that exists in Konnect (KGO 1.5+ and kong-operator 2.x: mirrored with source: Mirror)")
 	fl.StringVar(&o.ClusterType, "cluster-type", o.ClusterType, "Cluster type of a new control plane: hybrid, kic or group (data planes need hybrid)")
-	fl.StringVar(&o.Region, "region", "", "Konnect region: us, eu, au, me or in (default: the region of an existing KonnectAPIAuthConfiguration, else your Konnect user's home region)")
+	fl.StringVar(&o.Region, "region", "", "Konnect region, two lowercase letters: us, eu, au, me, in, sg or a newer geo (default: the region of an existing KonnectAPIAuthConfiguration, else your Konnect user's home region)")
 	fl.StringVar(&o.ServerURL, "server-url", "", "Konnect regional API URL, e.g. https://eu.api.konghq.com or a custom domain (instead of --region)")
 	fl.StringVar(&o.TokenFile, "token-file", "", "File holding the Konnect token (kpat_... or spat_...)")
 	fl.BoolVar(&o.TokenStdin, "token-stdin", false, "Read the Konnect token from standard input")
 	fl.Var(&o.token, "token", "Not accepted: use KONNECT_TOKEN, --token-file or --token-stdin")
 	_ = fl.MarkHidden("token")
+	// The known geos complete --region; any two-letter region is accepted (pkg/konnect/region).
+	_ = cmd.RegisterFlagCompletionFunc("region", cobra.FixedCompletions(region.KnownGeos, cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVar(&o.InlineToken, "inline-token", false, "Store the token inline in the KonnectAPIAuthConfiguration instead of a Secret (readable by anyone who can read that resource)")
 	fl.StringVar(&o.AuthName, "auth-name", o.AuthName, "Name of the KonnectAPIAuthConfiguration; its token Secret is <name>-token")
 	fl.StringVar(&o.DataPlane, "dataplane", "", "Name of the DataPlane (default: the control plane's resource name)")
 	fl.BoolVar(&o.NoDataPlane, "no-dataplane", false, "Set up auth and control plane only: no certificate, KonnectExtension or DataPlane")
-	fl.StringVar(&o.Image, "image", o.Image, "Kong Gateway image of the DataPlane's proxy container")
+	fl.StringVar(&o.Image, "image", o.Image, "Kong Gateway image of the DataPlane's proxy container (default: by operator release, "+DefaultImage+" up to kong-operator 2.0, then the Kong Gateway the release defaults to: kong/kong-gateway:3.13 on 2.1, 3.14 on 2.2, 3.15 on 2.3)")
 	fl.Int32Var(&o.Replicas, "replicas", o.Replicas, "Replicas of the DataPlane")
-	fl.StringVar(&o.KGOVersion, "kgo-version", "", "Override the KGO generation read from the cluster's CRDs: 1.4, 1.5, 1.6 or 2.x (kong-operator 2.x)")
+	fl.StringVar(&o.KGOVersion, "kgo-version", "", "Override the operator release read from the cluster's CRDs: "+rules.ReleaseVersions+"; 2.x is the kong-operator 2 release the cluster runs")
 	fl.StringVar(&o.CertProvisioning, "cert-provisioning", o.CertProvisioning, "manual: init makes and registers the certificate; automatic: KGO does (KGO 1.5+)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print what would be applied) or "server" (the API server checks every object, nothing is persisted)`)
 	fl.BoolVar(&o.IncludeSecrets, "include-secrets", false, "With -o: also print the Secrets (the Konnect token, the data plane's private key)")
@@ -226,10 +239,14 @@ func (o *Options) Validate() error {
 	if o.token.given {
 		return errTokenFlag
 	}
-	if strings.TrimSpace(o.ControlPlane) == "" {
+	if o.Gateway != "" {
+		if err := o.validateGateway(); err != nil {
+			return err
+		}
+	} else if strings.TrimSpace(o.ControlPlane) == "" {
 		return errors.New("--control-plane is required: the Konnect name of the control plane to create or use (e.g. --control-plane prod-gw)")
 	}
-	if _, err := resourceNameFor(o.ControlPlane); err != nil {
+	if _, err := resourceNameFor(o.ControlPlane); err != nil && o.Gateway == "" {
 		return err
 	}
 	switch strings.ToLower(o.ClusterType) {
@@ -269,7 +286,7 @@ func (o *Options) Validate() error {
 	if o.Replicas < 0 {
 		return fmt.Errorf("--replicas %d is negative: use 1 or more (0 stops the data plane)", o.Replicas)
 	}
-	if strings.TrimSpace(o.Image) == "" {
+	if o.imageGiven && strings.TrimSpace(o.Image) == "" {
 		return errors.New("--image is empty: give a Kong Gateway image such as " + DefaultImage)
 	}
 	switch strings.ToLower(o.CertProvisioning) {
@@ -351,6 +368,9 @@ func (o *Options) CompleteFromConfig(cfg *rest.Config, namespace string) error {
 		return err
 	}
 	if o.Discovery, err = discovery.NewDiscoveryClientForConfig(cfg); err != nil {
+		return err
+	}
+	if o.Metadata, err = metadata.NewForConfig(cfg); err != nil {
 		return err
 	}
 	o.Kubernetes, err = kubernetes.NewForConfig(cfg)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Kong/sdk-konnect-go/models/sdkerrors"
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -31,7 +32,10 @@ func TestParseServerURL(t *testing.T) {
 		{in: "http://us.api.konghq.com", err: "only reached over https"},
 		{in: "https://api.konghq.com", err: "not <region>.api.<domain>"},
 		{in: "https://global.api.konghq.com", err: "global.api is Konnect's global API"},
-		{in: "https://xx.api.konghq.com", err: `"xx" is not a Konnect region`},
+		// KGO accepts any two-letter region (controller/konnect/server/region.go NewRegion): Singapore, and a geo Konnect adds tomorrow.
+		{in: "https://sg.api.konghq.com", host: "sg.api.konghq.com", region: "sg", domain: "konghq.com"},
+		{in: "https://xx.api.konghq.com", host: "xx.api.konghq.com", region: "xx", domain: "konghq.com"},
+		{in: "https://usa.api.konghq.com", err: `"usa" is not a Konnect region`},
 		{in: "https://us.api.konghq.com:8443", err: "without port, path or query"},
 		{in: "https://us.api.konghq.com/v2", err: "without port, path or query"},
 	} {
@@ -50,8 +54,15 @@ func TestParseServerURL(t *testing.T) {
 	}
 	_, err := parseRegion("EU")
 	require.NoError(t, err)
+	sg, err := parseRegion("sg")
+	require.NoError(t, err)
+	assert.Equal(t, "sg.api.konghq.com", sg.host())
+	assert.Empty(t, unknownGeoNote("sg"))
+	assert.Contains(t, unknownGeoNote("xx"), "Konnect has no API listing its control-plane geos")
 	_, err = parseRegion("global")
-	require.ErrorContains(t, err, "use one of us, eu, au, me, in")
+	require.ErrorContains(t, err, "e.g. one of us, eu, au, me, in, sg")
+	_, err = parseRegion("u1")
+	require.ErrorContains(t, err, "not a Konnect region")
 }
 
 func TestParseEndpoint(t *testing.T) {
@@ -226,54 +237,54 @@ func TestGeneration(t *testing.T) {
 	kgo14 := served{gvrAuth: true, gvrCP: true, gvrDPCert: true, gvrDataPlane: true, gvrExtOperator: true}
 	kgo16 := served{gvrAuth: true, gvrCP: true, gvrDPCert: true, gvrDataPlane: true, gvrExtOperator: true, gvrExtKonnect: true}
 
-	g, err := kgo14.generation("", true)
+	g, err := kgo14.generation("", true, kgoapi.CRDVersion{})
 	require.NoError(t, err)
 	assert.Equal(t, KGO14, g)
-	g, err = kgo16.generation("", true)
+	g, err = kgo16.generation("", true, kgoapi.CRDVersion{})
 	require.NoError(t, err)
 	assert.Equal(t, KGO15, g, "konnect.konghq.com wins: KGO >= 1.5 ignores the old group")
-	g, err = kgo16.generation("v1.4.2", true)
+	g, err = kgo16.generation("v1.4.2", true, kgoapi.CRDVersion{})
 	require.NoError(t, err)
 	assert.Equal(t, KGO14, g, "--kgo-version overrides")
-	_, err = kgo14.generation("1.6", true)
+	_, err = kgo14.generation("1.6", true, kgoapi.CRDVersion{})
 	require.ErrorContains(t, err, "--kgo-version 1.6: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha1)")
-	_, err = kgo16.generation("2.0", true)
-	require.ErrorContains(t, err, "--kgo-version 2.0: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha2), which kong-operator 2.x acts on")
+	_, err = kgo16.generation("2.0", true, kgoapi.CRDVersion{})
+	require.ErrorContains(t, err, "--kgo-version 2.0: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha2), which kong-operator 2.0 acts on")
 	require.ErrorContains(t, err, "the cluster serves the CRDs of KGO 1.5/1.6")
-	_, err = kgo16.generation("3.0", true)
-	require.ErrorContains(t, err, `--kgo-version "3.0" is not supported: use 1.4, 1.5, 1.6 or 2.x`)
+	_, err = kgo16.generation("3.0", true, kgoapi.CRDVersion{})
+	require.ErrorContains(t, err, `--kgo-version "3.0" is not supported: use 1.4, 1.5, 1.6 (Kong Gateway Operator), 2.0, 2.1, 2.2, 2.3 (kong-operator)`)
 
 	var ni *NotInstalledError
-	_, err = served{}.generation("", true)
+	_, err = served{}.generation("", true, kgoapi.CRDVersion{})
 	require.ErrorAs(t, err, &ni)
 	require.ErrorContains(t, err, "KGO not installed: the cluster does not serve KonnectAPIAuthConfiguration (konnect.konghq.com/v1alpha1), KonnectGatewayControlPlane")
 	require.ErrorContains(t, err, "helm upgrade --install kgo kong/gateway-operator")
 
-	// kong-operator 2.x: KonnectGatewayControlPlane v1alpha1 (deprecated, no conversion) and v1alpha2,
+	// kong-operator 2.x: KonnectGatewayControlPlane v1alpha1 (deprecated, converted) and v1alpha2,
 	// KonnectExtension v1alpha2 only.
 	ko20 := served{gvrAuth: true, gvrCP: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true, gvrExtKonnectV1alpha2: true}
-	g, err = ko20.generation("", true)
+	g, err = ko20.generation("", true, kgoapi.CRDVersion{})
 	require.NoError(t, err)
 	assert.Equal(t, KO20, g)
-	assert.Equal(t, "kong-operator 2.x", g.String())
-	assert.Equal(t, gvrCPV1alpha2, g.cpGVR(), "v1alpha2: v1alpha1 objects would not be converted")
+	assert.Equal(t, "kong-operator 2.0", g.String())
+	assert.Equal(t, gvrCPV1alpha2, g.cpGVR(), "v1alpha2, the version kong-operator 2.x stores")
 	assert.Equal(t, gvrExtKonnectV1alpha2, g.extensionGVR())
 	for _, v := range []string{"2.0", "v2.0.1", "2.x", "2"} {
-		g, err = ko20.generation(v, true)
+		g, err = ko20.generation(v, true, kgoapi.CRDVersion{})
 		require.NoError(t, err, v)
 		assert.Equal(t, KO20, g, v)
 	}
-	_, err = ko20.generation("1.6", true)
-	require.ErrorContains(t, err, "--kgo-version 1.6: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha1), which KGO 1.5/1.6 acts on: leave --kgo-version out (the cluster serves the CRDs of kong-operator 2.x)")
-	_, err = ko20.generation("1.4", true)
+	_, err = ko20.generation("1.6", true, kgoapi.CRDVersion{})
+	require.ErrorContains(t, err, "--kgo-version 1.6: the cluster does not serve KonnectExtension (konnect.konghq.com/v1alpha1), which KGO 1.5/1.6 acts on: leave --kgo-version out (the cluster serves the CRDs of kong-operator 2.0)")
+	_, err = ko20.generation("1.4", true, kgoapi.CRDVersion{})
 	require.ErrorContains(t, err, "does not serve KonnectExtension (gateway-operator.konghq.com/v1alpha1)")
-	g, err = served{gvrAuth: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrExtKonnectV1alpha2: true}.generation("", false)
+	g, err = served{gvrAuth: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrExtKonnectV1alpha2: true}.generation("", false, kgoapi.CRDVersion{})
 	require.NoError(t, err, "v1alpha2 alone (v1alpha1 no longer served) is kong-operator 2.x too")
 	assert.Equal(t, KO20, g)
-	_, err = served{gvrAuth: true, gvrCP: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true}.generation("", true)
+	_, err = served{gvrAuth: true, gvrCP: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true}.generation("", true, kgoapi.CRDVersion{})
 	require.ErrorAs(t, err, &ni)
 	require.ErrorContains(t, err, "does not serve KonnectExtension (konnect.konghq.com/v1alpha2)")
-	assert.Equal(t, KGO15, kgo16.detect())
+	assert.Equal(t, KGO15, kgo16.detect(kgoapi.CRDVersion{Version: "v1.5.3"}), "kubernetes-configuration v1.5.3 names no KGO release")
 	assert.Equal(t, gvrCP, KGO15.cpGVR())
 	assert.True(t, KGO15.mirrors() && KO20.mirrors() && !KGO14.mirrors(), "KGO 1.4 has no source: Mirror")
 	ok, err := mirrorSupported(context.Background(), nil, KO20.cpGVR())
@@ -281,9 +292,9 @@ func TestGeneration(t *testing.T) {
 	assert.True(t, ok, "v1alpha2 always has source: Mirror: no OpenAPI round trip")
 
 	noDP := served{gvrAuth: true, gvrCP: true, gvrDPCert: true, gvrExtKonnect: true}
-	_, err = noDP.generation("", true)
+	_, err = noDP.generation("", true, kgoapi.CRDVersion{})
 	require.ErrorContains(t, err, "DataPlane (gateway-operator.konghq.com/v1beta1)")
-	_, err = noDP.generation("", false)
+	_, err = noDP.generation("", false, kgoapi.CRDVersion{})
 	require.NoError(t, err, "--no-dataplane does not need the DataPlane CRD")
 }
 
@@ -500,4 +511,83 @@ func TestPlannedWritesOfKO20(t *testing.T) {
 	assert.False(t, got[gvrCP] || got[gvrExtKonnect] || got[gvrExtOperator], "no v1alpha1 or old-group writes on 2.x: %v", got)
 	assert.Equal(t, "konnectgatewaycontrolplane.konnect.konghq.com", resourceName(gvrCPV1alpha2))
 	assert.Equal(t, "konnectextension.konnect.konghq.com", resourceName(gvrExtKonnectV1alpha2))
+}
+
+// init carries the release the cluster runs: from the KonnectGatewayControlPlane CRD's annotation
+// on kong-operator 2.x (else the kinds served), with the objects of 2.0 on every 2.x and the Kong
+// Gateway image the release's own samples use from 2.1 on; KGO 1.4, 1.5/1.6 and kong-operator 2.0
+// keep the image init always wrote.
+func TestGenerationByRelease(t *testing.T) {
+	ko2 := served{gvrAuth: true, gvrCP: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true, gvrExtKonnectV1alpha2: true}
+	for _, tc := range []struct {
+		crd     string
+		want    Generation
+		name    string
+		image   string
+		fromCRD bool
+	}{
+		{"v2.0.1", KO20, "kong-operator 2.0", DefaultImage, true},
+		{"v2.1.0", KO21, "kong-operator 2.1", "kong/kong-gateway:3.13", true},
+		{"v2.2.3", KO22, "kong-operator 2.2", "kong/kong-gateway:3.14", true},
+		{"v2.3.0-rc.3", KO23, "kong-operator 2.3", "kong/kong-gateway:3.15", true},
+	} {
+		t.Run(tc.crd, func(t *testing.T) {
+			crd := kgoapi.CRDVersion{Version: tc.crd}
+			g, err := ko2.generation("", true, crd)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, g)
+			assert.Equal(t, tc.name, g.String())
+			assert.Equal(t, tc.image, g.defaultImage())
+			assert.Equal(t, KO20.cpGVR(), g.cpGVR(), "every 2.x writes the objects of 2.0")
+			assert.Equal(t, KO20.extensionGVR(), g.extensionGVR())
+			assert.True(t, g.mirrors())
+			assert.Equal(t, "the KonnectGatewayControlPlane CRD's kubernetes-configuration.konghq.com/version is "+tc.crd, ko2.facts(crd).ReleaseSource())
+			g, err = ko2.generation("2.x", true, crd)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, g, "2.x is the 2.x release the cluster runs")
+		})
+	}
+	assert.Equal(t, DefaultImage, KGO14.defaultImage())
+	assert.Equal(t, DefaultImage, KGO15.defaultImage())
+
+	// Without the CRD (forbidden), the kinds served decide: KongReferenceGrant and KonnectEventGateway
+	// are kong-operator 2.2.
+	ko22 := served{gvrAuth: true, gvrCPV1alpha2: true, gvrDPCert: true, gvrDataPlane: true, gvrExtKonnectV1alpha2: true,
+		{Group: "configuration.konghq.com", Version: "v1alpha1", Resource: "kongreferencegrants"}: true,
+		{Group: "konnect.konghq.com", Version: "v1alpha1", Resource: "konnecteventgateways"}:      true}
+	forbidden := kgoapi.CRDVersion{Unread: "reading CustomResourceDefinitions is forbidden"}
+	g, err := ko22.generation("", true, forbidden)
+	require.NoError(t, err)
+	assert.Equal(t, KO22, g)
+	assert.Contains(t, ko22.facts(forbidden).ReleaseSource(), "from the kinds served: the KonnectGatewayControlPlane CRD could not be read")
+
+	// --kgo-version picks another 2.x release (its image) on the same objects; a full version works.
+	g, err = ko2.generation("2.1", true, kgoapi.CRDVersion{Version: "v2.3.0-rc.3"})
+	require.NoError(t, err)
+	assert.Equal(t, KO21, g)
+	g, err = ko2.generation("v2.2.3", true, kgoapi.CRDVersion{})
+	require.NoError(t, err)
+	assert.Equal(t, KO22, g)
+}
+
+// --image "" is an error; no --image is the release's default, decided once the release is known.
+func TestImageFlag(t *testing.T) {
+	o := NewOptions(genericiooptions.NewTestIOStreamsDiscard())
+	o.ControlPlane, o.Region = "gw", "us"
+	require.Equal(t, "", o.Image)
+	require.NoError(t, o.Validate())
+	o.imageGiven = true
+	require.ErrorContains(t, o.Validate(), "--image is empty")
+	o.Image = "kong/kong-gateway:3.10"
+	require.NoError(t, o.Validate())
+}
+
+// --region completes the known geos, Singapore included; the list only
+// completes, it does not limit what init accepts (TestParseServerURL).
+func TestRegionFlagCompletesTheKnownGeos(t *testing.T) {
+	cmd := NewCommand(nil, genericiooptions.NewTestIOStreamsDiscard())
+	complete, ok := cmd.GetFlagCompletionFunc("region")
+	require.True(t, ok)
+	got, _ := complete(cmd, nil, "")
+	assert.Equal(t, []cobra.Completion{"us", "eu", "au", "me", "in", "sg"}, got)
 }

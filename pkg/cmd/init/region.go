@@ -5,11 +5,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 )
 
-// Regions are the Konnect regions a control plane can live in. KGO derives the region from the first
-// label of the KonnectAPIAuthConfiguration's serverURL, so that is where it is read from too.
-var Regions = []string{"us", "eu", "au", "me", "in"}
+// KGO derives the region from the first label of the KonnectAPIAuthConfiguration's serverURL and
+// accepts any two-letter label (pkg/konnect/region): so does init. The known geos only complete
+// --region and explain a label Konnect may not have.
 
 const defaultDomain = "konghq.com"
 
@@ -26,8 +28,8 @@ func (s serverURL) url() string  { return "https://" + s.host() }
 // parseRegion checks a --region value.
 func parseRegion(r string) (serverURL, error) {
 	r = strings.ToLower(strings.TrimSpace(r))
-	if !slices.Contains(Regions, r) {
-		return serverURL{}, fmt.Errorf("--region %q is not a Konnect region: use one of %s (or --server-url for a custom domain)", r, strings.Join(Regions, ", "))
+	if r == region.Global || !region.ValidLabel(r) {
+		return serverURL{}, fmt.Errorf("--region %q is not a Konnect region: give its two-letter label, e.g. one of %s (or --server-url for a custom domain)", r, strings.Join(region.KnownGeos, ", "))
 	}
 	return serverURL{region: r, domain: defaultDomain}, nil
 }
@@ -42,7 +44,7 @@ func parseServerURL(raw, what string) (serverURL, error) {
 	u, err := url.Parse(s)
 	bad := func(why string) (serverURL, error) {
 		return serverURL{}, fmt.Errorf("%s %q: %s: use https://<region>.api.konghq.com with a region of %s (or your custom domain instead of konghq.com)",
-			what, raw, why, strings.Join(Regions, ", "))
+			what, raw, why, strings.Join(region.KnownGeos, ", "))
 	}
 	switch {
 	case err != nil:
@@ -59,10 +61,19 @@ func parseServerURL(raw, what string) (serverURL, error) {
 	if labels[0] == "global" {
 		return bad("global.api is Konnect's global API; control planes live in a regional one")
 	}
-	if !slices.Contains(Regions, labels[0]) {
-		return bad(fmt.Sprintf("%q is not a Konnect region (KGO reads the region from the first label)", labels[0]))
+	if !region.ValidLabel(labels[0]) {
+		return bad(fmt.Sprintf("%q is not a Konnect region: KGO reads the region from the first label and accepts two lowercase letters", labels[0]))
 	}
 	return serverURL{region: labels[0], domain: strings.Join(labels[2:], ".")}, nil
+}
+
+// unknownGeoNote explains a region that KGO accepts but that is none of the known geos, or is "".
+func unknownGeoNote(label string) string {
+	if region.KnownGeo(label) {
+		return ""
+	}
+	return fmt.Sprintf("region %q is none of the Konnect geos known to this tool (%s): %s. Continuing, as KGO accepts any two-letter region",
+		label, strings.Join(region.KnownGeos, ", "), region.Source)
 }
 
 // endpoint is a control plane's cluster endpoint as Konnect shapes it: https://<id>.<region>.cp0.<domain>.

@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 )
 
 // run is one execution of init.
@@ -73,9 +74,6 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if o.Retry == (RetryPolicy{}) {
 		o.Retry = DefaultRetryPolicy
 	}
-	if o.Image == "" {
-		o.Image = DefaultImage
-	}
 	if o.AuthName == "" {
 		o.AuthName = "konnect-auth"
 	}
@@ -113,6 +111,13 @@ func (o *Options) Run(ctx context.Context) (err error) {
 			markInfo, map[bool]string{true: "Done", false: "Stopped"}[err == nil], o.Stats.KubernetesCalls, o.Stats.KonnectCalls,
 			o.Stats.Writes, fmtDuration(o.Stats.Wall), fmtDuration(o.Stats.Waiting))
 	}()
+	if o.Gateway != "" {
+		// The Gateway road: refuse a release without hybrid Gateways before
+		// anything is read from Konnect or written (gateway.go).
+		if err := r.gatewayPreflight(); err != nil {
+			return err
+		}
+	}
 	if err := r.preflight(ctx); err != nil {
 		return err
 	}
@@ -223,12 +228,22 @@ func (r *run) preflight(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.gen, err = srv.generation(o.KGOVersion, !o.NoDataPlane); err != nil {
+	var crd kgoapi.CRDVersion
+	if srv[gvrCPV1alpha2] {
+		// kong-operator 2.x: the CRD names the exact release.
+		if crd, err = kgoapi.ReadCRDVersion(ctx, o.Metadata); err != nil {
+			return err
+		}
+	}
+	if r.gen, err = srv.generation(o.KGOVersion, !o.NoDataPlane, crd); err != nil {
 		return err
 	}
-	how := "from the CRDs the cluster serves"
+	how := srv.facts(crd).ReleaseSource()
 	if o.KGOVersion != "" {
 		how = "--kgo-version " + o.KGOVersion
+	}
+	if o.Image == "" {
+		o.Image = r.gen.defaultImage()
 	}
 	r.p.info("%s API (%s): KonnectGatewayControlPlane %s, KonnectExtension %s", r.gen, how, r.gen.cpGVR().GroupVersion(), r.gen.extensionGVR().GroupVersion())
 	if r.gen == KGO14 && o.CertProvisioning == "automatic" {
@@ -282,6 +297,9 @@ func (r *run) preflight(ctx context.Context) error {
 	default:
 		r.server, explicit = serverURL{region: "us", domain: defaultDomain}, false
 	}
+	if note := unknownGeoNote(r.server.region); note != "" && explicit {
+		r.p.warn("%s", note)
+	}
 	r.kc = newKonnectAPI(r.server, r.tok.value, hc, o.Retry, &r.konnectCalls)
 	if r.org, err = r.kc.organization(ctx); err != nil {
 		return err
@@ -289,7 +307,7 @@ func (r *run) preflight(ctx context.Context) error {
 	if !explicit && liveServer == nil {
 		home := r.kc.homeRegion(ctx)
 		if home == "" {
-			return errors.New("--region is required: Konnect does not tell the home region of a system account token; use --region us|eu|au|me|in or --server-url")
+			return errors.New("--region is required: Konnect does not tell the home region of a system account token; use --region (" + strings.Join(region.KnownGeos, ", ") + ", or another two-letter region) or --server-url")
 		}
 		if _, err := parseRegion(home); err != nil {
 			return fmt.Errorf("your Konnect user's home region is %q, which init does not know: pass --region or --server-url", home)
@@ -520,13 +538,6 @@ func (r *run) planControlPlane(ctx context.Context) error {
 
 	if live != nil {
 		c.mode, c.live, c.res = cpExisting, live, live.GetName()
-		if kgoapi.Unnamed(live) && kgoapi.KonnectID(live) == "" {
-			field := kgoapi.RequestFieldPathOf(live, "name")
-			return fmt.Errorf("KonnectGatewayControlPlane %s/%s has no Konnect name (%s) and is not a Mirror, so %s cannot create it in Konnect and init would wait for it forever: "+
-				"set %s (kubectl edit konnectgatewaycontrolplane %s -n %s); if it was applied as konnect.konghq.com/v1alpha1 with spec.name on kong-operator 2.x, which keeps it as v1alpha2 and drops spec.name, "+
-				"apply it again as v1alpha2 (kubectl konnect migrate -f MANIFEST writes it), or delete it and let init create it",
-				r.ns, c.res, field, r.gen, field, c.res, r.ns)
-		}
 		if n := kgoapi.KonnectName(live); n != "" {
 			c.konnectName = n
 		}

@@ -273,11 +273,14 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	if o.cluster != nil {
 		if opts.GenerationSource == "" {
-			gen, err := o.cluster.Generation()
+			served, err := o.cluster.Release(ctx)
 			if err != nil {
 				return usageError(fmt.Errorf("--cluster: %w", err))
 			}
-			opts.Generation, opts.GenerationSource = gen, lint.SourceCluster
+			opts.Generation, opts.GenerationSource = rules.GenerationFor(served), lint.SourceCluster
+			if served.CRDUnread != "" {
+				fmt.Fprintf(o.ErrOut, "note: --cluster: %s %s\n", opts.Generation.Release(), served.ReleaseSource())
+			}
 		}
 		live, err := o.cluster.Live(ctx, lint.Namespaces(objs, o.namespace))
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
@@ -55,9 +56,19 @@ type Options struct {
 	// (konnect.HTTPClientFromEnv) when nil.
 	KonnectHTTPClient *http.Client
 
+	// KGOVersion is the kong-operator 2 release to migrate to (--kgo-version);
+	// without it, the release the cluster runs when it runs a 2.x one.
+	KGOVersion string
+
 	namespace string
 	dynamic   dynamic.Interface
 	mapper    meta.RESTMapper
+	metadata  metadata.Interface
+	// target is the kong-operator 2 release migrated to, GenerationUnknown
+	// when neither the flag nor the cluster says (any 2.x: they all take the
+	// same objects); targetSource says where it came from.
+	target       rules.Generation
+	targetSource string
 }
 
 const example = `  # What changes in the current namespace for kong-operator 2.x, as a diff
@@ -90,6 +101,12 @@ and writes what kong-operator 2.x (API konnect.konghq.com/v1alpha2) needs instea
     control planes, else against the control planes the Konnect API lists with the token of the
     namespace's KonnectAPIAuthConfigurations (--konnect=false never asks).
   - DataPlane spec.extensions: group gateway-operator.konghq.com -> konnect.konghq.com.
+
+The target is the kong-operator 2 release the cluster runs (read from the KonnectGatewayControlPlane
+CRD's kubernetes-configuration.konghq.com/version, else discovery), or --kgo-version; a cluster still
+on KGO 1.x, or -f without --kgo-version, targets any 2.x. What migrate writes is the same for 2.0 to
+2.3: 2.1 to 2.3 changed nothing in these objects (their KongReferenceGrants guard cross-namespace
+references, and every reference migrate writes stays in the object's namespace).
 
 Objects already in their kong-operator 2.x form, and other kinds, are left out. With -o diff (the
 default) each changed object is a unified diff of its YAML, as kubectl diff prints; with -o yaml the
@@ -128,6 +145,7 @@ the objects could not be read.`,
 	fl.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Manifest file, folder of manifests, or - for stdin (repeatable); default: the objects in the cluster")
 	fl.BoolVarP(&o.Recursive, "recursive", "R", false, "Read the folders given with -f recursively")
 	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: diff or yaml")
+	fl.StringVar(&o.KGOVersion, "kgo-version", "", "kong-operator 2 release to migrate to (2.0, 2.1, 2.2, 2.3 or a full version such as v2.2.3); default: the one the cluster runs")
 	fl.BoolVar(&o.Konnect, "konnect", o.Konnect, "Ask the Konnect API to resolve KGO 1.4 endpoint prefixes (with the token of the namespace's KonnectAPIAuthConfiguration)")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{OutputDiff, OutputYAML}, cobra.ShellCompDirectiveNoFileComp))
@@ -143,6 +161,16 @@ func (o *Options) Validate() error {
 	}
 	if o.Recursive && len(o.Filenames) == 0 {
 		return errors.New("-R reads the folders given with -f: name them")
+	}
+	if o.KGOVersion != "" {
+		g, err := rules.ParseRelease(o.KGOVersion)
+		if err != nil {
+			return fmt.Errorf("--kgo-version: %w", err)
+		}
+		if !g.KongOperator2() {
+			return fmt.Errorf("--kgo-version %s is %s: migrate writes the objects of kong-operator 2.x; give the 2.x release to migrate to (2.0, 2.1, 2.2, 2.3)", o.KGOVersion, g.Release())
+		}
+		o.target, o.targetSource = g, "--kgo-version "+o.KGOVersion
 	}
 	return nil
 }
@@ -173,8 +201,36 @@ func (o *Options) Complete(f Factory) error {
 	if o.dynamic, err = dynamic.NewForConfig(cfg); err != nil {
 		return err
 	}
+	if o.metadata, err = metadata.NewForConfig(cfg); err != nil {
+		return err
+	}
 	o.mapper, err = f.RESTMapper()
 	return err
+}
+
+// detectTarget reads the kong-operator 2 release the cluster runs, unless
+// --kgo-version named one; a cluster on KGO 1.x leaves it unknown.
+func (o *Options) detectTarget(ctx context.Context) error {
+	if o.target != rules.GenerationUnknown || o.mapper == nil {
+		return nil
+	}
+	served, err := (&lint.Cluster{Mapper: o.mapper, Metadata: o.metadata}).Release(ctx)
+	if err != nil {
+		return err
+	}
+	if g := rules.GenerationFor(served); g.KongOperator2() {
+		o.target, o.targetSource = g, served.ReleaseSource()
+	}
+	return nil
+}
+
+// targetName names the release migrated to: "kong-operator 2.2", or
+// "kong-operator 2.x" when it is not known.
+func (o *Options) targetName() string {
+	if o.target.KongOperator2() {
+		return o.target.Release()
+	}
+	return "kong-operator 2.x"
 }
 
 // Run reads the objects, plans the migration and writes it.
@@ -186,6 +242,9 @@ func (o *Options) Run(ctx context.Context) error {
 		objs, err = o.readFiles()
 		secret = secretIn(objs, o.namespace)
 	} else {
+		if err = o.detectTarget(ctx); err != nil {
+			return err
+		}
 		objs, err = o.readCluster(ctx)
 		secret = o.clusterSecret
 	}
@@ -210,6 +269,9 @@ func (o *Options) Run(ctx context.Context) error {
 	for _, n := range res.Notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
+	if o.target.KongOperator2() && len(res.Changes) > 0 {
+		fmt.Fprintf(o.ErrOut, "note: migrated to %s (%s), which takes the objects of kong-operator 2.0\n", o.targetName(), o.targetSource)
+	}
 	if len(res.Changes) == 0 && len(res.Unresolved) == 0 {
 		fmt.Fprintf(o.ErrOut, "Nothing to migrate: %s\n", o.what())
 	}
@@ -229,9 +291,9 @@ func (o *Options) Run(ctx context.Context) error {
 
 func (o *Options) what() string {
 	if len(o.Filenames) > 0 {
-		return "the objects of " + strings.Join(o.Filenames, ", ") + " are in their kong-operator 2.x form already"
+		return "the objects of " + strings.Join(o.Filenames, ", ") + " are in their " + o.targetName() + " form already"
 	}
-	return "the objects of namespace " + o.namespace + " are in their kong-operator 2.x form already"
+	return "the objects of namespace " + o.namespace + " are in their " + o.targetName() + " form already"
 }
 
 func plural(n int) string {

@@ -213,4 +213,27 @@ func TestMigrateFlags(t *testing.T) {
 	assert.EqualError(t, err, "no Kubernetes objects in -")
 	_, _, err = run(t, "", "extra")
 	assert.Error(t, err)
+	_, _, err = run(t, "", "-f", "-", "--kgo-version", "1.6")
+	assert.EqualError(t, err, "--kgo-version 1.6 is KGO 1.5/1.6: migrate writes the objects of kong-operator 2.x; give the 2.x release to migrate to (2.0, 2.1, 2.2, 2.3)")
+	_, _, err = run(t, "", "-f", "-", "--kgo-version", "3.1")
+	assert.ErrorContains(t, err, `--kgo-version: KGO version "3.1" is not one of`)
+}
+
+// --kgo-version names the release migrated to; every 2.x takes the objects
+// of 2.0, so what is written does not change with it.
+func TestMigrateToARelease(t *testing.T) {
+	const v2 = "apiVersion: konnect.konghq.com/v1alpha2\nkind: KonnectGatewayControlPlane\nmetadata: {name: cp}\nspec: {source: Origin, createControlPlaneRequest: {name: cp}}\n"
+	_, errOut, err := run(t, v2, "-f", "-", "--kgo-version", "v2.2.3")
+	require.NoError(t, err)
+	assert.Equal(t, "Nothing to migrate: the objects of - are in their kong-operator 2.2 form already\n", errOut)
+
+	files := fakeKonnect(t)
+	want, _, err := run(t, files, "-f", "-", "-n", "team-a", "-o", "yaml")
+	require.NoError(t, err)
+	for _, v := range []string{"2.0", "2.1", "2.2", "2.3"} {
+		out, errOut, err := run(t, files, "-f", "-", "-n", "team-a", "-o", "yaml", "--kgo-version", v)
+		require.NoError(t, err, errOut)
+		assert.Equal(t, want, out, "kong-operator %s takes the objects of 2.0", v)
+		assert.Contains(t, errOut, "note: migrated to kong-operator "+v+" (--kgo-version "+v+"), which takes the objects of kong-operator 2.0\n")
+	}
 }

@@ -38,7 +38,7 @@ plane really reached Konnect.`,
 	configFlags.AddFlags(cmd.PersistentFlags())
 	factory := kube.NewFactory(configFlags)
 
-	cmd.AddCommand(versioncmd.NewCommand(streams))
+	cmd.AddCommand(versioncmd.NewCommand(factory, streams))
 	cmd.AddCommand(certcmd.NewCommand(factory, streams))
 	cmd.AddCommand(checkcmd.NewCommand(factory, streams))
 	cmd.AddCommand(initcmd.NewCommand(factory, streams))

@@ -23,6 +23,9 @@ type User struct {
 	Email     string
 	FullName  string
 	CreatedAt time.Time
+	// HomeRegion is the region GET /v3/users/me infers for the user
+	// (inferred_region); the server's region when empty.
+	HomeRegion string
 }
 
 type tokenInfo struct {
@@ -40,13 +43,19 @@ type forbidRule struct {
 type TokenOption func(*tokenSpec)
 
 type tokenSpec struct {
-	orgID  string
-	prefix string
+	orgID      string
+	prefix     string
+	homeRegion string
 }
 
 // InOrganization issues the token in orgID (default: the server's default
 // organization).
 func InOrganization(orgID string) TokenOption { return func(t *tokenSpec) { t.orgID = orgID } }
+
+// HomeRegion issues the token to a user whose home region is region, e.g. a
+// Singapore organization's user ("sg"): GET /v3/users/me answers it as
+// inferred_region. Default: the server's region (WithRegion).
+func HomeRegion(region string) TokenOption { return func(t *tokenSpec) { t.homeRegion = region } }
 
 // SystemAccount issues a system account access token (spat_) instead of a
 // personal access token (kpat_).
@@ -91,10 +100,11 @@ func (s *Server) IssueToken(opts ...TokenOption) string {
 	s.tokens[tok] = &tokenInfo{
 		orgID: spec.orgID,
 		user: User{
-			ID:        newUUID(),
-			Email:     fmt.Sprintf("user%d@example.com", n),
-			FullName:  fmt.Sprintf("Test User %d", n),
-			CreatedAt: timestamp(),
+			ID:         newUUID(),
+			Email:      fmt.Sprintf("user%d@example.com", n),
+			FullName:   fmt.Sprintf("Test User %d", n),
+			CreatedAt:  timestamp(),
+			HomeRegion: spec.homeRegion,
 		},
 	}
 	return tok

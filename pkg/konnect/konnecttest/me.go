@@ -40,13 +40,14 @@ type userJSON struct {
 
 func getUsersMe(s *Server, c *call) response {
 	u := c.tok.user
+	region := orDefault(u.HomeRegion, s.cfg.region)
 	return jsonResponse(http.StatusOK, userJSON{
 		ID:             u.ID,
 		Email:          u.Email,
 		FullName:       u.FullName,
 		PreferredName:  u.FullName,
 		Active:         true,
-		InferredRegion: s.cfg.region,
+		InferredRegion: region,
 		CreatedAt:      formatTime(u.CreatedAt),
 		UpdatedAt:      formatTime(u.CreatedAt),
 	})

@@ -81,6 +81,12 @@ func TestOfficialSDKDrivesEveryEndpointWithinSpec(t *testing.T) {
 		require.Equal(t, "us", *res.User.InferredRegion)
 	})
 
+	t.Run("users/me infers a HomeRegion user's region", func(t *testing.T) {
+		res, err := s.SDK(s.IssueToken(HomeRegion("sg"))).Me.GetUsersMe(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "sg", *res.User.InferredRegion)
+	})
+
 	t.Run("create applies Konnect defaults", func(t *testing.T) {
 		cp := createCP(t, sdk, components.CreateControlPlaneRequest{Name: "defaults"})
 		require.Equal(t, components.ControlPlaneClusterTypeClusterTypeControlPlane, cp.Config.ClusterType)
