@@ -507,17 +507,19 @@ func runCrossNamespaceGrantRows(t *testing.T, p testenv.Profile, specs []xnsRefe
 			for _, c := range xnsCases {
 				s, c := s, c
 				name := xnsRowName(s, c)
+				if s.clusterScoped() && c == xnsSame {
+					// A cluster-scoped referrer (KongVault) has no namespace of
+					// its own: the case does not exist, so no subtest (a skip
+					// would fail .ci/run, which counts skips as defects).
+					mu.Lock()
+					rows = append(rows, xnsRow{p, s.key(), c, "n/a", "n/a: cluster-scoped"})
+					mu.Unlock()
+					continue
+				}
 				t.Run(strings.ReplaceAll(s.key(), " ", "/")+"/"+string(c), func(t *testing.T) {
 					t.Parallel()
 					if s.clusterScoped() {
 						name = "xns-" + suffix + "-" + name
-						if c == xnsSame {
-							// A cluster-scoped referrer has no namespace of its own.
-							mu.Lock()
-							rows = append(rows, xnsRow{p, s.key(), c, "n/a", "n/a: cluster-scoped"})
-							mu.Unlock()
-							t.Skip("KongVault is cluster-scoped: no namespace of its own")
-						}
 						mu.Lock()
 						vaults = append(vaults, name)
 						mu.Unlock()
