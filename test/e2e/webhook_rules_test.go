@@ -389,7 +389,7 @@ func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFix
 	doc := resolveKonnectIDs(t, env, ns, docs[len(docs)-1])
 	u := parseFixtureDoc(t, doc)
 	if f.Delete {
-		runDeleteFixture(t, env, ns, f, u, doc, expect, subst)
+		runDeleteFixture(t, env, ns, f, u, expect, subst)
 		return
 	}
 	out, errOut, err := env.Kubectl(ctx, doc, "apply", "-n", ns, "-f", "-")
@@ -453,20 +453,7 @@ func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFix
 		require.Error(t, getErr, "the denied %s must not exist", u.GetKind())
 	case expectWarn:
 		require.NoError(t, err, report)
-		var warning string
-		for _, line := range strings.Split(errOut, "\n") {
-			if strings.HasPrefix(line, "Warning: ") && strings.Contains(line, code) {
-				warning = line
-			}
-		}
-		require.NotEmpty(t, warning, "kubectl must print a warning with %s\n%s", code, report)
-		require.Contains(t, warning, "Fix: ", "the warning must name the fix\n%s", report)
-		if f.Field != "" {
-			require.Contains(t, warning, "Warning: "+f.Field+": "+code, report)
-		}
-		for _, m := range f.Messages {
-			require.Contains(t, warning, subst.Replace(m), report)
-		}
+		requireFixtureWarning(t, f, errOut, code, report, subst)
 		require.NoError(t, getErr, "the admitted %s must exist", u.GetKind())
 	default:
 		t.Fatalf("unknown expectation %q", expect)
@@ -476,7 +463,7 @@ func runRuleFixture(t *testing.T, env *testenv.Env, p testenv.Profile, f ruleFix
 // runDeleteFixture applies the object under test, waits until the webhook's
 // cache has it, and deletes it with kubectl: a rule that judges the DELETE
 // warns (it never denies a deletion) or stays silent.
-func runDeleteFixture(t *testing.T, env *testenv.Env, ns string, f ruleFixture, u *unstructured.Unstructured, doc, expect string, subst *strings.Replacer) {
+func runDeleteFixture(t *testing.T, env *testenv.Env, ns string, f ruleFixture, u *unstructured.Unstructured, expect string, subst *strings.Replacer) {
 	ctx := context.Background()
 	target := ns
 	if u.GetNamespace() != "" {
@@ -495,20 +482,7 @@ func runDeleteFixture(t *testing.T, env *testenv.Env, ns string, f ruleFixture, 
 			require.NotContains(t, errOut, subst.Replace(m), "the valid neighbour must stay silent\n%s", report)
 		}
 	case expectWarn:
-		var warning string
-		for _, line := range strings.Split(errOut, "\n") {
-			if strings.HasPrefix(line, "Warning: ") && strings.Contains(line, code) {
-				warning = line
-			}
-		}
-		require.NotEmpty(t, warning, "kubectl must print a warning with %s\n%s", code, report)
-		require.Contains(t, warning, "Fix: ", "the warning must name the fix\n%s", report)
-		if f.Field != "" {
-			require.Contains(t, warning, "Warning: "+f.Field+": "+code, report)
-		}
-		for _, m := range f.Messages {
-			require.Contains(t, warning, subst.Replace(m), report)
-		}
+		requireFixtureWarning(t, f, errOut, code, report, subst)
 	default:
 		t.Fatalf("a deletion fixture expects warn or silent, not %q", expect)
 	}
@@ -593,4 +567,24 @@ func resolveKonnectIDs(t *testing.T, env *testenv.Env, ns, doc string) string {
 		t.Fatalf("the webhook cache never saw status.id of KonnectGatewayControlPlane %s/%s; its status: %v", ns, name, status)
 		return ""
 	})
+}
+
+// requireFixtureWarning: kubectl printed the fixture's warning, with its
+// field, its messages and a fix.
+func requireFixtureWarning(t *testing.T, f ruleFixture, errOut, code, report string, subst *strings.Replacer) {
+	t.Helper()
+	var warning string
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.HasPrefix(line, "Warning: ") && strings.Contains(line, code) {
+			warning = line
+		}
+	}
+	require.NotEmpty(t, warning, "kubectl must print a warning with %s\n%s", code, report)
+	require.Contains(t, warning, "Fix: ", "the warning must name the fix\n%s", report)
+	if f.Field != "" {
+		require.Contains(t, warning, "Warning: "+f.Field+": "+code, report)
+	}
+	for _, m := range f.Messages {
+		require.Contains(t, warning, subst.Replace(m), report)
+	}
 }

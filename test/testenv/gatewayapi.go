@@ -1,11 +1,7 @@
 package testenv
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -36,19 +32,11 @@ func GatewayAPIVersion(g rules.Generation) string {
 // (vap_safeupgrades) that shares their folder: an envtest CRD path takes
 // CRDs only.
 func GatewayAPICRDFiles(version string) ([]string, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", gatewayAPIModule+"@"+version)
-	cmd.Dir = RepoRoot()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
-		err = errors.New(info.Error)
+	dir, err := goModuleDir(gatewayAPIModule, version)
+	if err != nil {
+		return nil, err
 	}
-	if err != nil || info.Dir == "" {
-		return nil, fmt.Errorf("finding %s@%s in the module cache: %v %s", gatewayAPIModule, version, err, stderr.String())
-	}
-	all, err := filepath.Glob(filepath.Join(info.Dir, "config", "crd", "standard", "gateway.networking.k8s.io_*.yaml"))
+	all, err := filepath.Glob(filepath.Join(dir, "config", "crd", "standard", "gateway.networking.k8s.io_*.yaml"))
 	if err != nil {
 		return nil, err
 	}

@@ -106,16 +106,23 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-var moduleDirs sync.Map // version -> dir
+var moduleDirs sync.Map // module@version -> dir
 
 // moduleDir returns the folder of kubernetes-configuration@version in the
 // module cache, downloading it through the Go proxy if needed. v1.0.0 is not
 // a dependency of ours, so `go list -m` cannot find it.
 func moduleDir(version string) (string, error) {
-	if d, ok := moduleDirs.Load(version); ok {
+	return goModuleDir(kubernetesConfigurationModule, version)
+}
+
+// goModuleDir returns the folder of module@version in the module cache,
+// downloading it through the Go proxy if needed (once per test binary).
+func goModuleDir(module, version string) (string, error) {
+	key := module + "@" + version
+	if d, ok := moduleDirs.Load(key); ok {
 		return d.(string), nil
 	}
-	cmd := exec.Command("go", "mod", "download", "-json", kubernetesConfigurationModule+"@"+version)
+	cmd := exec.Command("go", "mod", "download", "-json", key)
 	cmd.Dir = RepoRoot()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -125,9 +132,9 @@ func moduleDir(version string) (string, error) {
 		err = errors.New(info.Error)
 	}
 	if err != nil || info.Dir == "" {
-		return "", fmt.Errorf("finding %s@%s in the module cache: %v %s", kubernetesConfigurationModule, version, err, stderr.String())
+		return "", fmt.Errorf("finding %s in the module cache: %v %s", key, err, stderr.String())
 	}
-	moduleDirs.Store(version, info.Dir)
+	moduleDirs.Store(key, info.Dir)
 	return info.Dir, nil
 }
 
