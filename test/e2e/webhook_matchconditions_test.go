@@ -79,13 +79,17 @@ func TestWebhookMatchConditions(t *testing.T) {
 		require.Equal(t, 1, count(svc), "an update that changes only %s must not reach the webhook", skipped.what)
 	}
 	patch(svc, `{"spec":{"port":9090}}`)
-	require.Equal(t, 2, count(svc), "a spec change reaches the webhook")
+	// The API server admits a patch again each time it retries it after a
+	// conflict (the stand-in writes this KongService's status meanwhile),
+	// so a spec change may be counted more than once.
+	afterSpec := count(svc)
+	require.GreaterOrEqual(t, afterSpec, 2, "a spec change reaches the webhook")
 	// Deleting: the API server sets deletionTimestamp (no UPDATE is
 	// admitted for that, and DELETE is not registered); the finalizer's
 	// removal is an update of an object being deleted.
 	require.NoError(t, env.Client.Delete(ctx, svc))
 	patch(svc, `{"metadata":{"finalizers":null}}`)
-	require.Equal(t, 2, count(svc), "removing the last finalizer of an object being deleted must not reach the webhook")
+	require.Equal(t, afterSpec, count(svc), "removing the last finalizer of an object being deleted must not reach the webhook")
 
 	// A kind whose rules read a top-level field besides spec.
 	consumer := obj("configuration.konghq.com/v1", "buyer", map[string]any{"kind": "KongConsumer", "username": "buyer"})
@@ -93,7 +97,7 @@ func TestWebhookMatchConditions(t *testing.T) {
 	patch(consumer, `{"metadata":{"labels":{"tier":"gold"}}}`)
 	require.Equal(t, 1, count(consumer), "a label change of a KongConsumer must not reach the webhook")
 	patch(consumer, `{"consumerGroups":["gold"]}`)
-	require.Equal(t, 2, count(consumer), "a change of a KongConsumer's consumerGroups reaches the webhook")
+	require.GreaterOrEqual(t, count(consumer), 2, "a change of a KongConsumer's consumerGroups reaches the webhook")
 
 	// The calls of `kubectl konnect init` and the stand-in's
 	// reconciliation, until the data plane is connected and the calls have
