@@ -107,6 +107,10 @@ type StandIn struct {
 	// KonnectGatewayControlPlane and konnect.konghq.com KonnectExtension.
 	cpGVK, extGVK schema.GroupVersionKind
 
+	// ko23: kong-operator 2.3 (KonnectAIGateway served), whose Gateways
+	// take TCP and UDP listeners; httpRoutes: HTTPRoute is served.
+	ko23, httpRoutes bool
+
 	mu    sync.Mutex
 	nodes map[string]string // DataPlane namespace/name -> node ID
 	// disconnected DataPlanes (namespace/name) never reach Konnect; see Disconnect.
@@ -178,6 +182,13 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 		{gvkRoute, s.reconcileRoute},
 		{s.extGVK, s.reconcileKonnectExtension},
 		{gvkDataPlane, s.reconcileDataPlane},
+	}
+	// Hybrid Gateways: kong-operator >= 2.1 (a v2beta1 GatewayConfiguration
+	// with spec.konnect) on a cluster with the Gateway API CRDs.
+	if s.gen == KO20 && served(mapper, gvkGateway) && served(mapper, gvkGatewayConfiguration) && served(mapper, gvkKongReferenceGrant) {
+		s.ko23 = served(mapper, gvkAIGateway)
+		s.httpRoutes = served(mapper, gvkHTTPRoute)
+		kinds = append(kinds, s.gatewayKinds()...)
 	}
 	for _, k := range kinds {
 		if !served(mapper, k.gvk) {

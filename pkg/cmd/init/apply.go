@@ -89,33 +89,9 @@ func (r *run) ensure(ctx context.Context, gvr schema.GroupVersionResource, live,
 // apply runs the steps in order. Each is idempotent, so an interrupted run is finished by a re-run.
 func (r *run) apply(ctx context.Context) error {
 	o := r.o
-	r.enter(StepToken)
-	if !r.authAdopted && !o.InlineToken {
-		desired := tokenSecret(r.ns, r.tokenSecretName(), r.tok.value)
-		if l := r.liveTokenSecret; l != nil && !ours(l) && !o.Force {
-			r.record(gvrSecret, l.GetName(), opAdopted, l, true)
-			r.p.ok("Secret %s holds the token already (not created by kubectl konnect; left as it is)", l.GetName())
-		} else if _, err := r.ensure(ctx, gvrSecret, r.liveTokenSecret, desired, true); err != nil {
-			return err
-		}
+	if err := r.applyAuth(ctx); err != nil {
+		return err
 	}
-	r.leave(StepToken)
-
-	r.enter(StepAuth)
-	if r.authAdopted {
-		r.record(gvrAuth, r.liveAuth.GetName(), opAdopted, r.liveAuth, false)
-	} else {
-		inline := ""
-		if o.InlineToken {
-			inline = r.tok.value
-			r.p.warn("--inline-token: the token is stored in KonnectAPIAuthConfiguration %s/%s spec.token, readable by anyone who may read that resource", r.ns, o.AuthName)
-		}
-		if _, err := r.ensure(ctx, gvrAuth, r.liveAuth, authConfig(r.ns, o.AuthName, r.server, r.tokenSecretName(), inline), inline != ""); err != nil {
-			return err
-		}
-	}
-	r.leave(StepAuth)
-
 	if err := r.applyControlPlane(ctx); err != nil {
 		return err
 	}
@@ -161,6 +137,149 @@ func (r *run) apply(ctx context.Context) error {
 	r.leave(StepDataPlane)
 	r.step = ""
 	return nil
+}
+
+// applyAuth writes the token Secret and the KonnectAPIAuthConfiguration: the first two steps of
+// both roads.
+func (r *run) applyAuth(ctx context.Context) error {
+	o := r.o
+	r.enter(StepToken)
+	if !r.authAdopted && !o.InlineToken {
+		desired := tokenSecret(r.ns, r.tokenSecretName(), r.tok.value)
+		if l := r.liveTokenSecret; l != nil && !ours(l) && !o.Force {
+			r.record(gvrSecret, l.GetName(), opAdopted, l, true)
+			r.p.ok("Secret %s holds the token already (not created by kubectl konnect; left as it is)", l.GetName())
+		} else if _, err := r.ensure(ctx, gvrSecret, r.liveTokenSecret, desired, true); err != nil {
+			return err
+		}
+	}
+	r.leave(StepToken)
+
+	r.enter(StepAuth)
+	if r.authAdopted {
+		r.record(gvrAuth, r.liveAuth.GetName(), opAdopted, r.liveAuth, false)
+	} else {
+		inline := ""
+		if o.InlineToken {
+			inline = r.tok.value
+			r.p.warn("--inline-token: the token is stored in KonnectAPIAuthConfiguration %s/%s spec.token, readable by anyone who may read that resource", r.ns, o.AuthName)
+		}
+		if _, err := r.ensure(ctx, gvrAuth, r.liveAuth, authConfig(r.ns, o.AuthName, r.server, r.tokenSecretName(), inline), inline != ""); err != nil {
+			return err
+		}
+	}
+	r.leave(StepAuth)
+	return nil
+}
+
+// applyGateway is the Gateway road: auth, then the GatewayConfiguration, GatewayClass and Gateway;
+// kong-operator makes the rest. It waits until the Gateway is Programmed and its control plane is
+// programmed in Konnect, then reads the control plane's endpoint from Konnect.
+func (r *run) applyGateway(ctx context.Context) error {
+	if err := r.applyAuth(ctx); err != nil {
+		return err
+	}
+	g := &r.gw
+	for _, w := range []struct {
+		step       string
+		gvr        schema.GroupVersionResource
+		live, want *unstructured.Unstructured
+	}{
+		{StepGatewayConfiguration, gvrGatewayConfiguration, g.liveConfig, g.config},
+		{StepGatewayClass, gvrGatewayClass, g.liveClass, g.class},
+		{StepGateway, gvrGateway, g.liveGW, g.gateway},
+	} {
+		r.enter(w.step)
+		got, err := r.ensure(ctx, w.gvr, w.live, w.want, false)
+		if err != nil {
+			return err
+		}
+		if w.gvr == gvrGateway {
+			g.liveGW = got
+		}
+		r.leave(w.step)
+	}
+	if r.dry != dryRunNone {
+		r.step = ""
+		return nil
+	}
+
+	r.enter(StepGatewayProgrammed)
+	gw, err := r.waitFor(ctx, gvrGateway, g.liveGW, fmt.Sprintf("kong-operator to program Gateway %s", g.liveGW.GetName()),
+		fmt.Sprintf("Gateway %s programmed by kong-operator", g.liveGW.GetName()), func(u *unstructured.Unstructured) (bool, string, error) {
+			return gatewayProgress(u)
+		}, r.gatewayHint)
+	if err != nil {
+		return err
+	}
+	g.liveGW = gw
+	cp, err := r.gatewayControlPlane(ctx, gw)
+	if err != nil {
+		return err
+	}
+	if cp == nil {
+		return fmt.Errorf("Gateway %s/%s is Programmed, but no KonnectGatewayControlPlane in the namespace is labelled %s=%s and owned by it: is the Gateway hybrid (GatewayConfiguration %s spec.konnect)?",
+			r.ns, gw.GetName(), labelGatewayName, gw.GetName(), str(g.config, "metadata", "name"))
+	}
+	if cp, err = r.waitControlPlane(ctx, cp); err != nil {
+		return err
+	}
+	r.cp.live, r.cp.res, r.cp.mode = cp, cp.GetName(), cpExisting
+	if n := kgoapi.KonnectName(cp); n != "" {
+		r.cp.konnectName = n
+	}
+	r.leave(StepGatewayProgrammed)
+	return r.resolveEndpoint(ctx)
+}
+
+// gatewayProgress reads kong-operator's Gateway conditions in the order it sets them
+// (controller/gateway/controller.go Reconcile, v2.2.3): Accepted, then for a hybrid Gateway
+// KonnectGatewayControlPlaneProgrammed and KonnectExtensionReady, then DataPlaneReady, GatewayService
+// and Programmed.
+// It reports the first that is not True.
+func gatewayProgress(u *unstructured.Unstructured) (bool, string, error) {
+	if st, _, _ := condition(u, "Programmed"); st == "True" && observedCurrent(u, "Programmed") {
+		return true, "", nil
+	}
+	// ControlPlaneReady stands in for KonnectGatewayControlPlaneProgrammed while the control plane is
+	// being created (provisionKonnectGatewayControlPlane writes it then), so it counts only when present.
+	for _, typ := range []string{"Accepted", "ControlPlaneReady", "KonnectGatewayControlPlaneProgrammed", "KonnectExtensionReady", "DataPlaneReady", "GatewayService", "Programmed"} {
+		st, _, _ := condition(u, typ)
+		if typ == "ControlPlaneReady" && st == "" {
+			continue
+		}
+		if st != "True" {
+			return false, conditionText(u, typ), nil
+		}
+	}
+	return false, conditionText(u, "Programmed") + " (of an earlier generation)", nil
+}
+
+// observedCurrent: the condition speaks of the Gateway's current spec.
+func observedCurrent(u *unstructured.Unstructured, typ string) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] != typ {
+			continue
+		}
+		g, ok := m["observedGeneration"].(int64)
+		return !ok || g >= u.GetGeneration()
+	}
+	return false
+}
+
+// gatewayHint says, on timeout, what the GatewayClass and the auth configuration say: a class
+// kong-operator did not accept, or a token Konnect refused, stops everything.
+func (r *run) gatewayHint(ctx context.Context) string {
+	var out string
+	if c, err := r.get(ctx, gvrGatewayClass, r.gw.className); err == nil && c != nil {
+		out += fmt.Sprintf("; GatewayClass %s says %s", c.GetName(), conditionText(c, "Accepted"))
+	}
+	if a, err := r.get(ctx, gvrAuth, r.o.AuthName); err == nil && a != nil {
+		out += "; its KonnectAPIAuthConfiguration says " + conditionText(a, "APIAuthValid")
+	}
+	return out
 }
 
 func (r *run) applyControlPlane(ctx context.Context) error {

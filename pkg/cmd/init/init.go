@@ -56,8 +56,19 @@ const (
 	StepDataPlane    = "dataplane"
 )
 
+// Steps of init --gateway after StepToken and StepAuth; the road ends with StepEndpoint.
+const (
+	StepGatewayConfiguration = "gateway-configuration"
+	StepGatewayClass         = "gateway-class"
+	StepGateway              = "gateway"
+	StepGatewayProgrammed    = "gateway-programmed"
+)
+
 // Steps lists the steps in order.
 var Steps = []string{StepToken, StepAuth, StepControlPlane, StepEndpoint, StepCertificate, StepExtension, StepDataPlane}
+
+// GatewaySteps lists the steps of init --gateway in order.
+var GatewaySteps = []string{StepToken, StepAuth, StepGatewayConfiguration, StepGatewayClass, StepGateway, StepGatewayProgrammed, StepEndpoint}
 
 const (
 	dryRunNone   = "none"
@@ -79,6 +90,8 @@ type Options struct {
 
 	ControlPlane     string
 	Gateway          string
+	GatewayClass     string
+	Listeners        []string
 	Adopt            bool
 	ClusterType      string
 	Region           string
@@ -123,8 +136,11 @@ type Options struct {
 
 	token       tokenFlag
 	clusterType string
-	printer     printers.ResourcePrinter
-	kubeCalls   atomic.Int64
+	listeners   []listener
+	// certProvisioningGiven: --cert-provisioning was on the command line.
+	certProvisioningGiven bool
+	printer               printers.ResourcePrinter
+	kubeCalls             atomic.Int64
 }
 
 // Stats are what a Run cost.
@@ -189,6 +205,7 @@ re-run it is read from the Secret of the first run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.imageGiven = cmd.Flags().Changed("image")
+			o.certProvisioningGiven = cmd.Flags().Changed("cert-provisioning")
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -207,6 +224,8 @@ re-run it is read from the Secret of the first run.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.ControlPlane, "control-plane", "", "Control plane: the Konnect name of a new one, or an existing KonnectGatewayControlPlane (resource name or Konnect name)")
 	fl.StringVar(&o.Gateway, "gateway", "", "Connect a Gateway API Gateway of this name to Konnect (kong-operator 2.1 or later: hybrid Gateway) instead of a DataPlane")
+	fl.StringVar(&o.GatewayClass, "gateway-class", "", "With --gateway: name of the GatewayClass (default konnect-<namespace>-<gateway>)")
+	fl.StringArrayVar(&o.Listeners, "listener", nil, "With --gateway: a listener [NAME=]PROTOCOL:PORT[:TLS_SECRET], repeatable (default http:80)")
 	fl.BoolVar(&o.Adopt, "adopt", false, "Use the control plane of that name that exists in Konnect (KGO 1.5+ and kong-operator 2.x: mirrored with source: Mirror)")
 	fl.StringVar(&o.ClusterType, "cluster-type", o.ClusterType, "Cluster type of a new control plane: hybrid, kic or group (data planes need hybrid)")
 	fl.StringVar(&o.Region, "region", "", "Konnect region, two lowercase letters: us, eu, au, me, in, sg or a newer geo (default: the region of an existing KonnectAPIAuthConfiguration, else your Konnect user's home region)")

@@ -55,6 +55,13 @@ func (r *run) plannedWrites() []write {
 		}
 		add(gvrAuth, r.liveAuth, authConfig(r.ns, o.AuthName, r.server, r.tokenSecretName(), inline))
 	}
+	if o.Gateway != "" {
+		g := &r.gw
+		add(gvrGatewayConfiguration, g.liveConfig, g.config)
+		add(gvrGatewayClass, g.liveClass, g.class)
+		add(gvrGateway, g.liveGW, g.gateway)
+		return ws
+	}
 	add(r.gen.cpGVR(), r.cp.live, r.cp.desired)
 	if o.NoDataPlane {
 		return ws

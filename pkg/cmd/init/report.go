@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // report prints the results on stdout: the objects with -o, else one kubectl-style line per object and
@@ -31,6 +33,11 @@ func (r *run) report() error {
 	if orgName == "" {
 		orgName = r.org.ID
 	}
+	if o.Gateway != "" {
+		r.gatewaySummary(&b, orgName)
+		_, err := io.WriteString(out, b.String())
+		return err
+	}
 	id := r.cp.id()
 	switch {
 	case id != "":
@@ -42,15 +49,7 @@ func (r *run) report() error {
 	if !o.NoDataPlane {
 		fmt.Fprintf(&b, "  data plane: DataPlane %s/%s with KonnectExtension %s (%s), image %s\n", r.ns, r.dpName, r.extName, r.gen, o.Image)
 	}
-	created, unchanged := 0, 0
-	for _, res := range r.results {
-		switch {
-		case strings.HasPrefix(res.op, opUnchanged):
-			unchanged++
-		case res.op != opAdopted && res.op != opOmitted:
-			created++
-		}
-	}
+	created, unchanged := r.counts()
 	switch r.dry {
 	case dryRunClient:
 		b.WriteString("Dry run: nothing was written. Apply for real with the same command without --dry-run.\n")
@@ -139,4 +138,96 @@ func unstructuredStrip(m map[string]any) {
 			delete(md, "annotations")
 		}
 	}
+}
+
+// gatewaySummary is the report of init --gateway: the Gateway, its control plane in Konnect, and the
+// HTTPRoute to apply next.
+func (r *run) gatewaySummary(b *strings.Builder, orgName string) {
+	o := r.o
+	gw := r.gw.liveGW
+	if r.cp.clusterType == "" && r.cp.konnect != nil {
+		r.cp.clusterType = string(r.cp.konnect.Config.ClusterType)
+	}
+	switch id := r.cp.id(); {
+	case id != "" && r.cp.live != nil:
+		fmt.Fprintf(b, "\nGateway %s/%s is Programmed; kong-operator connected it to Konnect control plane %q (ID %s, %s) in organization %q, region %s\n",
+			r.ns, o.Gateway, r.cp.konnectName, id, r.cp.clusterType, orgName, r.server.region)
+		fmt.Fprintf(b, "  KonnectGatewayControlPlane: %s/%s\n  endpoint:  %s\n  telemetry: %s\n", r.ns, r.cp.res, r.epRaw, r.tpRaw)
+		if gw != nil {
+			if addrs := gatewayAddresses(gw); addrs != "" {
+				fmt.Fprintf(b, "  addresses: %s\n", addrs)
+			}
+		}
+	case r.gw.mirror != nil:
+		fmt.Fprintf(b, "\nGateway %s/%s: kong-operator attaches it to Konnect control plane %q (ID %s) in organization %q, region %s\n",
+			r.ns, o.Gateway, r.gw.mirror.Name, r.gw.mirror.ID, orgName, r.server.region)
+	default:
+		fmt.Fprintf(b, "\nGateway %s/%s: kong-operator creates its control plane %q in organization %q, region %s\n", r.ns, o.Gateway, r.cp.konnectName, orgName, r.server.region)
+	}
+	fmt.Fprintf(b, "  GatewayClass %s (controller %s) with GatewayConfiguration %s/%s (image %s)\n", r.gw.className, kongOperatorControllerName, r.ns, o.Gateway, o.Image)
+	created, unchanged := r.counts()
+	switch r.dry {
+	case dryRunClient:
+		b.WriteString("Dry run: nothing was written. Apply for real with the same command without --dry-run.\n")
+		return
+	case dryRunServer:
+		b.WriteString("Server dry run: the API server accepted every object; nothing was persisted.\n")
+		return
+	}
+	if created == 0 {
+		fmt.Fprintf(b, "Everything was in place (%d unchanged): nothing was written.\n", unchanged)
+	} else {
+		fmt.Fprintf(b, "%d created or configured, %d unchanged.\n", created, unchanged)
+	}
+	listener := ""
+	if ls := o.listeners; len(ls) > 0 {
+		listener = ls[0].name
+	}
+	fmt.Fprintf(b, `Next: route traffic through the Gateway; kong-operator turns the HTTPRoute into a KongService and KongRoute in Konnect:
+  kubectl apply -n %s -f - <<EOF
+  apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRoute
+  metadata:
+    name: echo
+  spec:
+    parentRefs:
+    - name: %s
+      sectionName: %s
+    rules:
+    - matches:
+      - path: {type: PathPrefix, value: /echo}
+      backendRefs:
+      - name: echo
+        port: 80
+  EOF
+Then check the whole chain, HTTPRoutes included:
+  kubectl konnect check --gateway %s -n %s
+`, r.ns, o.Gateway, listener, o.Gateway, r.ns)
+}
+
+// counts are the results created or configured, and unchanged.
+func (r *run) counts() (created, unchanged int) {
+	for _, res := range r.results {
+		switch {
+		case strings.HasPrefix(res.op, opUnchanged):
+			unchanged++
+		case res.op != opAdopted && res.op != opOmitted:
+			created++
+		}
+	}
+	return created, unchanged
+}
+
+// gatewayAddresses lists status.addresses of a Gateway.
+func gatewayAddresses(gw *unstructured.Unstructured) string {
+	addrs, _, _ := unstructured.NestedSlice(gw.Object, "status", "addresses")
+	var out []string
+	for _, a := range addrs {
+		if m, ok := a.(map[string]any); ok {
+			if v, _ := m["value"].(string); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }

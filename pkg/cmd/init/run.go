@@ -52,6 +52,9 @@ type run struct {
 	liveExt, liveDP           *unstructured.Unstructured
 	ep                        *endpoint
 	epRaw, tpRaw              string
+
+	// the Gateway road
+	gw gatewayPlan
 }
 
 // result is one object (or Konnect registration) and what happened to it.
@@ -117,6 +120,19 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		if err := r.gatewayPreflight(); err != nil {
 			return err
 		}
+		if err := r.preflight(ctx); err != nil {
+			return err
+		}
+		if err := r.planGateway(ctx); err != nil {
+			return err
+		}
+		if err := r.checkRBAC(ctx); err != nil {
+			return err
+		}
+		if err := r.applyGateway(ctx); err != nil {
+			return err
+		}
+		return r.report()
 	}
 	if err := r.preflight(ctx); err != nil {
 		return err
@@ -172,7 +188,7 @@ func (e *InterruptedError) Unwrap() error { return e.Err }
 func (e *InterruptedError) ExitCode() int { return 130 }
 
 func (r *run) res(gvr schema.GroupVersionResource) dynamic.ResourceInterface {
-	if gvr == gvrNamespace {
+	if gvr == gvrNamespace || gvr == gvrGatewayClass {
 		return r.o.Dynamic.Resource(gvr)
 	}
 	return r.o.Dynamic.Resource(gvr).Namespace(r.ns)
@@ -196,8 +212,11 @@ func (r *run) kubeErr(verb string, gvr schema.GroupVersionResource, name string,
 		return err
 	}
 	what := fmt.Sprintf("%s %s/%s", kinds[gvr], r.ns, name)
-	if gvr == gvrNamespace {
+	switch gvr {
+	case gvrNamespace:
 		what = "namespace " + name
+	case gvrGatewayClass:
+		what = "GatewayClass " + name
 	}
 	res := gvr.Resource
 	if gvr.Group != "" {
