@@ -48,14 +48,28 @@ func (s *StandIn) reconcileControlPlane(ctx context.Context, u *unstructured.Uns
 		return reconcile.Result{}, s.deleteControlPlane(ctx, u)
 	}
 	before := u.DeepCopy()
-	authName := str(u, "spec", "konnect", "authRef", "name")
-	auth, err := s.get(ctx, gvkAuth, u.GetNamespace(), authName)
+	authName, authNS := str(u, "spec", "konnect", "authRef", "name"), authNamespace(u)
+	// An auth in another namespace needs a KongReferenceGrant there
+	// (kong-operator >= 2.1, #2483; controller/konnect
+	// handle_status_conditions.go handleAPIAuthStatusCondition: reason
+	// RefNotPermitted, the crossnamespace error as message, v2.2.3).
+	if authNS != u.GetNamespace() && !s.granted(ctx, authNS, u.GroupVersionKind().Group, "KonnectGatewayControlPlane", u.GetNamespace(), gvkAuth.Group, gvkAuth.Kind, authName) {
+		setCondition(u, condAPIAuthResolvedRef, false, "RefNotPermitted", fmt.Sprintf(
+			"cross-namespace reference to KonnectAPIAuthConfiguration %s in namespace %s from KonnectGatewayControlPlane.konnect.konghq.com in namespace %s is not granted by any KongReferenceGrant",
+			authName, authNS, u.GetNamespace()))
+		setCondition(u, condProgrammed, false, reasonFalseExists, "Some conditions have status set to False")
+		if err := s.writeStatus(ctx, before, u); err != nil {
+			return reconcile.Result{}, err
+		}
+		return requeueSoon()
+	}
+	auth, err := s.get(ctx, gvkAuth, authNS, authName)
 	if err != nil {
 		if client.IgnoreNotFound(err) != nil {
 			return reconcile.Result{}, err
 		}
 		setCondition(u, condAPIAuthResolvedRef, false, reasonRefNotFound,
-			fmt.Sprintf("Referenced KonnectAPIAuthConfiguration %s/%s does not exist", u.GetNamespace(), authName))
+			fmt.Sprintf("Referenced KonnectAPIAuthConfiguration %s/%s does not exist", authNS, authName))
 		setCondition(u, condProgrammed, false, reasonFalseExists, "Some conditions have status set to False")
 		if err := s.writeStatus(ctx, before, u); err != nil {
 			return reconcile.Result{}, err
@@ -65,7 +79,7 @@ func (s *StandIn) reconcileControlPlane(ctx context.Context, u *unstructured.Uns
 	setCondition(u, condAPIAuthResolvedRef, true, reasonResolvedRef, "")
 	if conditionStatus(auth, condAPIAuthValid) != "True" {
 		setCondition(u, condAPIAuthValid, false, reasonInvalid,
-			fmt.Sprintf("Referenced KonnectAPIAuthConfiguration %s/%s is invalid", u.GetNamespace(), authName))
+			fmt.Sprintf("Referenced KonnectAPIAuthConfiguration %s/%s is invalid", authNS, authName))
 		if err := s.writeStatus(ctx, before, u); err != nil {
 			return reconcile.Result{}, err
 		}

@@ -223,10 +223,19 @@ func (s *StandIn) konnectAuthFor(ctx context.Context, auth *unstructured.Unstruc
 	}, nil
 }
 
+// authNamespace is where a control plane's auth lives: authRef.namespace
+// (kong-operator >= 2.1, with a KongReferenceGrant), else its own.
+func authNamespace(cp *unstructured.Unstructured) string {
+	if ns := str(cp, "spec", "konnect", "authRef", "namespace"); ns != "" {
+		return ns
+	}
+	return cp.GetNamespace()
+}
+
 // controlPlaneAuth resolves the KonnectAPIAuthConfiguration of a programmed
 // KonnectGatewayControlPlane.
 func (s *StandIn) controlPlaneAuth(ctx context.Context, cp *unstructured.Unstructured) (konnectAuth, error) {
-	auth, err := s.get(ctx, gvkAuth, cp.GetNamespace(), str(cp, "spec", "konnect", "authRef", "name"))
+	auth, err := s.get(ctx, gvkAuth, authNamespace(cp), str(cp, "spec", "konnect", "authRef", "name"))
 	if err != nil {
 		return konnectAuth{}, err
 	}
