@@ -371,9 +371,7 @@ func (s *StandIn) reconcileGateway(ctx context.Context, gw *unstructured.Unstruc
 		dp.SetGroupVersionKind(gvkDataPlane)
 		childMeta(gw, dp, false)
 		deployment, _, _ := unstructured.NestedMap(cfg.Object, "spec", "dataPlaneOptions", "deployment")
-		if deployment == nil {
-			deployment = map[string]any{}
-		}
+		deployment = s.withDefaultImage(deployment)
 		dp.Object["spec"] = map[string]any{
 			"deployment": deployment,
 			"extensions": []any{map[string]any{"group": s.extGVK.Group, "kind": "KonnectExtension", "name": exts[0].GetName()}},
@@ -886,4 +884,31 @@ func samePrefix(a, b any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// withDefaultImage gives the DataPlane's proxy container the release's
+// default image when the GatewayConfiguration names none
+// (controller/gateway/controller.go, the DataPlane defaults, v2.2.3;
+// consts.DefaultDataPlaneTag: 3.14 on 2.2, 3.15 on 2.3).
+func (s *StandIn) withDefaultImage(deployment map[string]any) map[string]any {
+	if deployment == nil {
+		deployment = map[string]any{}
+	}
+	image := "kong/kong-gateway:3.14"
+	if s.ko23 {
+		image = "kong/kong-gateway:3.15"
+	}
+	containers, _, _ := unstructured.NestedSlice(deployment, "podTemplateSpec", "spec", "containers")
+	for _, c := range containers {
+		if m, _ := c.(map[string]any); m["name"] == "proxy" {
+			if img, _ := m["image"].(string); img == "" {
+				m["image"] = image
+			}
+			_ = unstructured.SetNestedSlice(deployment, containers, "podTemplateSpec", "spec", "containers")
+			return deployment
+		}
+	}
+	containers = append(containers, map[string]any{"name": "proxy", "image": image})
+	_ = unstructured.SetNestedSlice(deployment, containers, "podTemplateSpec", "spec", "containers")
+	return deployment
 }
