@@ -176,7 +176,7 @@ func gatewayAcrossNamespaces(t *testing.T, env *testenv.Env, authNS, gwNS, gw st
 				"group": "gateway-operator.konghq.com", "kind": "GatewayConfiguration", "name": gw, "namespace": gwNS}}},
 		obj{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
 			"metadata": obj{"name": gw, "namespace": gwNS, "annotations": obj{"gateway-operator.konghq.com/static-naming": "true"}},
-			"spec": obj{"gatewayClassName": class, "listeners": []any{obj{"name": "http", "protocol": "HTTP", "port": 80}}}},
+			"spec":     obj{"gatewayClassName": class, "listeners": []any{obj{"name": "http", "protocol": "HTTP", "port": 80}}}},
 	), "apply", "-f", "-")
 	return token
 }

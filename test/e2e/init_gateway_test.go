@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	initcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/init"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -195,4 +196,93 @@ func conditionOf(u *unstructured.Unstructured, typ string) string {
 		}
 	}
 	return ""
+}
+
+// TestInitGatewayResumesAndAdopts: the Gateway road of init interrupted
+// after each of its steps is finished by a re-run, with one control plane in
+// Konnect and a re-run after that writing nothing; and --adopt attaches a
+// Gateway to a control plane that exists in Konnect (GatewayConfiguration
+// spec.konnect.source: Mirror), which kong-operator mirrors without creating
+// one.
+func TestInitGatewayResumesAndAdopts(t *testing.T) {
+	env := testenv.Shared(t, testenv.KO23)
+	gatewayInit := func(ctx context.Context, ns, gw string, mutate func(o *initcmd.Options)) (*initcmd.Options, string, error) {
+		o, out, errOut := initInProcess(t, env, ns, func(o *initcmd.Options) {
+			o.Gateway = gw
+			if mutate != nil {
+				mutate(o)
+			}
+		})
+		err := o.Run(ctx)
+		return o, errOut.String() + out.String(), err
+	}
+	for _, step := range initcmd.GatewaySteps {
+		t.Run("after_"+step, func(t *testing.T) {
+			ns := env.Namespace(t)
+			gw := "gw-" + ns
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, out, err := gatewayInit(ctx, ns, gw, func(o *initcmd.Options) {
+				o.AfterStep = func(s string) {
+					if s == step {
+						cancel()
+					}
+				}
+			})
+			if step != initcmd.StepEndpoint {
+				var ie *initcmd.InterruptedError
+				require.ErrorAs(t, err, &ie, "%s", out)
+				require.Contains(t, err.Error(), "re-run the same command to finish")
+			}
+			_, out, err = gatewayInit(context.Background(), ns, gw, nil)
+			require.NoError(t, err, "%s", out)
+			n := 0
+			for _, c := range env.Konnect.ControlPlanes() {
+				if c.Name == gw {
+					n++
+				}
+			}
+			require.Equal(t, 1, n, "exactly one control plane named %q in Konnect", gw)
+			o, out, err := gatewayInit(context.Background(), ns, gw, nil)
+			require.NoError(t, err, "%s", out)
+			require.Zero(t, o.Stats.Writes, "a converged re-run writes nothing:\n%s", out)
+		})
+	}
+
+	t.Run("Adopt", func(t *testing.T) {
+		ns := env.Namespace(t)
+		gw := "gw-" + ns
+		shared := env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: "Shared " + ns})
+		before := len(env.Konnect.ControlPlanes())
+		_, out, err := gatewayInit(context.Background(), ns, gw, func(o *initcmd.Options) {
+			o.Adopt, o.ControlPlane = true, shared.Name
+		})
+		require.NoError(t, err, "%s", out)
+		require.Contains(t, out, "Adopting Konnect control plane")
+		cfg, err := env.Get(context.Background(), gvkGatewayConfiguration, ns, gw)
+		require.NoError(t, err)
+		require.Equal(t, "Mirror", mustNested(t, cfg, "spec", "konnect", "source"))
+		require.Equal(t, shared.ID, mustNested(t, cfg, "spec", "konnect", "mirror", "konnect", "id"))
+		g, err := env.Get(context.Background(), gvkGateway, ns, gw)
+		require.NoError(t, err)
+		cp := gatewayControlPlaneOf(t, env, ns, g)
+		require.Equal(t, shared.ID, mustNested(t, cp, "status", "id"))
+		require.Equal(t, before, len(env.Konnect.ControlPlanes()), "a mirror creates no control plane in Konnect")
+		initWaitConnected(t, env, shared.ID)
+
+		// Without --adopt, the same Gateway would change its Konnect settings: refused.
+		_, _, err = gatewayInit(context.Background(), ns, gw, nil)
+		require.ErrorContains(t, err, "spec.konnect.source Mirror")
+	})
+
+	t.Run("NameClash", func(t *testing.T) {
+		ns := env.Namespace(t)
+		gw := "gw-" + ns
+		env.Konnect.AddControlPlane(konnecttest.ControlPlaneSeed{Name: gw})
+		_, _, err := gatewayInit(context.Background(), ns, gw, nil)
+		require.ErrorContains(t, err, "name clash: Konnect already has a control plane named "+`"`+gw+`"`)
+		require.ErrorContains(t, err, "--adopt --control-plane")
+		_, err = env.Get(context.Background(), gvkGateway, ns, gw)
+		require.True(t, apierrors.IsNotFound(err), "nothing written before the refusal")
+	})
 }
