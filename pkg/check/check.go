@@ -159,6 +159,7 @@ type Report struct {
 	APIVersion   string           `json:"apiVersion"`
 	Kind         string           `json:"kind"`
 	Namespace    string           `json:"namespace"`
+	Gateway      string           `json:"gateway,omitempty"`
 	DataPlane    string           `json:"dataPlane"`
 	ControlPlane string           `json:"controlPlane"`
 	Generation   string           `json:"generation"`
@@ -218,7 +219,7 @@ func Run(ctx context.Context, e *Env, cats []Category, o RunOptions) *Report {
 	}
 	deadline := e.now().Add(o.Wait)
 	statuses := map[string]Status{}
-	rep := &Report{APIVersion: ReportAPIVersion, Kind: ReportKind, Namespace: e.Namespace, Status: Pass}
+	rep := &Report{APIVersion: ReportAPIVersion, Kind: ReportKind, Namespace: e.Namespace, Gateway: e.Gateway, Status: Pass}
 	for _, cat := range cats {
 		cr := CategoryResult{ID: cat.ID, Name: cat.Name, Status: Pass, Checks: []CheckResult{}}
 		for _, c := range cat.Checks {

@@ -371,7 +371,7 @@ func dataPlaneChecks() []Check {
 	return []Check{{
 		ID:          IDDataPlaneFound,
 		Description: "DataPlane found",
-		Details:     "--dataplane, else the only DataPlane of the namespace.",
+		Details:     "--dataplane, else the only DataPlane of the namespace. With --gateway, the one kong-operator made for the Gateway (label gateway-operator.konghq.com/managed-by=gateway and an ownerReference to the Gateway's uid, v2.2.3:pkg/utils/gateway/ownerrefs.go ListDataPlanesForGateway); it settles then, while kong-operator has not created it.",
 		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			dp, err := e.dataPlane(ctx)

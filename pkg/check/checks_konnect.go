@@ -82,11 +82,15 @@ func authChecks() []Check {
 	return []Check{{
 		ID:          IDAuthFound,
 		Description: "KonnectAPIAuthConfiguration present",
-		Details:     "Every KonnectAPIAuthConfiguration of the namespace is checked by the auth checks.",
+		Details:     "Every KonnectAPIAuthConfiguration of the namespace is checked by the auth checks, and the control plane's when its spec.konnect.authRef names another namespace. With --gateway, only the one the Gateway's control plane uses (before kong-operator created it, the one its GatewayConfiguration names), in the namespace its authRef names.",
 		Hint:        "Create a KonnectAPIAuthConfiguration with a Konnect token (kubectl konnect init does it), or pass the namespace with -n.",
 		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
-			auths, err := e.list(ctx, gvrAuth)
+			auths, err := e.auths(ctx)
+			var pre *prereqError
+			if errors.As(err, &pre) {
+				return Skipped("skipped: %v", err)
+			}
 			if err != nil {
 				return failedFrom(err)
 			}
@@ -95,7 +99,7 @@ func authChecks() []Check {
 			}
 			var parts []string
 			for _, a := range auths {
-				parts = append(parts, fmt.Sprintf("%s (serverURL %s)", a.GetName(), str(a, "spec", "serverURL")))
+				parts = append(parts, fmt.Sprintf("%s (serverURL %s)", e.objName(a), str(a, "spec", "serverURL")))
 			}
 			return Passed("%s", strings.Join(parts, "; "))
 		},
@@ -106,7 +110,7 @@ func authChecks() []Check {
 		Hint:        "Give the KonnectAPIAuthConfiguration a token: inline in spec.token, or in a Secret labelled konghq.com/credential=konnect under the key token.",
 		Needs:       []string{IDAuthFound},
 		Run: func(ctx context.Context, e *Env) Result {
-			auths, err := e.list(ctx, gvrAuth)
+			auths, err := e.auths(ctx)
 			if err != nil {
 				return failedFrom(err)
 			}
@@ -117,10 +121,10 @@ func authChecks() []Check {
 					return failedFrom(err)
 				}
 				if !strings.HasPrefix(ka.token, "kpat_") && !strings.HasPrefix(ka.token, "spat_") {
-					warn = append(warn, fmt.Sprintf("%s: the token from %s starts with neither kpat_ nor spat_", a.GetName(), ka.Source))
+					warn = append(warn, fmt.Sprintf("%s: the token from %s starts with neither kpat_ nor spat_", e.objName(a), ka.Source))
 					continue
 				}
-				ok = append(ok, fmt.Sprintf("%s: %s token from %s", a.GetName(), tokenKind(ka.token), ka.Source))
+				ok = append(ok, fmt.Sprintf("%s: %s token from %s", e.objName(a), tokenKind(ka.token), ka.Source))
 			}
 			if len(warn) > 0 {
 				return Warned("Konnect tokens are personal access tokens (kpat_...) or system account tokens (spat_...); check that the right value was stored.",
@@ -135,7 +139,7 @@ func authChecks() []Check {
 		Hint:        "Create a new token in Konnect (personal access token, or a system account token for automation) and store it where the KonnectAPIAuthConfiguration reads it.",
 		Needs:       []string{IDAuthToken},
 		Run: func(ctx context.Context, e *Env) Result {
-			auths, err := e.list(ctx, gvrAuth)
+			auths, err := e.auths(ctx)
 			if err != nil {
 				return failedFrom(err)
 			}
@@ -150,22 +154,22 @@ func authChecks() []Check {
 					status, msg := konnectError(err)
 					if status == http.StatusUnauthorized || status == http.StatusForbidden {
 						return Failed(newTokenHint(e, ka),
-							"%s: %s on GET /v3/organizations/me: the token is revoked, expired, or not a Konnect token", a.GetName(), msg)
+							"%s: %s on GET /v3/organizations/me: the token is revoked, expired, or not a Konnect token", e.objName(a), msg)
 					}
 					return Failed(fmt.Sprintf("Check that this machine reaches %s (proxy, firewall), then run the check again.", ka.ServerURL),
-						"%s: asking Konnect who the token belongs to: %s", a.GetName(), msg)
+						"%s: asking Konnect who the token belongs to: %s", e.objName(a), msg)
 				}
 				name := ""
 				if org != nil && org.Name != nil {
 					name = *org.Name
 				}
 				// Konnect accepts the token; KGO must not have said otherwise.
-				if r, no := kgoSaysNo(a, "KonnectAPIAuthConfiguration "+a.GetName(),
-					fmt.Sprintf("kubectl describe konnectapiauthconfiguration %s -n %s", a.GetName(), e.Namespace), "APIAuthValid"); no {
+				if r, no := kgoSaysNo(a, "KonnectAPIAuthConfiguration "+e.objName(a),
+					fmt.Sprintf("kubectl describe konnectapiauthconfiguration %s -n %s", a.GetName(), e.nsOf(a)), "APIAuthValid"); no {
 					r.Message += fmt.Sprintf(", although Konnect accepts the token now (organization %q): KGO retries on its next reconcile", name)
 					return r
 				}
-				ok = append(ok, fmt.Sprintf("%s: organization %q", a.GetName(), name))
+				ok = append(ok, fmt.Sprintf("%s: organization %q", e.objName(a), name))
 			}
 			return Passed("%s", strings.Join(ok, "; "))
 		},
@@ -177,7 +181,7 @@ func authChecks() []Check {
 		Needs:       []string{IDAuthTokenValid},
 		Retry:       true, // the endpoint is known once the control plane is programmed
 		Run: func(ctx context.Context, e *Env) Result {
-			auths, err := e.list(ctx, gvrAuth)
+			auths, err := e.auths(ctx)
 			if err != nil {
 				return failedFrom(err)
 			}
@@ -190,23 +194,23 @@ func authChecks() []Check {
 					return failedFrom(err)
 				}
 				if ka.Region == "" {
-					return Failed("", "%s: serverURL %q names no Konnect region (KGO derives the region from the first label)", a.GetName(), str(a, "spec", "serverURL"))
+					return Failed("", "%s: serverURL %q names no Konnect region (KGO derives the region from the first label)", e.objName(a), str(a, "spec", "serverURL"))
 				}
-				if cp == nil || kgoapi.AuthRef(cp) != a.GetName() {
-					parts = append(parts, fmt.Sprintf("%s: region %s", a.GetName(), ka.Region))
+				if !e.usesAuth(cp, a) {
+					parts = append(parts, fmt.Sprintf("%s: region %s", e.objName(a), ka.Region))
 					continue
 				}
 				ep, err := e.endpoint(ctx)
 				if err != nil {
 					unknown = err
-					parts = append(parts, fmt.Sprintf("%s: region %s", a.GetName(), ka.Region))
+					parts = append(parts, fmt.Sprintf("%s: region %s", e.objName(a), ka.Region))
 					continue
 				}
 				if ka.Region != "global" && ep.Region != "" && ep.Region != ka.Region {
-					return Failed(fmt.Sprintf("Use the API host of region %s: spec.serverURL %s.api.konghq.com (the field is immutable: re-create the KonnectAPIAuthConfiguration %s).", ep.Region, ep.Region, a.GetName()),
-						"%s: serverURL region %s, but control plane %s is in region %s (endpoint %s)", a.GetName(), ka.Region, cp.GetName(), ep.Region, ep.URL)
+					return Failed(fmt.Sprintf("Use the API host of region %s: spec.serverURL %s.api.konghq.com (the field is immutable: re-create the KonnectAPIAuthConfiguration %s).", ep.Region, ep.Region, e.objName(a)),
+						"%s: serverURL region %s, but control plane %s is in region %s (endpoint %s)", e.objName(a), ka.Region, cp.GetName(), ep.Region, ep.URL)
 				}
-				parts = append(parts, fmt.Sprintf("%s: region %s, as the endpoint %s of control plane %s", a.GetName(), ka.Region, ep.URL, cp.GetName()))
+				parts = append(parts, fmt.Sprintf("%s: region %s, as the endpoint %s of control plane %s", e.objName(a), ka.Region, ep.URL, cp.GetName()))
 			}
 			if unknown != nil {
 				return Skipped("%s; the control plane's endpoint is not known: %v", strings.Join(parts, "; "), unknown)
@@ -228,13 +232,13 @@ func newTokenHint(e *Env, ka konnectAuth) string {
 	if str(ka.Obj, "spec", "type") == "secretRef" {
 		ns := str(ka.Obj, "spec", "secretRef", "namespace")
 		if ns == "" {
-			ns = e.Namespace
+			ns = e.nsOf(ka.Obj)
 		}
 		return fmt.Sprintf("Create a new token in Konnect and store it: kubectl patch secret %s -n %s --type merge -p '{\"stringData\":{\"token\":\"<new token>\"}}'",
 			str(ka.Obj, "spec", "secretRef", "name"), ns)
 	}
 	return fmt.Sprintf("Create a new token in Konnect and store it: kubectl patch konnectapiauthconfiguration %s -n %s --type merge -p '{\"spec\":{\"token\":\"<new token>\"}}'",
-		ka.Obj.GetName(), e.Namespace)
+		ka.Obj.GetName(), e.nsOf(ka.Obj))
 }
 
 // konnectPrereq turns an error of a Konnect lookup into a result: a skip
@@ -254,7 +258,7 @@ func controlPlaneChecks() []Check {
 	return []Check{{
 		ID:          IDControlPlaneFound,
 		Description: "KonnectGatewayControlPlane found",
-		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to. On kong-operator 2.x an object applied as v1alpha1 is read as v1alpha2: its conversion webhook keeps spec.name as spec.createControlPlaneRequest.name.",
+		Details:     "--control-plane, else the only KonnectGatewayControlPlane of the namespace, else the one the data plane's KonnectExtension refers to. With --gateway, the one kong-operator made for the Gateway (label gateway-operator.konghq.com/managed-by=gateway and an ownerReference to the Gateway's uid, v2.2.3:pkg/utils/gateway/ownerrefs.go ListKonnectGatewayControlPlanesForGateway); it settles then, while kong-operator has not created it. On kong-operator 2.x an object applied as v1alpha1 is read as v1alpha2: its conversion webhook keeps spec.name as spec.createControlPlaneRequest.name.",
 		Needs:       []string{IDKGOGeneration},
 		Run: func(ctx context.Context, e *Env) Result {
 			cp, err := e.controlPlane(ctx)
@@ -262,9 +266,9 @@ func controlPlaneChecks() []Check {
 				return failedFrom(err)
 			}
 			if kgoapi.IsMirror(cp) {
-				return Passed("%s (%s, mirror of Konnect control plane %s, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectID(cp), kgoapi.AuthRef(cp))
+				return Passed("%s (%s, mirror of Konnect control plane %s, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectID(cp), e.nsName(e.authRefOf(cp)))
 			}
-			return Passed("%s (%s, Konnect name %q, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectName(cp), kgoapi.AuthRef(cp))
+			return Passed("%s (%s, Konnect name %q, KonnectAPIAuthConfiguration %s)", cp.GetName(), cp.GetAPIVersion(), kgoapi.KonnectName(cp), e.nsName(e.authRefOf(cp)))
 		},
 	}, {
 		ID:          IDControlPlaneProgrammed,

@@ -28,6 +28,11 @@ type Options struct {
 	// empty, the only one in the namespace, or the one the data plane's
 	// KonnectExtension refers to.
 	ControlPlane string
+	// Gateway is the hybrid Gateway (Gateway API, kong-operator >= 2.1) to
+	// check: the KonnectGatewayControlPlane and DataPlane checked are the
+	// ones kong-operator made for it (DataPlane and ControlPlane are then
+	// ignored), and CatalogueFor adds the gateway and routes categories.
+	Gateway string
 	// MaxPingAge is how recent a node's last_ping must be (default 2m).
 	MaxPingAge time.Duration
 	// RenewBefore: a certificate (the data plane's, the webhook's) that

@@ -145,38 +145,69 @@ func (e *Env) Generation(ctx context.Context) (rules.Generation, error) {
 	return e.generation, nil
 }
 
-func (e *Env) res(gvr schema.GroupVersionResource) interface {
+func (e *Env) res(gvr schema.GroupVersionResource, ns string) interface {
 	Get(ctx context.Context, name string, opts metav1.GetOptions, sub ...string) (*unstructured.Unstructured, error)
 	List(ctx context.Context, opts metav1.ListOptions) (*unstructured.UnstructuredList, error)
 } {
-	return e.Dynamic.Resource(gvr).Namespace(e.Namespace)
+	return e.Dynamic.Resource(gvr).Namespace(ns)
 }
 
 // list returns the objects of a resource in the namespace, sorted by name.
 func (e *Env) list(ctx context.Context, gvr schema.GroupVersionResource) ([]*unstructured.Unstructured, error) {
-	return memo(e, "list/"+gvr.String(), func() ([]*unstructured.Unstructured, error) {
-		l, err := e.res(gvr).List(ctx, metav1.ListOptions{})
+	return e.listIn(ctx, gvr, e.Namespace)
+}
+
+// listIn returns the objects of a resource in namespace ns, sorted by name.
+func (e *Env) listIn(ctx context.Context, gvr schema.GroupVersionResource, ns string) ([]*unstructured.Unstructured, error) {
+	key := "list/" + gvr.String()
+	if ns != e.Namespace {
+		key += "/" + ns
+	}
+	return memo(e, key, func() ([]*unstructured.Unstructured, error) {
+		l, err := e.res(gvr, ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("listing %s in namespace %s: %w", gvr.GroupResource(), e.Namespace, err)
+			return nil, fmt.Errorf("listing %s in namespace %s: %w", gvr.GroupResource(), ns, err)
 		}
-		out := make([]*unstructured.Unstructured, 0, len(l.Items))
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
-		return out, nil
+		return sortedItems(l), nil
 	})
+}
+
+func sortedItems(l *unstructured.UnstructuredList) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, 0, len(l.Items))
+	for i := range l.Items {
+		out = append(out, &l.Items[i])
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].GetNamespace() != out[j].GetNamespace() {
+			return out[i].GetNamespace() < out[j].GetNamespace()
+		}
+		return out[i].GetName() < out[j].GetName()
+	})
+	return out
 }
 
 // get returns an object, or nil when it does not exist.
 func (e *Env) get(ctx context.Context, gvr schema.GroupVersionResource, name string) (*unstructured.Unstructured, error) {
-	return memo(e, "get/"+gvr.String()+"/"+name, func() (*unstructured.Unstructured, error) {
-		u, err := e.res(gvr).Get(ctx, name, metav1.GetOptions{})
+	return e.getIn(ctx, gvr, e.Namespace, name)
+}
+
+// getIn returns an object of namespace ns ("" for a cluster-scoped one), or
+// nil when it does not exist.
+func (e *Env) getIn(ctx context.Context, gvr schema.GroupVersionResource, ns, name string) (*unstructured.Unstructured, error) {
+	key := "get/" + gvr.String() + "/" + name
+	if ns != e.Namespace {
+		key = "get/" + gvr.String() + "/" + ns + "/" + name
+	}
+	return memo(e, key, func() (*unstructured.Unstructured, error) {
+		u, err := e.res(gvr, ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading %s %s/%s: %w", gvr.GroupResource(), e.Namespace, name, err)
+			if ns == "" {
+				return nil, fmt.Errorf("reading %s %s: %w", gvr.GroupResource(), name, err)
+			}
+			return nil, fmt.Errorf("reading %s %s/%s: %w", gvr.GroupResource(), ns, name, err)
 		}
 		return u, nil
 	})
@@ -219,6 +250,13 @@ func (e *Env) pick(ctx context.Context, gvr schema.GroupVersionResource, kind, n
 // dataPlane is the DataPlane to check: --dataplane or the only one.
 func (e *Env) dataPlane(ctx context.Context) (*unstructured.Unstructured, error) {
 	return memo(e, "dataplane", func() (*unstructured.Unstructured, error) {
+		if e.Gateway != "" {
+			dp, err := e.gatewayChild(ctx, gvrDataPlane, "DataPlane")
+			if err == nil {
+				e.selectedDataPlane = dp.GetName()
+			}
+			return dp, err
+		}
 		dp, several, err := e.pick(ctx, gvrDataPlane, "DataPlane", e.DataPlane,
 			fmt.Sprintf("List the data planes with: kubectl get dataplanes.gateway-operator.konghq.com -n %s", e.Namespace),
 			"Pass the namespace of the data plane with -n, or create a DataPlane whose spec.extensions names a KonnectExtension (kubectl konnect init does all of it).")
@@ -317,6 +355,13 @@ func (e *Env) controlPlane(ctx context.Context) (*unstructured.Unstructured, err
 		if err != nil {
 			return nil, err
 		}
+		if e.Gateway != "" {
+			cp, err := e.gatewayChild(ctx, gvr, "KonnectGatewayControlPlane")
+			if err == nil {
+				e.selectedControlPlane = cp.GetName()
+			}
+			return cp, err
+		}
 		cp, cps, err := e.pick(ctx, gvr, "KonnectGatewayControlPlane", e.ControlPlane,
 			fmt.Sprintf("List them with: kubectl get konnectgatewaycontrolplanes.konnect.konghq.com -n %s", e.Namespace),
 			"Create one that names the Konnect control plane and refers to a KonnectAPIAuthConfiguration (kubectl konnect init does it), or pass -n.")
@@ -364,30 +409,31 @@ func regionOf(serverURL string) string {
 // authToken reads an auth configuration's token; the error says why it
 // cannot be read and how to fix it.
 func (e *Env) authToken(ctx context.Context, auth *unstructured.Unstructured) (konnectAuth, error) {
-	return memo(e, "auth/"+auth.GetName(), func() (konnectAuth, error) {
+	return memo(e, "auth/"+e.nsName(auth.GetNamespace(), auth.GetName()), func() (konnectAuth, error) {
 		ka := konnectAuth{Obj: auth}
+		authNS := e.nsOf(auth)
 		server := str(auth, "spec", "serverURL")
 		if !strings.Contains(server, "://") {
 			server = "https://" + server
 		}
 		ka.ServerURL = strings.TrimSuffix(server, "/")
 		ka.Region = regionOf(ka.ServerURL)
-		where := "KonnectAPIAuthConfiguration " + auth.GetName()
+		where := "KonnectAPIAuthConfiguration " + e.nsName(auth.GetNamespace(), auth.GetName())
 		switch t := str(auth, "spec", "type"); t {
 		case "token":
 			ka.token = strings.TrimSpace(str(auth, "spec", "token"))
 			ka.Source = "inline spec.token"
 			if ka.token == "" {
-				return ka, problemf(fmt.Sprintf("Set spec.token: kubectl patch konnectapiauthconfiguration %s -n %s --type merge -p '{\"spec\":{\"token\":\"<token>\"}}'", auth.GetName(), e.Namespace),
+				return ka, problemf(fmt.Sprintf("Set spec.token: kubectl patch konnectapiauthconfiguration %s -n %s --type merge -p '{\"spec\":{\"token\":\"<token>\"}}'", auth.GetName(), authNS),
 					"%s: spec.token is empty", where)
 			}
 		case "secretRef":
 			name, ns := str(auth, "spec", "secretRef", "name"), str(auth, "spec", "secretRef", "namespace")
 			if ns == "" {
-				ns = auth.GetNamespace()
+				ns = authNS
 			}
 			ka.Source = fmt.Sprintf("Secret %s (key token)", name)
-			if ns != auth.GetNamespace() {
+			if ns != authNS {
 				ka.Source = fmt.Sprintf("Secret %s/%s (key token)", ns, name)
 			}
 			sec, err := e.Kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
@@ -423,12 +469,76 @@ func (e *Env) sdk(ka konnectAuth) *sdkkonnectgo.SDK {
 
 // organization asks Konnect who the token belongs to (GET /v3/organizations/me).
 func (e *Env) organization(ctx context.Context, ka konnectAuth) (*components.MeOrganization, error) {
-	return memo(e, "org/"+ka.Obj.GetName(), func() (*components.MeOrganization, error) {
+	return memo(e, "org/"+e.nsName(ka.Obj.GetNamespace(), ka.Obj.GetName()), func() (*components.MeOrganization, error) {
 		res, err := e.sdk(ka).Me.GetOrganizationsMe(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return res.GetMeOrganization(), nil
+	})
+}
+
+// nsOf is an object's namespace; the checked namespace for an object read
+// without one.
+func (e *Env) nsOf(u *unstructured.Unstructured) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return ns
+	}
+	return e.Namespace
+}
+
+// nsName names an object for messages: its name in the checked namespace,
+// namespace/name in another.
+func (e *Env) nsName(ns, name string) string {
+	if ns == "" || ns == e.Namespace {
+		return name
+	}
+	return ns + "/" + name
+}
+
+// authRefOf is the KonnectAPIAuthConfiguration a control plane uses: its
+// spec.konnect.authRef, whose namespace (kong-operator >= 2.1, with a
+// KongReferenceGrant) defaults to the control plane's own
+// (v2.2.3:controller/konnect/reconciler_apiauthref.go getCPAuthRefForRef).
+func (e *Env) authRefOf(cp *unstructured.Unstructured) (ns, name string) {
+	ns = str(cp, "spec", "konnect", "authRef", "namespace")
+	if ns == "" {
+		ns = e.nsOf(cp)
+	}
+	return ns, kgoapi.AuthRef(cp)
+}
+
+// usesAuth reports whether control plane cp uses auth.
+func (e *Env) usesAuth(cp, auth *unstructured.Unstructured) bool {
+	if cp == nil {
+		return false
+	}
+	ns, name := e.authRefOf(cp)
+	return name == auth.GetName() && ns == e.nsOf(auth)
+}
+
+// auths are the KonnectAPIAuthConfigurations the auth checks read. With
+// --gateway, the one the Gateway's control plane uses (or, before
+// kong-operator created it, the one its GatewayConfiguration names), which
+// may live in another namespace. Otherwise every one of the namespace, and
+// the control plane's when its authRef names another namespace.
+func (e *Env) auths(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	return memo(e, "auths", func() ([]*unstructured.Unstructured, error) {
+		if e.Gateway != "" {
+			return e.gatewayAuths(ctx)
+		}
+		out, err := e.list(ctx, gvrAuth)
+		if err != nil {
+			return nil, err
+		}
+		if cp, err := e.controlPlane(ctx); err == nil {
+			if ns, name := e.authRefOf(cp); ns != e.Namespace && name != "" {
+				if a, err := e.getIn(ctx, gvrAuth, ns, name); err == nil && a != nil {
+					out = append(slices.Clone(out), a)
+				}
+			}
+		}
+		return out, nil
 	})
 }
 
@@ -440,11 +550,12 @@ func (e *Env) cpAuth(ctx context.Context) (konnectAuth, error) {
 		if err != nil {
 			return konnectAuth{}, err
 		}
-		name := kgoapi.AuthRef(cp)
-		auth, err := e.get(ctx, gvrAuth, name)
+		ns, name := e.authRefOf(cp)
+		auth, err := e.getIn(ctx, gvrAuth, ns, name)
 		if err != nil {
 			return konnectAuth{}, err
 		}
+		name = e.nsName(ns, name)
 		if auth == nil {
 			return konnectAuth{}, prereqf("KonnectAPIAuthConfiguration %s of control plane %s does not exist", name, cp.GetName())
 		}
@@ -700,3 +811,6 @@ func (e *Env) nodes(ctx context.Context) ([]components.ListNodesItems, error) {
 		return out, nil
 	})
 }
+
+// objName names an object for messages (see nsName).
+func (e *Env) objName(u *unstructured.Unstructured) string { return e.nsName(e.nsOf(u), u.GetName()) }

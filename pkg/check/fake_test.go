@@ -51,6 +51,9 @@ func fakeDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	lists := map[schema.GroupVersionResource]string{
 		gvrAuth: "KonnectAPIAuthConfigurationList", gvrExtensionOld: "KonnectExtensionList",
 		gvrDataPlane: "DataPlaneList", gvrDPCertificates: "KongDataPlaneClientCertificateList",
+		gvrGateway: "GatewayList", gvrGatewayClass: "GatewayClassList", gvrHTTPRoute: "HTTPRouteList",
+		gvrGatewayConfiguration: "GatewayConfigurationList", gvrKongReferenceGrant: "KongReferenceGrantList",
+		gvrKongRoute: "KongRouteList", gvrKongService: "KongServiceList",
 	}
 	for _, v := range []string{kgoapi.V1Alpha1, kgoapi.V1Alpha2} {
 		lists[kgoapi.ControlPlaneGVR(v)] = "KonnectGatewayControlPlaneList"
@@ -82,6 +85,20 @@ func servedBy(gen rules.Generation) []*metav1.APIResourceList {
 		return append(common, res("konnect.konghq.com/v1alpha1", auth, cps, exts), res("gateway-operator.konghq.com/v1alpha1", exts))
 	case rules.GenerationKO20:
 		return append(common, res("konnect.konghq.com/v1alpha1", auth, cps), res("konnect.konghq.com/v1alpha2", cps, exts))
+	case rules.GenerationKO21, rules.GenerationKO22:
+		// KongReferenceGrant is new in 2.1, KonnectEventGateway in 2.2; both
+		// serve the Gateway API path (hybrid Gateways).
+		konnect := res("konnect.konghq.com/v1alpha1", auth, cps)
+		if gen == rules.GenerationKO22 {
+			konnect.APIResources = append(konnect.APIResources, metav1.APIResource{Name: "konnecteventgateways", Namespaced: true})
+		}
+		return []*metav1.APIResourceList{
+			res("configuration.konghq.com/v1alpha1", "kongdataplaneclientcertificates", "kongreferencegrants", "kongroutes", "kongservices"),
+			res("gateway-operator.konghq.com/v1beta1", "dataplanes"),
+			res("gateway-operator.konghq.com/v2beta1", "gatewayconfigurations"),
+			res("gateway.networking.k8s.io/v1", "gateways", "gatewayclasses", "httproutes"),
+			konnect, res("konnect.konghq.com/v1alpha2", cps, exts),
+		}
 	}
 	return common
 }

@@ -73,6 +73,9 @@ func paint(s Status, text string, on bool) string {
 func WriteTable(w io.Writer, r *Report, o TableOptions) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Namespace %s", r.Namespace)
+	if r.Gateway != "" {
+		fmt.Fprintf(&b, ", Gateway %s", r.Gateway)
+	}
 	if r.DataPlane != "" {
 		fmt.Fprintf(&b, ", DataPlane %s", r.DataPlane)
 	}

@@ -34,6 +34,7 @@ type Options struct {
 	Namespace    string
 	DataPlane    string
 	ControlPlane string
+	Gateway      string
 	Output       string
 	Wait         time.Duration
 	CheckTimeout time.Duration
@@ -66,6 +67,9 @@ const example = `  # Check the only DataPlane of namespace kong, from the token 
   # Check one data plane, waiting up to 2 minutes for states that settle (programming, connecting)
   kubectl konnect check -n kong --dataplane dp --wait 2m
 
+  # Check the hybrid Gateway kong of namespace kong (kong-operator 2.1+), its control plane, data plane and HTTPRoutes
+  kubectl konnect check -n kong --gateway kong --wait 2m
+
   # Machine-readable, for CI: exit code 1 on any failure
   kubectl konnect check -n kong -o json | jq '.categories[].checks[] | select(.status != "pass")'`
 
@@ -78,7 +82,7 @@ func NewCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 // Konnect HTTP client or a clock).
 func NewCommandWithOptions(f Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "check [--dataplane NAME]",
+		Use:   "check [--dataplane NAME | --gateway NAME]",
 		Short: "Check that a data plane really reached Konnect, and everything on the way: KGO, token, control plane, certificate, extension, webhook",
 		Long: `Check runs, in order, the checks of each category: KGO installed and its generation (KGO 1.4,
 KGO 1.5/1.6, or kong-operator 2.x, whose v1alpha2 objects are read as such); the Konnect
@@ -87,6 +91,12 @@ plane's certificate (Secret, expiry, registered in Konnect); the KonnectExtensio
 pointing at the control plane, Ready); the DataPlane (Ready, and connected: a node in Konnect's
 nodes list with a recent last_ping); and the admission webhook (installed, serving, certificate,
 a server-side dry run of a valid and an invalid object).
+
+With --gateway NAME, a hybrid Gateway of kong-operator 2.1+ is checked instead: the Gateway, its
+GatewayClass and GatewayConfiguration (which makes it hybrid, and may name a KonnectAPIAuthConfiguration
+of another namespace through a KongReferenceGrant), Programmed; then the checks above against the
+KonnectGatewayControlPlane, KonnectExtension and DataPlane kong-operator made for it; and the
+HTTPRoutes attached to it (accepted, and programmed in Konnect as KongRoutes and KongServices).
 
 Every check that does not pass comes with a hint and a link. Results go to stdout, progress to
 stderr. The exit code is 1 when a check failed, whatever the output format; warnings exit 0.
@@ -106,6 +116,7 @@ The Konnect token is never printed.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.DataPlane, "dataplane", o.DataPlane, "DataPlane to check. Default: the only one in the namespace.")
 	fl.StringVar(&o.ControlPlane, "control-plane", o.ControlPlane, "KonnectGatewayControlPlane (resource name). Default: the only one in the namespace, or the one the data plane's KonnectExtension refers to.")
+	fl.StringVar(&o.Gateway, "gateway", o.Gateway, "Check the hybrid Gateway NAME (kong-operator 2.1+): Gateway → GatewayClass → GatewayConfiguration → auth → its control plane, extension, data plane and HTTPRoutes. Not with --dataplane or --control-plane.")
 	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table or json.")
 	fl.DurationVar(&o.Wait, "wait", o.Wait, "Retry checks whose state may still settle (programming, connecting) for up to this long, e.g. 2m. 0 checks once.")
 	fl.DurationVar(&o.CheckTimeout, "check-timeout", 10*time.Second, "Time limit of each check.")
@@ -174,6 +185,9 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("--output %q is not supported: use table or json", o.Output)
 	}
+	if o.Gateway != "" && (o.DataPlane != "" || o.ControlPlane != "") {
+		return fmt.Errorf("--gateway cannot be combined with --dataplane or --control-plane: the Gateway's own DataPlane and KonnectGatewayControlPlane are checked")
+	}
 	if o.Wait < 0 {
 		return fmt.Errorf("--wait %s: must not be negative", o.Wait)
 	}
@@ -195,11 +209,12 @@ func (o *Options) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	env := check.NewEnv(check.Options{
-		Namespace: o.Namespace, DataPlane: o.DataPlane, ControlPlane: o.ControlPlane,
+	opts := check.Options{
+		Namespace: o.Namespace, DataPlane: o.DataPlane, ControlPlane: o.ControlPlane, Gateway: o.Gateway,
 		MaxPingAge: o.MaxPingAge, RenewBefore: o.RenewBefore, Now: o.Now,
-	}, o.Clients)
-	rep := check.Run(ctx, env, check.Catalogue(), check.RunOptions{
+	}
+	env := check.NewEnv(opts, o.Clients)
+	rep := check.Run(ctx, env, check.CatalogueFor(opts), check.RunOptions{
 		CheckTimeout: o.CheckTimeout,
 		Wait:         o.Wait,
 		Progress: func(format string, args ...any) {

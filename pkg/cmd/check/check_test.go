@@ -31,7 +31,7 @@ func TestHelpDoesNotTouchTheCluster(t *testing.T) {
 	cmd.SetArgs([]string{"--help"})
 	cmd.SetOut(&out)
 	require.NoError(t, cmd.Execute())
-	for _, flag := range []string{"--dataplane", "--control-plane", "--output", "--wait", "--check-timeout", "--max-ping-age", "--renew-before"} {
+	for _, flag := range []string{"--dataplane", "--control-plane", "--gateway", "--output", "--wait", "--check-timeout", "--max-ping-age", "--renew-before"} {
 		assert.Contains(t, out.String(), flag)
 	}
 	assert.Contains(t, out.String(), "kubectl konnect check -n kong")
@@ -59,6 +59,20 @@ func TestValidateNamesTheFlagThatFixesIt(t *testing.T) {
 		o := ok()
 		o.Output = format
 		assert.NoError(t, o.Validate(), format)
+	}
+}
+
+func TestGatewayExcludesDataPlaneAndControlPlane(t *testing.T) {
+	for name, mutate := range map[string]func(*Options){
+		"--dataplane":     func(o *Options) { o.DataPlane = "dp" },
+		"--control-plane": func(o *Options) { o.ControlPlane = "cp" },
+	} {
+		o := Options{CheckTimeout: 1, MaxPingAge: 1, RenewBefore: 1, Gateway: "gw"}
+		require.NoError(t, o.Validate(), "--gateway alone")
+		mutate(&o)
+		err := o.Validate()
+		require.Error(t, err, name)
+		assert.Equal(t, "--gateway cannot be combined with --dataplane or --control-plane: the Gateway's own DataPlane and KonnectGatewayControlPlane are checked", err.Error())
 	}
 }
 
