@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/check"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -116,14 +119,22 @@ func TestCheckGateway(t *testing.T) {
 	for _, p := range gatewayProfiles {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
-			env := testenv.Shared(t, p)
+			env := testenv.SharedWithWebhook(t, p) // all green includes the webhook
 			cli := initCLI{env: env, binDir: bin}
 
 			t.Run("AllGoodThenRouteNotAcceptedThenTokenRevoked", func(t *testing.T) {
 				ns := env.Namespace(t)
 				gw, token := gatewayWithRoute(t, env, cli, ns)
-				_ = gw
-				_ = token
+				rep := gatewayCheck(t, env, ns, nil, "gateway-all-good."+string(p), 0, "--gateway", gw)
+				require.Zero(t, rep.Summary.Fail+rep.Summary.Warn, "all good: no failure, no warning")
+				requireStatus(t, rep, map[string]check.Status{
+					check.IDGatewayProgrammed: check.Pass, check.IDHTTPRoutesAccepted: check.Pass, check.IDHTTPRoutesProgrammed: check.Pass,
+					check.IDDataPlaneConnected: check.Pass,
+				})
+				// The same through kubectl and the built plugin.
+				out, stderr, code := kubectlKonnectCheck(t, env, bin, ns, "--gateway", gw)
+				require.Equal(t, 0, code, "%s\n%s", out, stderr)
+				require.Contains(t, out, "HTTPRoute "+ns+"/echo")
 
 				// A route on a listener the Gateway does not have.
 				env.MustKubectl(t, echoBackend(gw, "typo", "https"), "apply", "-n", ns, "-f", "-")
@@ -136,6 +147,17 @@ func TestCheckGateway(t *testing.T) {
 					return st == "False" && reason == "NoMatchingParent"
 				}, waitTimeout, 200*time.Millisecond, "kong-operator refuses a route on a listener the Gateway lacks")
 				require.Empty(t, translatedRoutes(t, env, ns, "typo"), "a route not accepted is not translated")
+				rep = gatewayCheck(t, env, ns, nil, "gateway-route-not-accepted."+string(p), 1, "--gateway", gw)
+				requireStatus(t, rep, map[string]check.Status{check.IDHTTPRoutesAccepted: check.Fail, check.IDGatewayProgrammed: check.Pass})
+				got, _ := rep.Find(check.IDHTTPRoutesAccepted)
+				require.Contains(t, got.Message, ns+"/typo")
+				require.Contains(t, got.Message, "NoMatchingParent")
+				env.MustKubectl(t, "", "delete", "httproute", "typo", "-n", ns)
+
+				// The token revoked in Konnect: the Gateway stays Programmed, the check says where it breaks.
+				env.Konnect.RevokeToken(token)
+				rep = gatewayCheck(t, env, ns, nil, "gateway-token-revoked."+string(p), 1, "--gateway", gw)
+				requireStatus(t, rep, map[string]check.Status{check.IDGatewayProgrammed: check.Pass, check.IDAuthTokenValid: check.Fail})
 			})
 
 			t.Run("GrantMissingThenGiven", func(t *testing.T) {
@@ -145,10 +167,16 @@ func TestCheckGateway(t *testing.T) {
 				g := env.WaitFor(t, gvkGateway, gwNS, gw, waitTimeout, testenv.HasCondition("KonnectGatewayControlPlaneProgrammed", "False"))
 				cp := gatewayControlPlaneOf(t, env, gwNS, g)
 				env.WaitFor(t, gvkControlPlaneV1alpha2, gwNS, cp.GetName(), waitTimeout, testenv.HasCondition("APIAuthResolvedRef", "False"))
+				rep := gatewayCheck(t, env, gwNS, []string{authNS}, "gateway-grant-missing."+string(p), 1, "--gateway", gw)
+				requireStatus(t, rep, map[string]check.Status{check.IDGatewayConfiguration: check.Fail})
+				got, _ := rep.Find(check.IDGatewayConfiguration)
+				require.Contains(t, got.Message, "KongReferenceGrant")
 
 				// The grant: kong-operator grants its control plane the reference too, and goes on.
 				env.MustKubectl(t, manifest(t, authGrant(authNS, gwNS)), "apply", "-f", "-")
 				env.WaitFor(t, gvkGateway, gwNS, gw, waitTimeout, testenv.HasCondition("Programmed", "True"))
+				out, stderr, code := runCheck(t, env, gwNS, "--gateway", gw, "--wait", "1m")
+				require.Equal(t, 0, code, "with the grant, the chain is whole:\n%s\n%s", out, stderr)
 			})
 		})
 	}
@@ -189,4 +217,31 @@ func authGrant(authNS, gwNS string) obj {
 			"from": []any{obj{"group": "gateway-operator.konghq.com", "kind": "GatewayConfiguration", "namespace": gwNS}},
 			"to":   []any{obj{"group": "konnect.konghq.com", "kind": "KonnectAPIAuthConfiguration", "name": "konnect-auth"}},
 		}}
+}
+
+var reGenerated = regexp.MustCompile(`(gw-NAMESPACE)-[a-z0-9]{5}\b`)
+
+// gatewayCheck is checkBoth for a Gateway, whose golden files must hide
+// more than one namespace (the auth's, in the cross-namespace case).
+func gatewayCheck(t *testing.T, env *testenv.Env, ns string, otherNS []string, name string, wantExit int, args ...string) *check.Report {
+	t.Helper()
+	norm := func(s string) string {
+		for i, o := range otherNS {
+			s = strings.ReplaceAll(s, o, "NAMESPACE"+string(rune('B'+i)))
+		}
+		// kong-operator names the KonnectExtension (and so its certificate)
+		// with generateName: five random characters.
+		return reGenerated.ReplaceAllString(normalizeCheck(s, ns), "${1}-RAND5")
+	}
+	table, stderr, code := runCheck(t, env, ns, args...)
+	require.Equal(t, wantExit, code, "exit code of -o table\nstdout: %s\nstderr: %s", table, stderr)
+	js, stderr, code := runCheck(t, env, ns, append(args, "-o", "json")...)
+	require.Equal(t, wantExit, code, "exit code of -o json\nstdout: %s\nstderr: %s", js, stderr)
+	require.NotContains(t, table+js, env.Token, "the token must never be printed")
+	golden(t, name+".txt", norm(table))
+	golden(t, name+".json", norm(js))
+	var rep check.Report
+	require.NoError(t, json.Unmarshal([]byte(js), &rep))
+	require.Equal(t, wantExit == 1, rep.Failed())
+	return &rep
 }

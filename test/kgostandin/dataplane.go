@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/Kong/sdk-konnect-go/models/components"
@@ -339,6 +341,7 @@ func (s *StandIn) connect(ctx context.Context, dp *unstructured.Unstructured, t 
 			s.opts.Konnect.RegisterNode(cp.ID, konnecttest.Node{
 				ID:       nodeID(dp, i),
 				Hostname: fmt.Sprintf("%s-%d", dp.GetName(), i),
+				Version:  kongVersion(dp),
 				LastPing: time.Now(),
 			})
 		}
@@ -375,4 +378,34 @@ func nodeID(dp *unstructured.Unstructured, replica int) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", dp.GetUID(), replica))
 	id, _ := uuid.FromBytes(sum[:16])
 	return id.String()
+}
+
+// kongVersion is the Kong version a data plane of the DataPlane's proxy
+// image reports to Konnect: the image tag with four parts (kong/kong-gateway:3.14
+// runs 3.14.0.0), or "" (the fake's default) for a tag that is not a version.
+func kongVersion(dp *unstructured.Unstructured) string {
+	containers, _, _ := unstructured.NestedSlice(dp.Object, "spec", "deployment", "podTemplateSpec", "spec", "containers")
+	for _, c := range containers {
+		m, _ := c.(map[string]any)
+		if m["name"] != "proxy" {
+			continue
+		}
+		image, _ := m["image"].(string)
+		image, _, _ = strings.Cut(image, "@")
+		i := strings.LastIndex(image, ":")
+		if i < 0 || strings.Contains(image[i:], "/") {
+			return ""
+		}
+		parts := strings.Split(image[i+1:], ".")
+		for _, p := range parts {
+			if _, err := strconv.Atoi(p); err != nil {
+				return ""
+			}
+		}
+		for len(parts) < 4 {
+			parts = append(parts, "0")
+		}
+		return strings.Join(parts, ".")
+	}
+	return ""
 }
