@@ -44,8 +44,8 @@ fmt-check:
 tidy-check:
 	@if ! diff=$$($(GO) mod tidy -diff 2>&1); then echo "go.mod/go.sum are not tidy: run go mod tidy"; echo "$$diff"; exit 1; fi
 
-demo: envtest ## Start the local stack: API server (kgo-1.6 CRDs), fake Konnect, KGO stand-in
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/demo
+demo: envtest ## Start the local stack: API server (kong-operator 2.2 and Gateway API CRDs), fake Konnect, KGO stand-in; both roads to Konnect
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/demo $(DEMO_ARGS)
 
 dist: ## Release archives for linux/darwin/windows x amd64/arm64, sha256 sums, krew manifest validated by krew (hack/dist)
 	$(GO) run ./hack/dist -out dist

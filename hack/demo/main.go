@@ -1,7 +1,9 @@
 // Command demo starts the local stack that `make demo` shows: a real
-// kube-apiserver with the KGO 1.6 CRDs, the fake Konnect and the KGO
-// stand-in; runs `kubectl konnect init` against it and shows the data plane
-// connecting; and prints how to point kubectl at it.
+// kube-apiserver with the CRDs of kong-operator 2.2 (and the Gateway API's),
+// the fake Konnect and the KGO stand-in; runs `kubectl konnect init` against
+// it and shows the data plane connecting, then the Gateway API road (init
+// --gateway, an HTTPRoute, check --gateway); and prints how to point kubectl
+// at it.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/root"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -38,7 +41,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	profile := fs.String("profile", string(testenv.KGO16), "CRD profile: kgo-1.4, kgo-1.6, ko-2.0, ko-2.2 or ko-2.3")
+	// The default is the newest stable kong-operator: it has both roads to Konnect (a DataPlane, and a
+	// hybrid Gateway, from 2.1 on).
+	profile := fs.String("profile", string(testenv.KO22), "CRD profile: kgo-1.4, kgo-1.6, ko-2.0, ko-2.2 or ko-2.3")
 	dir := fs.String("dir", ".demo", "folder for the kubeconfig, the Konnect token and CA")
 	smoke := fs.Bool("smoke", false, "start, check the stack with kubectl, and exit (for tests and CI)")
 	namespace := fs.String("namespace", "demo", "namespace where `kubectl konnect init` sets up a data plane")
@@ -98,6 +103,9 @@ The demo Konnect token is in %s (0600; never printed).
 		return err
 	}
 	if err := runDenial(ctx, env, *namespace, stdout); err != nil {
+		return err
+	}
+	if err := runGateway(ctx, env, tokenFile, *namespace+"-gateway", stdout, stderr); err != nil {
 		return err
 	}
 	// The demo shows what Konnect would accept: a spec violation on the way
@@ -260,6 +268,67 @@ func runCheck(ctx context.Context, env *testenv.Env, ns string, stdout, stderr i
 	_, _ = io.Copy(stdout, &out)
 	if err != nil {
 		return fmt.Errorf("kubectl konnect check: %w", err)
+	}
+	return nil
+}
+
+// demoGateway is the Gateway of the demo's second road.
+const demoGateway = "demo-edge"
+
+// runGateway shows the Gateway API road (kong-operator >= 2.1): `kubectl konnect init --gateway`, an
+// HTTPRoute that kong-operator (here the stand-in) turns into a KongService and KongRoute in Konnect,
+// and `kubectl konnect check --gateway`, which must pass. Releases without hybrid Gateways say so.
+func runGateway(ctx context.Context, env *testenv.Env, tokenFile, ns string, stdout, stderr io.Writer) error {
+	if !env.Profile.Generation().AtLeast(rules.GenerationKO21) {
+		fmt.Fprintf(stdout, "\nThe Gateway API road (init --gateway) needs kong-operator 2.1 or later: run make demo with -profile ko-2.2 (the default) to see it.\n")
+		return nil
+	}
+	if err := env.CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", ns, err)
+	}
+	restore, err := usePluginEnv(env)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	args := []string{"init", "--kubeconfig", env.Kubeconfig, "-n", ns, "--gateway", demoGateway, "--region", env.Konnect.Region(), "--token-file", tokenFile}
+	if err := runPlugin(ctx, args, stdout, stderr); err != nil {
+		return err
+	}
+	route := strings.ReplaceAll(`apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec: {ports: [{port: 80, targetPort: 8080}], selector: {app: echo}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: echo}
+spec:
+  parentRefs: [{name: GATEWAY, sectionName: http}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /echo}}]
+    backendRefs: [{name: echo, port: 80}]
+`, "GATEWAY", demoGateway)
+	fmt.Fprintf(stdout, "\nAn HTTPRoute on the Gateway:\n$ kubectl apply -n %s -f - <<EOF\n%sEOF\n", ns, route)
+	out, errOut, err := env.Kubectl(ctx, route, "apply", "-n", ns, "-f", "-")
+	fmt.Fprint(stdout, out)
+	if err != nil {
+		return fmt.Errorf("kubectl apply of the HTTPRoute: %v: %s", err, errOut)
+	}
+	return runPlugin(ctx, []string{"check", "--kubeconfig", env.Kubeconfig, "-n", ns, "--gateway", demoGateway, "--wait", "1m"}, stdout, stderr)
+}
+
+// runPlugin runs the plugin in-process, exactly as it parses its arguments, printing the command
+// and its output.
+func runPlugin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fmt.Fprintf(stdout, "\n$ kubectl konnect %s\n", strings.Join(args, " "))
+	var out bytes.Buffer
+	cmd := root.NewCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: stderr})
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	_, _ = io.Copy(stdout, &out)
+	if err != nil {
+		return fmt.Errorf("kubectl konnect %s: %w", args[0], err)
 	}
 	return nil
 }

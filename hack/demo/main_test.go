@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -44,6 +45,16 @@ func demoSmoke(t *testing.T, p testenv.Profile) {
 	require.Contains(t, out, `The KongService "echo" is invalid`)
 	require.Contains(t, out, "[KON1001] Attaching to ControlPlane demo/kic-cp with cluster type CLUSTER_TYPE_K8S_INGRESS_CONTROLLER is not supported")
 	require.Contains(t, out, "Fix: ")
+	// Both roads to Konnect: the Gateway API one from kong-operator 2.1 on.
+	if p.Generation().AtLeast(rules.GenerationKO21) {
+		require.Contains(t, out, "$ kubectl konnect init --kubeconfig "+filepath.Join(dir, "kubeconfig")+" -n demo-gateway --gateway demo-edge")
+		require.Contains(t, out, "gateway.gateway.networking.k8s.io/demo-edge created")
+		require.Contains(t, out, "Gateway demo-gateway/demo-edge is Programmed")
+		require.Contains(t, out, "httproute.gateway.networking.k8s.io/echo created")
+		require.Regexp(t, `√ .*HTTPRoute demo-gateway/echo`, out, "check --gateway follows the HTTPRoute to Konnect")
+	} else {
+		require.Contains(t, out, "The Gateway API road (init --gateway) needs kong-operator 2.1 or later")
+	}
 	token, err := os.ReadFile(filepath.Join(dir, "konnect-token"))
 	require.NoError(t, err)
 	require.NotContains(t, out+stderr.String(), string(bytes.TrimSpace(token)), "the token must never be printed")
