@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -54,6 +55,11 @@ func TestCompletionThroughKubectl(t *testing.T) {
 			require.Equal(t, []string{"gateway-cp"}, complete("cert", "issue", "dp", "-n", ns, "--control-plane", "gat"))
 			require.Equal(t, []string{"dp"}, complete("check", "-n", ns, "--dataplane", ""))
 			require.Contains(t, complete("version", "-n", ns[:8]), ns)
+			if p.Generation().AtLeast(rules.GenerationKO21) {
+				// A Gateway of the namespace completes check --gateway.
+				env.MustKubectl(t, `{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"edge"},"spec":{"gatewayClassName":"none","listeners":[{"name":"http","protocol":"HTTP","port":80}]}}`, "apply", "-n", ns, "-f", "-")
+				require.Equal(t, []string{"edge"}, complete("check", "-n", ns, "--gateway", "e"))
+			}
 		})
 	}
 }

@@ -1,5 +1,5 @@
 // Package completion completes flag values from the cluster: namespaces,
-// control planes and data planes. Completion runs only when the shell asks,
+// control planes, data planes, Gateways and GatewayClasses. Completion runs only when the shell asks,
 // so the factory is touched then and never during help or version.
 package completion
 
@@ -24,6 +24,9 @@ var (
 	// controlPlanes is listed in the version the cluster serves newest (v1alpha2 on kong-operator 2.x).
 	controlPlanes = kgoapi.ControlPlaneGVR(kgoapi.V1Alpha1)
 	dataPlanes    = schema.GroupVersionResource{Group: "gateway-operator.konghq.com", Version: "v1beta1", Resource: "dataplanes"}
+	gateways      = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+	// gatewayClasses are cluster-scoped, as namespaces are.
+	gatewayClasses = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"}
 )
 
 // flagResources maps flag names to what completes them.
@@ -31,6 +34,8 @@ var flagResources = map[string]schema.GroupVersionResource{
 	"namespace":     namespaces,
 	"control-plane": controlPlanes,
 	"dataplane":     dataPlanes,
+	"gateway":       gateways,
+	"gateway-class": gatewayClasses,
 }
 
 // Register adds cluster completion to every flag of the tree named in
@@ -77,7 +82,7 @@ func names(f *kube.Factory, gvr schema.GroupVersionResource) cobra.CompletionFun
 		}
 		ri := dyn.Resource(gvr)
 		lister := dynamicLister(ri)
-		if gvr != namespaces {
+		if gvr != namespaces && gvr != gatewayClasses {
 			ns, _, err := f.Namespace()
 			if err != nil {
 				return nil, cobra.ShellCompDirectiveNoFileComp
