@@ -2,7 +2,6 @@ package cert
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,29 +17,39 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // FieldManager is the server-side apply field manager of every write.
-const FieldManager = "kubectl-konnect"
+const FieldManager = dpcert.FieldManager
 
-// Labels and annotations on the objects we write. The managed-by label is how we tell our Secrets from
-// foreign ones; the others tie a KongDataPlaneClientCertificate and a CA Secret to the data plane Secret.
+// Labels and annotations on the objects we write, and the shape of the Secrets: pkg/cert/dpcert's, which
+// `kubectl konnect init` shares. The managed-by label is how we tell our Secrets from foreign ones; the
+// others tie a KongDataPlaneClientCertificate and a CA Secret to the data plane Secret.
 const (
-	LabelManagedBy     = "app.kubernetes.io/managed-by"
-	LabelSecret        = "cert.kubectl-konnect.io/secret"
-	LabelControlPlane  = "cert.kubectl-konnect.io/control-plane"
-	LabelRole          = "cert.kubectl-konnect.io/role"
-	AnnoFingerprint    = "cert.kubectl-konnect.io/fingerprint"
-	AnnoCASecret       = "cert.kubectl-konnect.io/ca-secret"
-	managedByValue     = "kubectl-konnect"
-	roleDataPlane      = "dataplane"
-	roleCA             = "ca"
-	secretTypeTLS      = "kubernetes.io/tls"
-	keyTLSCert         = "tls.crt"
-	keyTLSKey          = "tls.key"
-	keyCACert          = "ca.crt"
-	kindDPCert         = "KongDataPlaneClientCertificate"
+	LabelManagedBy    = dpcert.LabelManagedBy
+	LabelSecret       = dpcert.LabelSecret
+	LabelControlPlane = dpcert.LabelControlPlane
+	LabelRole         = dpcert.LabelRole
+	AnnoFingerprint   = dpcert.AnnoFingerprint
+	AnnoCASecret      = dpcert.AnnoCASecret
+	// AnnoRegistered says which certificate of the Secret is registered with Konnect: "leaf" (the data
+	// plane's own certificate, pinned_client_certs) or "ca" (the CA in ca.crt, pki_client_certs).
+	AnnoRegistered = dpcert.AnnoRegistered
+	managedByValue = dpcert.ManagedByValue
+	roleDataPlane  = dpcert.RoleDataPlane
+	roleCA         = dpcert.RoleCA
+	registeredLeaf = dpcert.RegisteredLeaf
+	registeredCA   = dpcert.RegisteredCA
+	secretTypeTLS  = dpcert.SecretTypeTLS
+	keyTLSCert     = dpcert.KeyTLSCert
+	keyTLSKey      = dpcert.KeyTLSKey
+	keyCACert      = dpcert.KeyCACert
+	kindDPCert     = dpcert.KindDPCert
+)
+
+const (
 	kindControlPlane   = "KonnectGatewayControlPlane"
 	kindAuthConfig     = "KonnectAPIAuthConfiguration"
 	programmedType     = "Programmed"
@@ -268,21 +277,7 @@ func (c *Clients) out() io.Writer {
 }
 
 // secretData decodes the base64 data of an unstructured Secret.
-func secretData(u *unstructured.Unstructured) (map[string][]byte, error) {
-	raw, _, err := unstructured.NestedStringMap(u.Object, "data")
-	if err != nil {
-		return nil, fmt.Errorf("Secret %s/%s: data: %w", u.GetNamespace(), u.GetName(), err)
-	}
-	out := make(map[string][]byte, len(raw))
-	for k, v := range raw {
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			return nil, fmt.Errorf("Secret %s/%s: data.%s is not base64: %w", u.GetNamespace(), u.GetName(), k, err)
-		}
-		out[k] = b
-	}
-	return out, nil
-}
+func secretData(u *unstructured.Unstructured) (map[string][]byte, error) { return dpcert.SecretData(u) }
 
 func secretType(u *unstructured.Unstructured) string {
 	t, _, _ := unstructured.NestedString(u.Object, "type")
@@ -290,45 +285,6 @@ func secretType(u *unstructured.Unstructured) string {
 		return "Opaque"
 	}
 	return t
-}
-
-// newSecret builds the desired kubernetes.io/tls Secret.
-func newSecret(ns, name string, labels, annotations map[string]string, data map[string][]byte) *unstructured.Unstructured {
-	enc := map[string]any{}
-	for k, v := range data {
-		enc[k] = base64.StdEncoding.EncodeToString(v)
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1",
-		"kind":       "Secret",
-		"metadata":   map[string]any{"name": name, "namespace": ns},
-		"type":       secretTypeTLS,
-		"data":       enc,
-	}}
-	u.SetLabels(labels)
-	if len(annotations) > 0 {
-		u.SetAnnotations(annotations)
-	}
-	return u
-}
-
-// newDPCert builds the desired KongDataPlaneClientCertificate; controlPlaneRef names the
-// KonnectGatewayControlPlane *resource*, never its Konnect name.
-func newDPCert(ns, name, controlPlane, certPEM string, labels map[string]string) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "configuration.konghq.com/v1alpha1",
-		"kind":       kindDPCert,
-		"metadata":   map[string]any{"name": name, "namespace": ns},
-		"spec": map[string]any{
-			"controlPlaneRef": map[string]any{
-				"type":                 "konnectNamespacedRef",
-				"konnectNamespacedRef": map[string]any{"name": controlPlane},
-			},
-			"cert": certPEM,
-		},
-	}}
-	u.SetLabels(labels)
-	return u
 }
 
 // upToDate says whether live already has everything desired has (labels, annotations, type, data,

@@ -324,6 +324,20 @@ func rawSecret(ns, name, typ string, labels map[string]string, data map[string][
 	return u
 }
 
+// rawDPCert is a KongDataPlaneClientCertificate made by hand (no labels), registering certPEM with
+// the control plane resource controlPlane.
+func rawDPCert(ns, name, controlPlane, certPEM string) *unstructured.Unstructured {
+	return obj("configuration.konghq.com/v1alpha1", kindDPCert, ns, name, map[string]any{
+		"spec": map[string]any{
+			"controlPlaneRef": map[string]any{
+				"type":                 "konnectNamespacedRef",
+				"konnectNamespacedRef": map[string]any{"name": controlPlane},
+			},
+			"cert": certPEM,
+		},
+	})
+}
+
 // controlPlaneV2 is a kong-operator 2.x (v1alpha2) Origin control plane: the Konnect name, cluster
 // type and auth type in spec.createControlPlaneRequest.
 func controlPlaneV2(ns, name, id string, req kgoapi.ControlPlaneRequest) *unstructured.Unstructured {

@@ -372,3 +372,10 @@ func (o *ListOptions) checkKonnect(ctx context.Context, items []ListItem, regFP 
 		}
 	}
 }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

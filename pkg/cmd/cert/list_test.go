@@ -38,7 +38,7 @@ func TestListShowsFingerprintExpiryControlPlaneAndKonnectRegistration(t *testing
 	require.NoError(t, err)
 	e := standardEnv(t, "",
 		rawSecret(testNS, "ingress-tls", "kubernetes.io/tls", nil, map[string][]byte{"tls.crt": ingress.CertPEM, "tls.key": ingress.KeyPEM}),
-		newDPCert(testNS, "manual", "gw-cp", string(manual.CertPEM), nil),
+		rawDPCert(testNS, "manual", "gw-cp", string(manual.CertPEM)),
 	)
 	_, _, err = e.run("issue", "dp-a", "--control-plane", "gw-cp")
 	require.NoError(t, err)

@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
-	certcmd "github.com/kubectl-konnect/kubectl-konnect/pkg/cmd/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
 )
@@ -704,7 +704,7 @@ func (r *run) checkHomeRegion(ctx context.Context) error {
 type certPlan struct {
 	secretName   string
 	live         *unstructured.Unstructured
-	c            certcmd.DataPlaneCert
+	c            dpcert.DataPlaneCert
 	keep         bool
 	secret       *unstructured.Unstructured
 	caSecret     *unstructured.Unstructured
@@ -729,10 +729,10 @@ func (r *run) planCertificate(ctx context.Context) error {
 	p.live = live
 	now := r.o.Now()
 	if live != nil {
-		if owner := certcmd.ForeignOwner(live); owner != "" && !r.o.Force {
+		if owner := dpcert.ForeignOwner(live); owner != "" && !r.o.Force {
 			return fmt.Errorf("Secret %s/%s exists and belongs to %s, not kubectl konnect: init will not replace its key; move it away, or pass --force", r.ns, p.secretName, owner)
 		}
-		c, err := certcmd.ReadDataPlaneCertSecret(live, now, 30*24*time.Hour)
+		c, err := dpcert.ReadDataPlaneCertSecret(live, now, 30*24*time.Hour)
 		switch {
 		case err == nil:
 		case errors.Is(err, cert.ErrExpiresSoon):
@@ -749,7 +749,7 @@ func (r *run) planCertificate(ctx context.Context) error {
 		tmpl := cert.Template{CommonName: p.secretName, Now: now}
 		if r.cp.authType == authTypePKI {
 			caTmpl := tmpl
-			caTmpl.CommonName = certcmd.CASecretName(p.secretName)
+			caTmpl.CommonName = dpcert.CASecretName(p.secretName)
 			caTmpl.Validity = 5 * 365 * 24 * time.Hour
 			ca, err := cert.IssueCA(caTmpl)
 			if err != nil {
@@ -759,8 +759,8 @@ func (r *run) planCertificate(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			p.c = certcmd.DataPlaneCert{Pair: pair, CAPEM: ca.CertPEM, Registered: ca.Cert, CASecret: certcmd.CASecretName(p.secretName)}
-			p.caSecret = certcmd.CASecret(r.ns, p.secretName, ca)
+			p.c = dpcert.DataPlaneCert{Pair: pair, CAPEM: ca.CertPEM, Registered: ca.Cert, CASecret: dpcert.CASecretName(p.secretName)}
+			p.caSecret = dpcert.CASecret(r.ns, p.secretName, ca)
 			if p.liveCA, err = r.get(ctx, gvrSecret, p.caSecret.GetName()); err != nil {
 				return err
 			}
@@ -769,12 +769,12 @@ func (r *run) planCertificate(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			p.c = certcmd.DataPlaneCert{Pair: pair, Registered: pair.Cert}
+			p.c = dpcert.DataPlaneCert{Pair: pair, Registered: pair.Cert}
 		}
 	}
-	p.secret = certcmd.DataPlaneCertSecret(r.ns, p.secretName, r.cp.res, p.c)
+	p.secret = dpcert.DataPlaneCertSecret(r.ns, p.secretName, r.cp.res, p.c)
 	if r.cp.mode != cpDirect {
-		p.registration = certcmd.Registration(r.ns, p.secretName, r.cp.res, p.c.Registered)
+		p.registration = dpcert.Registration(r.ns, p.secretName, r.cp.res, p.c.Registered)
 		if p.liveReg, err = r.get(ctx, gvrDPCert, p.registration.GetName()); err != nil {
 			return err
 		}
@@ -786,14 +786,14 @@ func (r *run) planCertificate(ctx context.Context) error {
 // so it stays the same on every run) when it would not fit the 63 characters of the label value that
 // ties the certificate's registration to it.
 func certSecretName(controlPlane string) string {
-	name := certcmd.DefaultSecretName(controlPlane)
+	name := dpcert.DefaultSecretName(controlPlane)
 	if len(name) <= validation.LabelValueMaxLength {
 		return name
 	}
 	sum := sha256.Sum256([]byte(controlPlane))
 	suffix := "-" + hex.EncodeToString(sum[:4])
-	keep := validation.LabelValueMaxLength - len(certcmd.DefaultSecretName(suffix))
-	return certcmd.DefaultSecretName(strings.TrimRight(controlPlane[:keep], "-") + suffix)
+	keep := validation.LabelValueMaxLength - len(dpcert.DefaultSecretName(suffix))
+	return dpcert.DefaultSecretName(strings.TrimRight(controlPlane[:keep], "-") + suffix)
 }
 
 func secretBytes(u *unstructured.Unstructured) (map[string][]byte, error) {
