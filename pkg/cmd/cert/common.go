@@ -21,34 +21,6 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
-// FieldManager is the server-side apply field manager of every write.
-const FieldManager = dpcert.FieldManager
-
-// Labels and annotations on the objects we write, and the shape of the Secrets: pkg/cert/dpcert's, which
-// `kubectl konnect init` shares. The managed-by label is how we tell our Secrets from foreign ones; the
-// others tie a KongDataPlaneClientCertificate and a CA Secret to the data plane Secret.
-const (
-	LabelManagedBy    = dpcert.LabelManagedBy
-	LabelSecret       = dpcert.LabelSecret
-	LabelControlPlane = dpcert.LabelControlPlane
-	LabelRole         = dpcert.LabelRole
-	AnnoFingerprint   = dpcert.AnnoFingerprint
-	AnnoCASecret      = dpcert.AnnoCASecret
-	// AnnoRegistered says which certificate of the Secret is registered with Konnect: "leaf" (the data
-	// plane's own certificate, pinned_client_certs) or "ca" (the CA in ca.crt, pki_client_certs).
-	AnnoRegistered = dpcert.AnnoRegistered
-	managedByValue = dpcert.ManagedByValue
-	roleDataPlane  = dpcert.RoleDataPlane
-	roleCA         = dpcert.RoleCA
-	registeredLeaf = dpcert.RegisteredLeaf
-	registeredCA   = dpcert.RegisteredCA
-	secretTypeTLS  = dpcert.SecretTypeTLS
-	keyTLSCert     = dpcert.KeyTLSCert
-	keyTLSKey      = dpcert.KeyTLSKey
-	keyCACert      = dpcert.KeyCACert
-	kindDPCert     = dpcert.KindDPCert
-)
-
 const (
 	kindControlPlane   = "KonnectGatewayControlPlane"
 	kindAuthConfig     = "KonnectAPIAuthConfiguration"
@@ -236,7 +208,7 @@ func crdMissingError(gvr schema.GroupVersionResource) error {
 // applyOpts are the server-side apply options: our field manager, forcing conflicts because the caller
 // has already refused to take over foreign objects unless --force was given.
 func applyOpts(serverDryRun bool) metav1.ApplyOptions {
-	o := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	o := metav1.ApplyOptions{FieldManager: dpcert.FieldManager, Force: true}
 	if serverDryRun {
 		o.DryRun = []string{metav1.DryRunAll}
 	}
@@ -275,9 +247,6 @@ func (c *Clients) out() io.Writer {
 	}
 	return c.Out
 }
-
-// secretData decodes the base64 data of an unstructured Secret.
-func secretData(u *unstructured.Unstructured) (map[string][]byte, error) { return dpcert.SecretData(u) }
 
 func secretType(u *unstructured.Unstructured) string {
 	t, _, _ := unstructured.NestedString(u.Object, "type")

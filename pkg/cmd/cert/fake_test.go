@@ -27,6 +27,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 )
@@ -270,7 +271,7 @@ func (e *env) secretData(name string) map[string][]byte {
 	e.t.Helper()
 	u := e.get(gvrSecret, name)
 	require.NotNil(e.t, u, "Secret %s", name)
-	d, err := secretData(u)
+	d, err := dpcert.SecretData(u)
 	require.NoError(e.t, err)
 	return d
 }
@@ -327,7 +328,7 @@ func rawSecret(ns, name, typ string, labels map[string]string, data map[string][
 // rawDPCert is a KongDataPlaneClientCertificate made by hand (no labels), registering certPEM with
 // the control plane resource controlPlane.
 func rawDPCert(ns, name, controlPlane, certPEM string) *unstructured.Unstructured {
-	return obj("configuration.konghq.com/v1alpha1", kindDPCert, ns, name, map[string]any{
+	return obj("configuration.konghq.com/v1alpha1", dpcert.KindDPCert, ns, name, map[string]any{
 		"spec": map[string]any{
 			"controlPlaneRef": map[string]any{
 				"type":                 "konnectNamespacedRef",
@@ -353,7 +354,7 @@ func gvrOf(o *unstructured.Unstructured) schema.GroupVersionResource {
 	if o.GetKind() == kindControlPlane {
 		return kgoapi.ControlPlaneGVR(o.GroupVersionKind().Version)
 	}
-	return map[string]schema.GroupVersionResource{"Secret": gvrSecret, kindDPCert: gvrDPCert, kindAuthConfig: gvrAuthConfig}[o.GetKind()]
+	return map[string]schema.GroupVersionResource{"Secret": gvrSecret, dpcert.KindDPCert: gvrDPCert, kindAuthConfig: gvrAuthConfig}[o.GetKind()]
 }
 
 // create adds fixture objects to the fake cluster.

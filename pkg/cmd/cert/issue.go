@@ -20,7 +20,7 @@ import (
 )
 
 // maxNameLen: the Secret's name is also the value of the registration's
-// LabelSecret label, and label values are at most 63 characters (which
+// dpcert.LabelSecret label, and label values are at most 63 characters (which
 // leaves room for NAME-<fingerprint> in the registration's name).
 const maxNameLen = validation.LabelValueMaxLength
 

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 )
 
 func (o *IssueOptions) execute(ctx context.Context, p *issuePlan) (err error) {
@@ -247,7 +248,7 @@ type outFile struct {
 }
 
 func prepareOutDir(dir string, secret *unstructured.Unstructured, force bool) (*outFiles, error) {
-	data, err := secretData(secret)
+	data, err := dpcert.SecretData(secret)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +259,7 @@ func prepareOutDir(dir string, secret *unstructured.Unstructured, force bool) (*
 	for _, k := range []struct {
 		name string
 		mode os.FileMode
-	}{{keyTLSCert, 0o644}, {keyTLSKey, 0o600}, {keyCACert, 0o644}} {
+	}{{dpcert.KeyTLSCert, 0o644}, {dpcert.KeyTLSKey, 0o600}, {dpcert.KeyCACert, 0o644}} {
 		content, ok := data[k.name]
 		if !ok {
 			continue

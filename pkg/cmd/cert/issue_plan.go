@@ -56,7 +56,7 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 	}
 	cpRef := o.ControlPlane
 	if cpRef == "" && p.liveSecret != nil {
-		cpRef = p.liveSecret.GetLabels()[LabelControlPlane]
+		cpRef = p.liveSecret.GetLabels()[dpcert.LabelControlPlane]
 	}
 	if cpRef == "" {
 		return nil, fmt.Errorf("--control-plane is required: Secret %s/%s does not say which control plane it is for", o.Namespace, o.Name)
@@ -105,13 +105,13 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 			}
 			o.progress("warning: --force: taking over Secret %s/%s (%v)", o.Namespace, o.Name, err)
 		}
-		p.replaceSecret = secretType(live) != secretTypeTLS
-		data, err := secretData(live)
+		p.replaceSecret = secretType(live) != dpcert.SecretTypeTLS
+		data, err := dpcert.SecretData(live)
 		if err != nil {
 			return nil, err
 		}
-		livePair, liveErr = cert.ValidatePair(data[keyTLSCert], data[keyTLSKey], o.secretSource(o.Name), now, o.RenewBefore)
-		if c := live.GetLabels()[LabelControlPlane]; c != "" && c != cp.Name && !o.Rotate && !o.Force {
+		livePair, liveErr = cert.ValidatePair(data[dpcert.KeyTLSCert], data[dpcert.KeyTLSKey], o.secretSource(o.Name), now, o.RenewBefore)
+		if c := live.GetLabels()[dpcert.LabelControlPlane]; c != "" && c != cp.Name && !o.Rotate && !o.Force {
 			return nil, fmt.Errorf("Secret %s/%s holds the certificate of control plane %q, not %q: choose another NAME, or pass --force to re-issue it for %q",
 				o.Namespace, o.Name, c, cp.Name, cp.Name)
 		}
@@ -142,8 +142,8 @@ func (o *IssueOptions) plan(ctx context.Context) (*issuePlan, error) {
 // checkOwnership refuses a Secret that is not a kubernetes.io/tls Secret managed by us.
 func (o *IssueOptions) checkOwnership(live *unstructured.Unstructured, flag string) error {
 	where := fmt.Sprintf("Secret %s/%s", live.GetNamespace(), live.GetName())
-	if t := secretType(live); t != secretTypeTLS {
-		return fmt.Errorf("%s exists with type %s, not %s: choose another %s, or pass --force to replace it", where, t, secretTypeTLS, flag)
+	if t := secretType(live); t != dpcert.SecretTypeTLS {
+		return fmt.Errorf("%s exists with type %s, not %s: choose another %s, or pass --force to replace it", where, t, dpcert.SecretTypeTLS, flag)
 	}
 	if owner := dpcert.ForeignOwner(live); owner != "" {
 		return fmt.Errorf("%s belongs to %s, not kubectl-konnect: choose another %s, or pass --force to take it over", where, owner, flag)
@@ -154,8 +154,8 @@ func (o *IssueOptions) checkOwnership(live *unstructured.Unstructured, flag stri
 func (o *IssueOptions) secretSource(name string) cert.Source {
 	fix := fmt.Sprintf("run kubectl konnect cert rotate %s -n %s", name, o.Namespace)
 	return cert.Source{
-		Cert: fmt.Sprintf("Secret %s/%s key %s", o.Namespace, name, keyTLSCert),
-		Key:  fmt.Sprintf("Secret %s/%s key %s", o.Namespace, name, keyTLSKey),
+		Cert: fmt.Sprintf("Secret %s/%s key %s", o.Namespace, name, dpcert.KeyTLSCert),
+		Key:  fmt.Sprintf("Secret %s/%s key %s", o.Namespace, name, dpcert.KeyTLSKey),
 		Fixes: map[error]string{
 			cert.ErrExpired:     fix,
 			cert.ErrKeyMismatch: fix,
@@ -171,13 +171,13 @@ func (o *IssueOptions) planKeep(p *issuePlan, pair *cert.KeyPair) error {
 	p.keep = true
 	p.pair = pair
 	live := p.liveSecret
-	data, _ := secretData(live)
+	data, _ := dpcert.SecretData(live)
 	p.registered = pair.Cert
-	p.caPEM = data[keyCACert]
-	if live.GetAnnotations()[AnnoRegistered] == registeredCA {
-		cas, err := cert.DecodeCertsPEM(data[keyCACert])
+	p.caPEM = data[dpcert.KeyCACert]
+	if live.GetAnnotations()[dpcert.AnnoRegistered] == dpcert.RegisteredCA {
+		cas, err := cert.DecodeCertsPEM(data[dpcert.KeyCACert])
 		if err != nil {
-			return fmt.Errorf("Secret %s/%s key %s: %v: run kubectl konnect cert rotate %s -n %s", o.Namespace, o.Name, keyCACert, err, o.Name, o.Namespace)
+			return fmt.Errorf("Secret %s/%s key %s: %v: run kubectl konnect cert rotate %s -n %s", o.Namespace, o.Name, dpcert.KeyCACert, err, o.Name, o.Namespace)
 		}
 		p.registered = cas[0]
 	}
@@ -190,7 +190,7 @@ func (o *IssueOptions) planKeep(p *issuePlan, pair *cert.KeyPair) error {
 	if o.CommonName != "" && o.CommonName != pair.Cert.Subject.CommonName {
 		o.progress("note: the current certificate's common name is %q, not %q; kubectl konnect cert rotate %s --common-name %s makes a new one", pair.Cert.Subject.CommonName, o.CommonName, o.Name, o.CommonName)
 	}
-	p.secret = o.desiredSecret(p, data[keyTLSCert], data[keyTLSKey], live.GetAnnotations()[AnnoCASecret])
+	p.secret = o.desiredSecret(p, data[dpcert.KeyTLSCert], data[dpcert.KeyTLSKey], live.GetAnnotations()[dpcert.AnnoCASecret])
 	return nil
 }
 
@@ -268,20 +268,20 @@ func (o *IssueOptions) planCA(ctx context.Context, p *issuePlan, authType string
 		if u == nil {
 			return nil, "", fmt.Errorf("--ca-secret %s: there is no Secret %s/%s: create it (tls.crt and tls.key of the CA) or leave out --ca-secret to generate a CA", o.CASecret, o.Namespace, o.CASecret)
 		}
-		data, err := secretData(u)
+		data, err := dpcert.SecretData(u)
 		if err != nil {
 			return nil, "", err
 		}
 		src := cert.Source{
-			Cert: fmt.Sprintf("--ca-secret %s/%s key %s", o.Namespace, o.CASecret, keyTLSCert),
-			Key:  fmt.Sprintf("--ca-secret %s/%s key %s", o.Namespace, o.CASecret, keyTLSKey),
+			Cert: fmt.Sprintf("--ca-secret %s/%s key %s", o.Namespace, o.CASecret, dpcert.KeyTLSCert),
+			Key:  fmt.Sprintf("--ca-secret %s/%s key %s", o.Namespace, o.CASecret, dpcert.KeyTLSKey),
 			Fixes: map[error]string{
 				cert.ErrExpired:     "renew the CA, or leave out --ca-secret to generate a new one",
 				cert.ErrKeyMismatch: "put the CA's own key in tls.key",
 				cert.ErrNotCA:       "point --ca-secret at a CA (basicConstraints CA:TRUE, keyUsage keyCertSign), or leave it out to generate one",
 			},
 		}
-		ca, err := cert.ValidateCA(data[keyTLSCert], data[keyTLSKey], src, now)
+		ca, err := cert.ValidateCA(data[dpcert.KeyTLSCert], data[dpcert.KeyTLSKey], src, now)
 		return ca, o.CASecret, err
 	case o.CACertFile != "":
 		crt, err := os.ReadFile(o.CACertFile)
@@ -320,8 +320,8 @@ func (o *IssueOptions) planCA(ctx context.Context, p *issuePlan, authType string
 			if !o.Force {
 				return nil, "", fmt.Errorf("the CA Secret: %w", err)
 			}
-		} else if data, err := secretData(live); err == nil {
-			ca, err := cert.ValidateCA(data[keyTLSCert], data[keyTLSKey], cert.Source{}, now)
+		} else if data, err := dpcert.SecretData(live); err == nil {
+			ca, err := cert.ValidateCA(data[dpcert.KeyTLSCert], data[dpcert.KeyTLSKey], cert.Source{}, now)
 			if err == nil && !now.Add(o.Validity).After(ca.Cert.NotAfter) {
 				return ca, name, nil
 			}
@@ -357,14 +357,14 @@ func (o *IssueOptions) planCommon(ctx context.Context, p *issuePlan) error {
 	if err != nil {
 		return err
 	}
-	if live != nil && live.GetLabels()[LabelSecret] != o.Name {
+	if live != nil && live.GetLabels()[dpcert.LabelSecret] != o.Name {
 		if !o.Force {
 			return fmt.Errorf("KongDataPlaneClientCertificate %s/%s exists but is not the registration of Secret %s (label %s): delete it or pass --force",
-				o.Namespace, name, o.Name, LabelSecret)
+				o.Namespace, name, o.Name, dpcert.LabelSecret)
 		}
 	}
 	p.liveDPCert = live
-	others, err := o.list(ctx, gvrDPCert, LabelSecret+"="+o.Name)
+	others, err := o.list(ctx, gvrDPCert, dpcert.LabelSecret+"="+o.Name)
 	if err != nil {
 		return err
 	}

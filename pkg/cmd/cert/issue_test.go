@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 )
 
@@ -31,7 +32,7 @@ func TestIssueCreatesTLSSecretAndRegistrationNamingTheControlPlaneResource(t *te
 	assert.Equal(t, "gw-cp-dp-cert", pair.Cert.Subject.CommonName)
 	sec := e.get(gvrSecret, "gw-cp-dp-cert")
 	assert.Equal(t, "kubernetes.io/tls", secretType(sec))
-	assert.Equal(t, "kubectl-konnect", sec.GetLabels()[LabelManagedBy])
+	assert.Equal(t, "kubectl-konnect", sec.GetLabels()[dpcert.LabelManagedBy])
 
 	regName := "gw-cp-dp-cert-" + cert.ShortFingerprint(pair.Cert)
 	reg := e.get(gvrDPCert, regName)
@@ -168,7 +169,7 @@ func TestIssueBadInputsFailWithTheFixAndWriteNothing(t *testing.T) {
 		},
 		{
 			name:  "Secret managed by another tool",
-			extra: []*unstructured.Unstructured{rawSecret(testNS, "dp", "kubernetes.io/tls", map[string]string{LabelManagedBy: "Helm"}, tlsData(leaf))},
+			extra: []*unstructured.Unstructured{rawSecret(testNS, "dp", "kubernetes.io/tls", map[string]string{dpcert.LabelManagedBy: "Helm"}, tlsData(leaf))},
 			args:  []string{"issue", "dp", "--control-plane", "gw-cp"},
 			want:  []string{"Secret kong/dp belongs to Helm (label app.kubernetes.io/managed-by), not kubectl-konnect"},
 		},
@@ -401,7 +402,7 @@ func TestDryRunClientWritesNothingAndPrintsTheObjects(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &list))
 	assert.Equal(t, "List", list.Kind)
 	require.Len(t, list.Items, 2)
-	assert.Equal(t, kindDPCert, list.Items[0]["kind"])
+	assert.Equal(t, dpcert.KindDPCert, list.Items[0]["kind"])
 	assert.Equal(t, "Secret", list.Items[1]["kind"])
 	assert.Contains(t, errOut, "note: the output holds the private key of Secret kong/dp")
 

@@ -8,6 +8,7 @@ import (
 	sdkkonnectgo "github.com/Kong/sdk-konnect-go"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
 )
 
@@ -51,7 +52,7 @@ func (c *Clients) konnectFor(ctx context.Context, cp *controlPlane) (*sdkkonnect
 		if sec == nil {
 			return nil, fmt.Errorf("%s: token Secret %s/%s does not exist", where, ns, name)
 		}
-		data, err := secretData(sec)
+		data, err := dpcert.SecretData(sec)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 )
 
 // ListOptions are the options of `cert list`.
@@ -198,34 +199,34 @@ func (o *ListOptions) Items(ctx context.Context) ([]ListItem, error) {
 		}
 	}
 
-	secrets, err := o.Dynamic.Resource(gvrSecret).Namespace(o.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=" + secretTypeTLS})
+	secrets, err := o.Dynamic.Resource(gvrSecret).Namespace(o.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=" + dpcert.SecretTypeTLS})
 	if err != nil {
 		return nil, fmt.Errorf("listing kubernetes.io/tls Secrets in namespace %s: %w", o.Namespace, err)
 	}
 	var items []ListItem
 	for i := range secrets.Items {
 		u := &secrets.Items[i]
-		ours := u.GetLabels()[LabelManagedBy] == managedByValue
-		if u.GetLabels()[LabelRole] == roleCA {
+		ours := u.GetLabels()[dpcert.LabelManagedBy] == dpcert.ManagedByValue
+		if u.GetLabels()[dpcert.LabelRole] == dpcert.RoleCA {
 			continue // a CA Secret of ours: its registration shows on the data-plane Secret's row
 		}
-		data, err := secretData(u)
+		data, err := dpcert.SecretData(u)
 		if err != nil {
 			continue
 		}
-		pair, perr := cert.ValidatePair(data[keyTLSCert], data[keyTLSKey], cert.Source{}, now, 0)
+		pair, perr := cert.ValidatePair(data[dpcert.KeyTLSCert], data[dpcert.KeyTLSKey], cert.Source{}, now, 0)
 		var leaf *x509.Certificate
 		switch {
 		case pair != nil:
 			leaf = pair.Cert
 		default:
-			if certs, err := cert.DecodeCertsPEM(data[keyTLSCert]); err == nil {
+			if certs, err := cert.DecodeCertsPEM(data[dpcert.KeyTLSCert]); err == nil {
 				leaf = certs[0]
 			}
 		}
 		if leaf == nil {
 			if ours {
-				items = append(items, ListItem{Secret: u.GetName(), ControlPlane: u.GetLabels()[LabelControlPlane], Konnect: KonnectNotChecked, Problem: perr.Error()})
+				items = append(items, ListItem{Secret: u.GetName(), ControlPlane: u.GetLabels()[dpcert.LabelControlPlane], Konnect: KonnectNotChecked, Problem: perr.Error()})
 			}
 			continue
 		}
@@ -234,7 +235,7 @@ func (o *ListOptions) Items(ctx context.Context) ([]ListItem, error) {
 		matched := byFP[fp]
 		registers := "certificate"
 		if len(matched) == 0 {
-			if cas, err := cert.DecodeCertsPEM(data[keyCACert]); err == nil {
+			if cas, err := cert.DecodeCertsPEM(data[dpcert.KeyCACert]); err == nil {
 				matched = byFP[cert.Fingerprint(cas[0])]
 				registers = "ca"
 			}
@@ -244,7 +245,7 @@ func (o *ListOptions) Items(ctx context.Context) ([]ListItem, error) {
 		}
 		base := ListItem{
 			Secret: u.GetName(), Fingerprint: fp, CommonName: leaf.Subject.CommonName, KeyType: string(cert.KeyTypeOf(leaf.PublicKey)),
-			NotAfter: leaf.NotAfter.UTC(), Expired: !now.Before(leaf.NotAfter), ControlPlane: u.GetLabels()[LabelControlPlane],
+			NotAfter: leaf.NotAfter.UTC(), Expired: !now.Before(leaf.NotAfter), ControlPlane: u.GetLabels()[dpcert.LabelControlPlane],
 		}
 		if perr != nil && !errorsIsExpiry(perr) {
 			base.Problem = perr.Error()

@@ -2,7 +2,6 @@ package initcmd
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"reflect"
@@ -18,8 +17,6 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
-
-func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
 // Operations in results.
 const (

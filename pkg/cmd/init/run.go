@@ -376,7 +376,7 @@ func (r *run) storedToken(ctx context.Context) (token, error) {
 			return token{}, fmt.Errorf("%s refers to Secret %s/%s, which does not exist: %w", where, r.ns, name, none)
 		}
 		r.liveTokenSecret = s
-		data, _ := secretBytes(s)
+		data, _ := dpcert.SecretData(s)
 		t := token{value: strings.TrimSpace(string(data["token"])), source: fmt.Sprintf("Secret %s/%s", r.ns, name)}
 		return t, checkToken(t)
 	}
@@ -477,7 +477,7 @@ func (r *run) planAuth(ctx context.Context) error {
 			r.liveTokenSecret = s
 		}
 		if s := r.liveTokenSecret; s != nil && !ours(s) && !r.o.Force {
-			data, _ := secretBytes(s)
+			data, _ := dpcert.SecretData(s)
 			if strings.TrimSpace(string(data["token"])) != r.tok.value {
 				return r.foreignError(s)
 			}
@@ -794,20 +794,4 @@ func certSecretName(controlPlane string) string {
 	suffix := "-" + hex.EncodeToString(sum[:4])
 	keep := validation.LabelValueMaxLength - len(dpcert.DefaultSecretName(suffix))
 	return dpcert.DefaultSecretName(strings.TrimRight(controlPlane[:keep], "-") + suffix)
-}
-
-func secretBytes(u *unstructured.Unstructured) (map[string][]byte, error) {
-	raw, _, err := unstructured.NestedStringMap(u.Object, "data")
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string][]byte, len(raw))
-	for k, v := range raw {
-		b, err := decodeBase64(v)
-		if err != nil {
-			return nil, fmt.Errorf("Secret %s/%s: data.%s is not base64", u.GetNamespace(), u.GetName(), k)
-		}
-		out[k] = b
-	}
-	return out, nil
 }
