@@ -29,9 +29,6 @@ const (
 	clusterTypeGroup   = "CLUSTER_TYPE_CONTROL_PLANE_GROUP"
 	authTypePinned     = "pinned_client_certs"
 	authTypePKI        = "pki_client_certs"
-	dryRunNone         = "none"
-	dryRunClient       = "client"
-	dryRunServer       = "server"
 	defaultRenewBefore = 30 * 24 * time.Hour
 )
 

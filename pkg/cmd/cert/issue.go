@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 // maxNameLen: the Secret's name is also the value of the registration's
@@ -64,7 +65,7 @@ func newIssueOptions(streams genericiooptions.IOStreams) *IssueOptions {
 	return &IssueOptions{
 		Clients:    Clients{IOStreams: streams},
 		PrintFlags: genericclioptions.NewPrintFlags(""),
-		DryRun:     dryRunNone,
+		DryRun:     kube.DryRunNone,
 		flagSet:    func(string) bool { return false },
 	}
 }
@@ -131,7 +132,7 @@ func (o *IssueOptions) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.CACertFile, "ca-cert-file", "", "PEM file with a CA certificate to sign with (with --ca-key-file)")
 	fl.StringVar(&o.CAKeyFile, "ca-key-file", "", "PEM file with the private key of --ca-cert-file")
 	fl.StringVar(&o.AuthType, "auth-type", "", "pinned_client_certs or pki_client_certs (default: ask Konnect, else the control plane's auth_type)")
-	fl.StringVar(&o.DryRun, "dry-run", dryRunNone, `Must be "none", "client", or "server": client prints what would be applied; server has the API server check it without persisting`)
+	fl.StringVar(&o.DryRun, "dry-run", kube.DryRunNone, `Must be "none", "client", or "server": client prints what would be applied; server has the API server check it without persisting`)
 	fl.StringVar(&o.OutDir, "out-dir", "", "Also write tls.crt and tls.key (mode 0600) to this directory")
 	fl.BoolVar(&o.Force, "force", false, "Issue a new certificate even if a valid one exists, and take over a Secret of another type or owner")
 	fl.BoolVar(&o.KeepOld, "keep-old", false, "On rotation, keep the old registration (remove it later with kubectl delete)")
@@ -176,12 +177,8 @@ func (o *IssueOptions) Validate() error {
 	if o.AuthType, err = normalizeAuthType(o.AuthType); err != nil {
 		return err
 	}
-	switch o.DryRun {
-	case dryRunNone, dryRunClient, dryRunServer:
-	case "":
-		o.DryRun = dryRunNone
-	default:
-		return fmt.Errorf(`--dry-run %q is not supported: use "none", "client" or "server"`, o.DryRun)
+	if o.DryRun, err = kube.ParseDryRun(o.DryRun); err != nil {
+		return err
 	}
 	if o.Wait < 0 {
 		return fmt.Errorf("--wait %s is negative: use 0 not to wait", o.Wait)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 func (o *IssueOptions) execute(ctx context.Context, p *issuePlan) (err error) {
@@ -26,17 +27,11 @@ func (o *IssueOptions) execute(ctx context.Context, p *issuePlan) (err error) {
 	removeStale := !p.keep && !o.KeepOld
 	nothing := !secretChanged && !caChanged && !dpCertChanged && (len(p.stale) == 0 || !removeStale)
 
-	suffix := ""
-	switch o.DryRun {
-	case dryRunClient:
-		suffix = " (dry run)"
-	case dryRunServer:
-		suffix = " (server dry run)"
-	}
-	serverDryRun := o.DryRun == dryRunServer
+	suffix := kube.DryRunSuffix(o.DryRun)
+	serverDryRun := o.DryRun == kube.DryRunServer
 
 	if p.files != nil {
-		defer func() { p.files.finish(err == nil && o.DryRun == dryRunNone) }()
+		defer func() { p.files.finish(err == nil && o.DryRun == kube.DryRunNone) }()
 	}
 
 	var results []result
@@ -54,7 +49,7 @@ func (o *IssueOptions) execute(ctx context.Context, p *issuePlan) (err error) {
 		if obj == nil {
 			obj = live
 		}
-		if obj == nil || (changed && o.DryRun == dryRunClient) {
+		if obj == nil || (changed && o.DryRun == kube.DryRunClient) {
 			obj = desired
 		}
 		results = append(results, result{resource: resource, name: desired.GetName(), op: op(live, changed) + suffix, obj: obj})
@@ -73,7 +68,7 @@ func (o *IssueOptions) execute(ctx context.Context, p *issuePlan) (err error) {
 		return o.print(results)
 	}
 
-	if o.DryRun == dryRunClient {
+	if o.DryRun == kube.DryRunClient {
 		if p.caSecret != nil {
 			add("secret", p.liveCA, p.caSecret, nil, caChanged)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 // Operations in results.
@@ -27,15 +28,7 @@ const (
 	opOmitted    = "omitted"
 )
 
-func (r *run) suffix() string {
-	switch r.dry {
-	case dryRunClient:
-		return " (dry run)"
-	case dryRunServer:
-		return " (server dry run)"
-	}
-	return ""
-}
+func (r *run) suffix() string { return kube.DryRunSuffix(r.dry) }
 
 func (r *run) record(gvr schema.GroupVersionResource, name, op string, u *unstructured.Unstructured, secret bool) {
 	r.results = append(r.results, result{resource: resourceName(gvr), name: name, op: op, obj: u, secret: secret})
@@ -48,7 +41,7 @@ func (r *run) ensure(ctx context.Context, gvr schema.GroupVersionResource, live,
 	kind := kinds[gvr]
 	if upToDate(live, desired) {
 		shown := live
-		if r.dry == dryRunClient {
+		if r.dry == kube.DryRunClient {
 			shown = desired // a render shows what we own, not what the server added
 		}
 		r.record(gvr, name, opUnchanged, shown, secret)
@@ -62,20 +55,20 @@ func (r *run) ensure(ctx context.Context, gvr schema.GroupVersionResource, live,
 	if live != nil {
 		op = opConfigured
 	}
-	if r.dry == dryRunClient {
+	if r.dry == kube.DryRunClient {
 		r.record(gvr, name, op+r.suffix(), desired, secret)
 		r.p.ok("%s %s %s%s", kind, name, op, r.suffix())
 		return desired, nil
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
-	if r.dry == dryRunServer {
+	if r.dry == kube.DryRunServer {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	got, err := r.res(gvr).Apply(ctx, name, desired, opts)
 	if err != nil {
 		return nil, r.kubeErr("apply", gvr, name, err)
 	}
-	if r.dry == dryRunNone {
+	if r.dry == kube.DryRunNone {
 		r.writes++
 	}
 	r.record(gvr, name, op+r.suffix(), got, secret)
@@ -196,7 +189,7 @@ func (r *run) applyGateway(ctx context.Context) error {
 		}
 		r.leave(w.step)
 	}
-	if r.dry != dryRunNone {
+	if r.dry != kube.DryRunNone {
 		r.step = ""
 		return nil
 	}
@@ -288,7 +281,7 @@ func (r *run) applyControlPlane(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if r.dry == dryRunNone {
+		if r.dry == kube.DryRunNone {
 			c.live = u
 		}
 	case cpExisting:
@@ -301,7 +294,7 @@ func (r *run) applyControlPlane(ctx context.Context) error {
 	case cpDirect:
 		r.results = append(r.results, result{resource: "konnect-controlplane", name: c.konnectName, op: opAdopted})
 	}
-	if c.mode != cpDirect && r.dry == dryRunNone && c.live != nil {
+	if c.mode != cpDirect && r.dry == kube.DryRunNone && c.live != nil {
 		u, err := r.waitControlPlane(ctx, c.live)
 		if err != nil {
 			return err
@@ -404,7 +397,7 @@ func (r *run) applyCertificate(ctx context.Context) error {
 	}
 	if r.cp.mode == cpDirect {
 		id := r.cp.id()
-		if r.dry != dryRunNone {
+		if r.dry != kube.DryRunNone {
 			r.p.info("Would register certificate %s with control plane %s through the Konnect API (dry run)", cert.ShortFingerprint(p.c.Registered), id)
 			r.results = append(r.results, result{resource: "konnect-dp-client-certificate", name: cert.ShortFingerprint(p.c.Registered), op: opCreated + r.suffix()})
 			return nil
@@ -426,7 +419,7 @@ func (r *run) applyCertificate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.dry == dryRunNone {
+	if r.dry == kube.DryRunNone {
 		if _, err := r.waitFor(ctx, gvrDPCert, u, fmt.Sprintf("KGO to register KongDataPlaneClientCertificate %s in Konnect", u.GetName()),
 			fmt.Sprintf("KongDataPlaneClientCertificate %s registered in Konnect by KGO", u.GetName()), func(u *unstructured.Unstructured) (bool, string, error) {
 				st, _, _ := condition(u, "Programmed")

@@ -37,6 +37,7 @@ import (
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/rules"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/version"
 )
@@ -69,12 +70,6 @@ var Steps = []string{StepToken, StepAuth, StepControlPlane, StepEndpoint, StepCe
 
 // GatewaySteps lists the steps of init --gateway in order.
 var GatewaySteps = []string{StepToken, StepAuth, StepGatewayConfiguration, StepGatewayClass, StepGateway, StepGatewayProgrammed, StepEndpoint}
-
-const (
-	dryRunNone   = "none"
-	dryRunClient = "client"
-	dryRunServer = "server"
-)
 
 // Factory is what init needs from pkg/kube.Factory.
 type Factory interface {
@@ -162,7 +157,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		AuthName:         "konnect-auth",
 		Replicas:         1,
 		CertProvisioning: "manual",
-		DryRun:           dryRunNone,
+		DryRun:           kube.DryRunNone,
 		Timeout:          5 * time.Minute,
 		Getenv:           os.Getenv,
 	}
@@ -314,12 +309,9 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("--cert-provisioning %q is not supported: use manual (default) or automatic", o.CertProvisioning)
 	}
-	switch o.DryRun {
-	case "":
-		o.DryRun = dryRunNone
-	case dryRunNone, dryRunClient, dryRunServer:
-	default:
-		return fmt.Errorf(`--dry-run %q is not supported: use "none", "client" or "server"`, o.DryRun)
+	var err error
+	if o.DryRun, err = kube.ParseDryRun(o.DryRun); err != nil {
+		return err
 	}
 	if o.IncludeSecrets && (o.PrintFlags == nil || *o.PrintFlags.OutputFormat == "") {
 		return errors.New("--include-secrets only matters with -o: add -o yaml (and usually --dry-run=client)")

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 // RBACError lists the permissions init needs and the user lacks, before anything was written.
@@ -84,7 +86,7 @@ func (r *run) plannedWrites() []write {
 // RBAC problem never leaves half a setup behind. When the review cannot be made or is incomplete,
 // the writes themselves will tell.
 func (r *run) checkRBAC(ctx context.Context) error {
-	if r.dry == dryRunClient || r.o.Kubernetes == nil {
+	if r.dry == kube.DryRunClient || r.o.Kubernetes == nil {
 		return nil
 	}
 	ws := r.plannedWrites()

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 // report prints the results on stdout: the objects with -o, else one kubectl-style line per object and
@@ -51,9 +53,9 @@ func (r *run) report() error {
 	}
 	created, unchanged := r.counts()
 	switch r.dry {
-	case dryRunClient:
+	case kube.DryRunClient:
 		b.WriteString("Dry run: nothing was written. Apply for real with the same command without --dry-run.\n")
-	case dryRunServer:
+	case kube.DryRunServer:
 		b.WriteString("Server dry run: the API server accepted every object; nothing was persisted.\n")
 	default:
 		if created == 0 {
@@ -97,7 +99,7 @@ func (r *run) printObjects(out io.Writer) error {
 		}
 		u := res.obj.DeepCopy()
 		u.SetManagedFields(nil)
-		if r.dry == dryRunClient {
+		if r.dry == kube.DryRunClient {
 			unstructuredStrip(u.Object)
 		}
 		if err := r.o.printer.PrintObj(u, out); err != nil {
@@ -167,10 +169,10 @@ func (r *run) gatewaySummary(b *strings.Builder, orgName string) {
 	fmt.Fprintf(b, "  GatewayClass %s (controller %s) with GatewayConfiguration %s/%s (image %s)\n", r.gw.className, kongOperatorControllerName, r.ns, o.Gateway, o.Image)
 	created, unchanged := r.counts()
 	switch r.dry {
-	case dryRunClient:
+	case kube.DryRunClient:
 		b.WriteString("Dry run: nothing was written. Apply for real with the same command without --dry-run.\n")
 		return
-	case dryRunServer:
+	case kube.DryRunServer:
 		b.WriteString("Server dry run: the API server accepted every object; nothing was persisted.\n")
 		return
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert/dpcert"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/region"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 // run is one execution of init.
@@ -84,7 +85,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		o.clusterType = clusterTypeHybrid
 	}
 	if o.DryRun == "" {
-		o.DryRun = dryRunNone
+		o.DryRun = kube.DryRunNone
 	}
 	if o.CertProvisioning == "" {
 		o.CertProvisioning = "manual"
@@ -270,7 +271,7 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 
 	if ns, err := r.res(gvrNamespace).Get(ctx, r.ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-		if r.dry != dryRunClient {
+		if r.dry != kube.DryRunClient {
 			return fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or choose another with -n", r.ns, r.ns)
 		}
 		r.p.warn("namespace %q does not exist yet: rendering for it; create it before applying the output", r.ns)

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 // InstallOptions of `webhook install`.
@@ -28,7 +30,7 @@ type InstallOptions struct {
 }
 
 func newInstallCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &InstallOptions{IOStreams: streams, DryRun: dryRunNone, Timeout: 5 * time.Minute}
+	o := &InstallOptions{IOStreams: streams, DryRun: kube.DryRunNone, Timeout: 5 * time.Minute}
 	cmd := &cobra.Command{
 		Use:   "install",
 		Short: "Install the admission webhook (config/default, or config/cert-manager) with server-side apply",
@@ -53,7 +55,7 @@ endpoint behind the Service).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if o.DryRun, err = checkDryRun(o.DryRun); err != nil {
+			if o.DryRun, err = kube.ParseDryRun(o.DryRun); err != nil {
 				return err
 			}
 			switch o.Output {
@@ -61,7 +63,7 @@ endpoint behind the Service).`,
 			default:
 				return fmt.Errorf("-o %q is not supported: use yaml or json", o.Output)
 			}
-			if o.Wait && o.DryRun != dryRunNone {
+			if o.Wait && o.DryRun != kube.DryRunNone {
 				return errors.New("--wait waits for a real install: drop it with --dry-run")
 			}
 			if o.Timeout <= 0 {
@@ -93,7 +95,7 @@ func (o *InstallOptions) Run(ctx context.Context, f Factory) error {
 	if err != nil {
 		return err
 	}
-	if o.DryRun == dryRunClient {
+	if o.DryRun == kube.DryRunClient {
 		if o.Output != "" {
 			return printObjects(o.Out, objs, o.Output)
 		}
@@ -108,7 +110,7 @@ func (o *InstallOptions) Run(ctx context.Context, f Factory) error {
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	suffix := ""
-	if o.DryRun == dryRunServer {
+	if o.DryRun == kube.DryRunServer {
 		opts.DryRun = []string{metav1.DryRunAll}
 		suffix = " (server dry run)"
 	}
@@ -149,7 +151,7 @@ func (o *InstallOptions) Run(ctx context.Context, f Factory) error {
 			op = "unchanged"
 		}
 		fmt.Fprintf(o.Out, "%s %s%s\n", ref(u), op, suffix)
-		if o.DryRun == dryRunServer && u.GetKind() == "Namespace" && live == nil {
+		if o.DryRun == kube.DryRunServer && u.GetKind() == "Namespace" && live == nil {
 			nsMissing = true // nothing can be checked in a namespace that is not there
 		}
 		applied = append(applied, got)
@@ -157,7 +159,7 @@ func (o *InstallOptions) Run(ctx context.Context, f Factory) error {
 	if o.Output != "" {
 		return printObjects(o.Out, applied, o.Output)
 	}
-	if o.DryRun != dryRunNone {
+	if o.DryRun != kube.DryRunNone {
 		return nil
 	}
 	if !o.Wait {

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/metadata"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kube"
 )
 
 // UninstallOptions of `webhook uninstall`.
@@ -22,7 +24,7 @@ type UninstallOptions struct {
 }
 
 func newUninstallCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &UninstallOptions{IOStreams: streams, DryRun: dryRunNone, Timeout: time.Minute}
+	o := &UninstallOptions{IOStreams: streams, DryRun: kube.DryRunNone, Timeout: time.Minute}
 	cmd := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove the admission webhook: the ValidatingWebhookConfiguration first, then what it called",
@@ -42,7 +44,7 @@ cannot be deleted, nothing else is. Objects already gone are fine: uninstall can
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if o.DryRun, err = checkDryRun(o.DryRun); err != nil {
+			if o.DryRun, err = kube.ParseDryRun(o.DryRun); err != nil {
 				return err
 			}
 			if o.Timeout <= 0 {
@@ -69,13 +71,7 @@ func (o *UninstallOptions) Run(ctx context.Context, f Factory) error {
 	if err != nil {
 		return err
 	}
-	suffix := ""
-	switch o.DryRun {
-	case dryRunClient:
-		suffix = " (dry run)"
-	case dryRunServer:
-		suffix = " (server dry run)"
-	}
+	suffix := kube.DryRunSuffix(o.DryRun)
 	for _, u := range uninstallOrder(objs) {
 		m, served, err := c.mapping(u)
 		if err != nil {
@@ -110,14 +106,14 @@ func (o *UninstallOptions) Run(ctx context.Context, f Factory) error {
 			fmt.Fprintf(o.Out, "%s left in place (--keep-namespace)\n", ref(u))
 			continue
 		}
-		if o.DryRun == dryRunClient {
+		if o.DryRun == kube.DryRunClient {
 			fmt.Fprintf(o.Out, "%s deleted%s\n", ref(u), suffix)
 			continue
 		}
 		uid := live.UID
 		background := metav1.DeletePropagationBackground
 		opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, PropagationPolicy: &background}
-		if o.DryRun == dryRunServer {
+		if o.DryRun == kube.DryRunServer {
 			opts.DryRun = []string{metav1.DryRunAll}
 		}
 		err = mr.Delete(ctx, u.GetName(), opts)
@@ -131,7 +127,7 @@ func (o *UninstallOptions) Run(ctx context.Context, f Factory) error {
 			}
 			return fmt.Errorf("deleting %s: %w", ref(u), err)
 		}
-		if isVWC && o.DryRun == dryRunNone {
+		if isVWC && o.DryRun == kube.DryRunNone {
 			if err := o.waitGone(ctx, u.GetName(), mr); err != nil {
 				return err
 			}

@@ -29,13 +29,6 @@ type Factory interface {
 	Namespace() (string, bool, error)
 }
 
-// Dry-run modes.
-const (
-	dryRunNone   = "none"
-	dryRunClient = "client"
-	dryRunServer = "server"
-)
-
 // NewCommand builds `webhook` and its verbs.
 func NewCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
@@ -181,16 +174,6 @@ func allObjects() ([]*unstructured.Unstructured, error) {
 		}
 	}
 	return out, nil
-}
-
-func checkDryRun(v string) (string, error) {
-	switch v {
-	case "":
-		return dryRunNone, nil
-	case dryRunNone, dryRunClient, dryRunServer:
-		return v, nil
-	}
-	return "", fmt.Errorf(`--dry-run %q is not supported: use "none", "client" or "server"`, v)
 }
 
 // poll calls cond every interval until it returns true, an error, or ctx
