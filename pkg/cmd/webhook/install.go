@@ -100,7 +100,7 @@ func (o *InstallOptions) Run(ctx context.Context, f Factory) error {
 			return printObjects(o.Out, objs, o.Output)
 		}
 		for _, u := range objs {
-			fmt.Fprintf(o.Out, "%s applied (dry run)\n", ref(u))
+			fmt.Fprintf(o.Out, "%s applied%s\n", ref(u), kube.DryRunSuffix(o.DryRun))
 		}
 		return nil
 	}
@@ -109,11 +109,10 @@ func (o *InstallOptions) Run(ctx context.Context, f Factory) error {
 		return err
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
-	suffix := ""
 	if o.DryRun == kube.DryRunServer {
 		opts.DryRun = []string{metav1.DryRunAll}
-		suffix = " (server dry run)"
 	}
+	suffix := kube.DryRunSuffix(o.DryRun)
 	nsMissing := false
 	var applied []*unstructured.Unstructured
 	for _, u := range objs {
