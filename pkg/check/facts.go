@@ -448,6 +448,9 @@ func (e *Env) authToken(ctx context.Context, auth *unstructured.Unstructured) (k
 				return ka, problemf(fmt.Sprintf("KGO only reads labelled Secrets: kubectl label secret %s -n %s %s=%s", name, ns, credentialLabel, credentialValue),
 					"%s: token Secret %s/%s lacks the label %s=%s", where, ns, name, credentialLabel, credentialValue)
 			}
+			if err := e.operatorCannotSee(ctx, sec, auth, "APIAuthValid", where+": token"); err != nil {
+				return ka, err
+			}
 			tok, ok := sec.Data["token"]
 			if !ok || strings.TrimSpace(string(tok)) == "" {
 				return ka, problemf(fmt.Sprintf("Store the token under the key token: kubectl patch secret %s -n %s --type merge -p '{\"stringData\":{\"token\":\"<token>\"}}'", name, ns),
@@ -687,6 +690,12 @@ func (e *Env) certSecret(ctx context.Context) (certSecret, error) {
 			return cs, fmt.Errorf("reading Secret %s/%s: %w", e.Namespace, name, err)
 		}
 		cs.Secret = sec
+		if x, _ := e.extension(ctx); x.Obj != nil && x.Group != groupGatewayOperator &&
+			str(x.Obj, "spec", "clientAuth", "certificateSecret", "provisioning") == "Manual" {
+			if err := e.operatorCannotSee(ctx, sec, x.Obj, "DataPlaneCertificateProvisioned", "KonnectExtension "+x.Name+": certificate"); err != nil {
+				return cs, err
+			}
+		}
 		crt, key := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]
 		if len(crt) == 0 || len(key) == 0 {
 			return cs, problemf("The Secret must be a kubernetes.io/tls Secret with tls.crt and tls.key: kubectl create secret tls "+name+" -n "+e.Namespace+" --cert=tls.crt --key=tls.key",
@@ -814,3 +823,22 @@ func (e *Env) nodes(ctx context.Context) ([]components.ListNodesItems, error) {
 
 // objName names an object for messages (see nsName).
 func (e *Env) objName(u *unstructured.Unstructured) string { return e.nsName(e.nsOf(u), u.GetName()) }
+
+// operatorCannotSee is the problem of a Secret that kong-operator 2.x cannot read because it lacks
+// the label of the operator's Secret selector (kgoapi.SecretLabel): the operator's cache does not hold
+// it, so to the operator it does not exist. It quotes what the operator said on obj's condition
+// condType, and nil when the operator can read the Secret.
+func (e *Env) operatorCannotSee(ctx context.Context, sec *corev1.Secret, obj *unstructured.Unstructured, condType, what string) error {
+	gen, err := e.Generation(ctx)
+	if err != nil || kgoapi.OperatorCanSeeSecret(sec.Labels, gen.KongOperator2()) {
+		return nil
+	}
+	said := ""
+	if status, reason, msg, ok := condition(obj, condType); ok && status == "False" {
+		said = fmt.Sprintf("; the operator says %s=False %s: %s", condType, reason, msg)
+	}
+	return problemf(fmt.Sprintf("kong-operator reads only Secrets labelled %s=%s (its --secret-label-selector): kubectl label secret %s -n %s %s=%s",
+		kgoapi.SecretLabel, kgoapi.SecretLabelValue, sec.Name, sec.Namespace, kgoapi.SecretLabel, kgoapi.SecretLabelValue),
+		"%s Secret %s/%s lacks the label %s=%s, so kong-operator cannot see it%s",
+		what, sec.Namespace, sec.Name, kgoapi.SecretLabel, kgoapi.SecretLabelValue, said)
+}

@@ -310,6 +310,17 @@ var catalogue = []Rule{
 		Condition: "APIAuthValid=False/Invalid (Go refuses a header value with a newline; Konnect answers 401 to a token with a space)",
 		Effect:    EffectRefused,
 	},
+	{
+		Code: "KON1509", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Releases: Since(GenerationKO20),
+		Title:    "secretRef Secret lacks the label konghq.com/secret=true that kong-operator 2.x reads Secrets by",
+		Hint:     "Label the Secret: kubectl label secret <name> konghq.com/secret=true (a warning, not a denial: an operator started with another --secret-label-selector reads other Secrets)",
+		Check:    checkAuthSecretOperatorLabel,
+
+		Upstream:  "Kong/kong-operator modules/manager/config/consts.go DefaultSecretLabelSelector and modules/manager/cache_options.go (the manager's cache holds only Secrets whose label is \"true\") @v2.0.1, v2.1.9, v2.2.3, v2.3.0-rc.3; seen on the real kong-operator 2.1.9 (../shared/operators/README.md)",
+		Condition: "APIAuthValid=False/Invalid: failed to get Secret <ns>/<name>: Secret \"<name>\" not found",
+		Effect:    EffectRefused,
+	},
 
 	// KON16xx: KonnectExtension.
 	{
@@ -379,7 +390,19 @@ var catalogue = []Rule{
 		Effect:    EffectAdvice,
 	},
 
-	// KON17xx: KonnectGatewayControlPlane and auth references.
+{
+		Code: "KON1607", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKonnectExtension},
+		Releases: Since(GenerationKO20),
+		Title:    "KonnectExtension client certificate Secret lacks the label konghq.com/secret=true that kong-operator 2.x reads Secrets by",
+		Hint:     "Label the Secret: kubectl label secret <name> konghq.com/secret=true konghq.com/konnect-dp-cert=true (kubectl konnect cert issue writes both)",
+		Check:    checkExtensionSecretOperatorLabel,
+
+		Upstream:  "Kong/kong-operator modules/manager/cache_options.go (Secret label selector, default konghq.com/secret) and controller/konnect/konnectextension_controller_utils.go getCertificateSecret @v2.0.1, v2.1.9, v2.2.3, v2.3.0-rc.3; seen on the real kong-operator 2.1.9",
+		Condition: "DataPlaneCertificateProvisioned=False/RefNotFound: Secret \"<name>\" not found; Ready=False",
+		Effect:    EffectRefused,
+	},
+
+		// KON17xx: KonnectGatewayControlPlane and auth references.
 	{
 		Code: "KON1701", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKonnectGatewayControlPlane, GKKonnectExtension},
 		Title: "Referenced KonnectAPIAuthConfiguration not found",

@@ -3,7 +3,9 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -280,10 +282,20 @@ spec:
 `, name, pluginKind, cpRefYAML(cp), targets)
 }
 
+// secret is a Secret in default with the given labels and keys. It carries kong-operator 2.x's
+// konghq.com/secret=true, as every Secret of kong-operator's samples does, unless labels sets
+// OperatorSecretLabel ("" leaves the label out).
 func secret(name string, labels map[string]string, keys ...string) string {
-	l := ""
+	all := map[string]string{OperatorSecretLabel: OperatorSecretLabelValue}
 	for k, v := range labels {
-		l += fmt.Sprintf("%s: %s, ", k, v)
+		all[k] = v
+	}
+	if all[OperatorSecretLabel] == "" {
+		delete(all, OperatorSecretLabel)
+	}
+	l := ""
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		l += fmt.Sprintf("%s: %q, ", k, all[k])
 	}
 	data := ""
 	for _, k := range keys {

@@ -500,3 +500,38 @@ func checkDataPlaneKICExtension(obj *unstructured.Unstructured, l Lookup) []Find
 	}
 	return out
 }
+
+// operatorSecretLabelFinding is the finding of a Secret that kong-operator 2.x does not read, or nil.
+func operatorSecretLabelFinding(secret *unstructured.Unstructured, ns, name string, path *field.Path, labels string) []Finding {
+	if secret.GetLabels()[OperatorSecretLabel] == OperatorSecretLabelValue {
+		return nil
+	}
+	return []Finding{{
+		Field: path,
+		Value: name,
+		Message: fmt.Sprintf("Secret %s lacks the label %s=%s: kong-operator 2.x reads only Secrets with it (its default --secret-label-selector), so to the operator the Secret does not exist",
+			nsName(ns, name), OperatorSecretLabel, OperatorSecretLabelValue),
+		Hint: fmt.Sprintf("kubectl label secret %s -n %s %s", name, ns, labels),
+	}}
+}
+
+func checkAuthSecretOperatorLabel(obj *unstructured.Unstructured, l Lookup) []Finding {
+	secret, ns, name, path, ok := authSecret(obj, l)
+	if !ok {
+		return nil
+	}
+	return operatorSecretLabelFinding(secret, ns, name, path, OperatorSecretLabel+"="+OperatorSecretLabelValue)
+}
+
+func checkExtensionSecretOperatorLabel(obj *unstructured.Unstructured, l Lookup) []Finding {
+	name, path := extensionCertSecret(obj)
+	if name == "" || !l.Tracks(GKSecret) {
+		return nil
+	}
+	secret, ok := l.Get(GKSecret, obj.GetNamespace(), name)
+	if !ok {
+		return nil
+	}
+	return operatorSecretLabelFinding(secret, obj.GetNamespace(), name, path,
+		OperatorSecretLabel+"="+OperatorSecretLabelValue+" "+DataPlaneCertLabel+"=true")
+}

@@ -703,6 +703,25 @@ func TestAuthSecretInAnotherNamespaceFollowsTheRelease_KON1505_KON1901(t *testin
 	})
 }
 
+// TestSecretsKongOperatorCannotSee_KON1509_KON1607: kong-operator 2.x reads only Secrets labelled
+// konghq.com/secret=true; KGO 1.x reads them all.
+func TestSecretsKongOperatorCannotSee_KON1509_KON1607(t *testing.T) {
+	unlabelled := map[string]string{CredentialLabel: CredentialLabelValue, OperatorSecretLabel: ""}
+	tok := secret("tok", unlabelled, "token")
+	tokOK := secret("tok", map[string]string{CredentialLabel: CredentialLabelValue}, "token")
+	certs := secret("dp-tls", map[string]string{OperatorSecretLabel: ""}, "tls.crt", "tls.key")
+	certsOK := secret("dp-tls", nil, "tls.crt", "tls.key")
+	runCases(t, []ruleCase{
+		{name: "ko-2.0: token Secret without the label", gen: GenerationKO20, cluster: []string{tok}, obj: authSecretRef("a", "tok", ""), want: []string{"KON1509"}, wantField: "spec.secretRef.name", wantHint: "konghq.com/secret=true"},
+		{name: "ko-2.3: token Secret without the label", gen: GenerationKO23, cluster: []string{tok}, obj: authSecretRef("a", "tok", ""), want: []string{"KON1509"}},
+		{name: "ko-2.3: labelled token Secret", gen: GenerationKO23, cluster: []string{tokOK}, obj: authSecretRef("a", "tok", "")},
+		{name: "kgo-1.6 reads every Secret", gen: GenerationKGO15Plus, cluster: []string{tok}, obj: authSecretRef("a", "tok", "")},
+		{name: "ko-2.1: certificate Secret without the label", gen: GenerationKO21, cluster: clusterKO20(certs), obj: extensionV2("ext", "demo-cp", "dp-tls"), want: []string{"KON1607"}, wantField: "spec.clientAuth.certificateSecret.secretRef.name", wantHint: "konghq.com/konnect-dp-cert=true"},
+		{name: "ko-2.2: labelled certificate Secret", gen: GenerationKO22, cluster: clusterKO20(certsOK), obj: extensionV2("ext", "demo-cp", "dp-tls")},
+		{name: "kgo-1.6: certificate Secret without the label", gen: GenerationKGO15Plus, cluster: cluster(certs), obj: extension("ext", "demo-cp", "dp-tls")},
+	})
+}
+
 // refGrant is a KongReferenceGrant in ns; toName "" permits every target.
 func refGrant(ns, fromGroup, fromKind, fromNS, toGroup, toKind, toName string) string {
 	name := ""

@@ -67,7 +67,7 @@ func TestStripNeverKeepsSecretValues(t *testing.T) {
 	want := map[string]any{
 		"apiVersion": "v1",
 		"kind":       "Secret",
-		"metadata":   map[string]any{"name": "tok", "namespace": "default", "labels": map[string]any{CredentialLabel: CredentialLabelValue}},
+		"metadata":   map[string]any{"name": "tok", "namespace": "default", "labels": map[string]any{CredentialLabel: CredentialLabelValue, OperatorSecretLabel: OperatorSecretLabelValue}},
 		"type":       "Opaque",
 		"data":       map[string]any{"token": "", "other": ""},
 	}

@@ -4,6 +4,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // CredentialLabel marks a Secret that holds a Konnect token for a
@@ -12,6 +14,12 @@ import (
 const (
 	CredentialLabel      = "konghq.com/credential"
 	CredentialLabelValue = "konnect"
+	// OperatorSecretLabel is kong-operator 2.x's Secret selector: it reads only Secrets whose
+	// label is OperatorSecretLabelValue.
+	OperatorSecretLabel      = kgoapi.SecretLabel
+	OperatorSecretLabelValue = kgoapi.SecretLabelValue
+	// DataPlaneCertLabel is the label the KonnectExtension controller watches Secrets by.
+	DataPlaneCertLabel = kgoapi.DataPlaneCertLabel
 )
 
 // keptFields lists, per kind, the fields besides the common metadata that
@@ -59,7 +67,7 @@ func KeptFields() map[schema.GroupKind][]string {
 			fs = append(fs, "metadata."+m)
 		}
 		if gk == GKSecret {
-			fs = append(fs, "metadata.labels["+CredentialLabel+"]")
+			fs = append(fs, "metadata.labels["+CredentialLabel+"]", "metadata.labels["+OperatorSecretLabel+"]")
 		}
 		for _, p := range keptFields[gk] {
 			fs = append(fs, joinPath(p))
@@ -137,8 +145,14 @@ func Strip(obj *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	if gk == GKSecret {
-		if v, ok := obj.GetLabels()[CredentialLabel]; ok {
-			md["labels"] = map[string]any{CredentialLabel: v}
+		labels := map[string]any{}
+		for _, k := range []string{CredentialLabel, OperatorSecretLabel} {
+			if v, ok := obj.GetLabels()[k]; ok {
+				labels[k] = v
+			}
+		}
+		if len(labels) > 0 {
+			md["labels"] = labels
 		}
 	}
 	out.Object["metadata"] = md

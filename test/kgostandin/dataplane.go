@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 )
 
@@ -90,7 +92,13 @@ func (s *StandIn) reconcileKonnectExtension(ctx context.Context, u *unstructured
 
 	secretName, err := s.extensionCertificate(ctx, u, ka, cpID)
 	if err != nil {
-		setCondition(u, condCertProvisioned, false, reasonInvalidSecret, err.Error())
+		// A Secret the operator cannot read is RefNotFound with the lookup's error as message
+		// (konnectextension_controller.go Reconcile @v2.1.9); a malformed one InvalidSecret.
+		reason := reasonInvalidSecret
+		if errors.As(err, new(*secretRefError)) {
+			reason = reasonRefNotFound
+		}
+		setCondition(u, condCertProvisioned, false, reason, err.Error())
 		setCondition(u, condReady, false, reasonProvisioning, msgProvisioning)
 		if werr := s.writeStatus(ctx, before, u); werr != nil {
 			return reconcile.Result{}, werr
@@ -122,8 +130,8 @@ func (s *StandIn) extensionCertificate(ctx context.Context, u *unstructured.Unst
 	if str(u, "spec", "clientAuth", "certificateSecret", "provisioning") == "Manual" {
 		name := str(u, "spec", "clientAuth", "certificateSecret", "secretRef", "name")
 		var sec corev1.Secret
-		if err := s.cl.Get(ctx, types.NamespacedName{Namespace: u.GetNamespace(), Name: name}, &sec); err != nil {
-			return "", fmt.Errorf("can't get Secret %s/%s: %v", u.GetNamespace(), name, err)
+		if err := s.getSecret(ctx, types.NamespacedName{Namespace: u.GetNamespace(), Name: name}, &sec); err != nil {
+			return "", &secretRefError{err}
 		}
 		if len(sec.Data["tls.crt"]) == 0 || len(sec.Data["tls.key"]) == 0 {
 			return "", fmt.Errorf("Secret %s/%s must have tls.crt and tls.key", u.GetNamespace(), name)
@@ -143,6 +151,9 @@ func (s *StandIn) extensionCertificate(ctx context.Context, u *unstructured.Unst
 		}
 		sec = corev1.Secret{Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": crt, "tls.key": key}}
 		sec.Name, sec.Namespace = name, u.GetNamespace()
+		// The operator labels the Secret it makes so that its own cache and watch see it
+		// (konnectextension_controller_utils.go ensureCertificateSecret @v2.1.9).
+		sec.Labels = kgoapi.DataPlaneCertSecretLabels()
 		if err := s.cl.Create(ctx, &sec); err != nil {
 			return "", err
 		}
@@ -409,3 +420,9 @@ func kongVersion(dp *unstructured.Unstructured) string {
 	}
 	return ""
 }
+
+// secretRefError is a data-plane certificate Secret the operator could not read.
+type secretRefError struct{ err error }
+
+func (e *secretRefError) Error() string { return e.err.Error() }
+func (e *secretRefError) Unwrap() error { return e.err }

@@ -10,11 +10,13 @@ import (
 	sdkkonnectgo "github.com/Kong/sdk-konnect-go"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect"
 )
 
@@ -172,12 +174,15 @@ func (s *StandIn) tokenOf(ctx context.Context, auth *unstructured.Unstructured) 
 		if ns == "" {
 			ns = auth.GetNamespace()
 		}
+		// The texts are kong-operator's (controller/konnect/reconciler_konnectapiauth.go
+		// getTokenFromKonnectAPIAuthConfiguration @v2.1.9; KGO 1.6.2 says the same).
+		nn := types.NamespacedName{Namespace: ns, Name: name}
 		var sec corev1.Secret
-		if err := s.cl.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &sec); err != nil {
-			return "", fmt.Errorf("can't get Secret %s/%s: %w", ns, name, err)
+		if err := s.getSecret(ctx, nn, &sec); err != nil {
+			return "", fmt.Errorf("failed to get Secret %s: %w", nn, err)
 		}
 		if sec.Labels[credentialLabel] != credentialLabelValue {
-			return "", fmt.Errorf("Secret %s/%s does not have label %s=%s", ns, name, credentialLabel, credentialLabelValue)
+			return "", fmt.Errorf("secret %s does not have label %s: %s", nn, credentialLabel, credentialLabelValue)
 		}
 		tok, ok := sec.Data["token"]
 		if !ok {
@@ -267,4 +272,22 @@ func (s *StandIn) resolveControlPlane(ctx context.Context, u *unstructured.Unstr
 		return nil, nil
 	}
 	return cp, nil
+}
+
+// getSecret reads a Secret as the operator's cache holds it. kong-operator 2.x caches only Secrets
+// labelled konghq.com/secret=true (its default --secret-label-selector; modules/manager
+// cache_options.go), so any other Secret is not found, with the cache reader's error text; KGO 1.x
+// reads them all.
+func (s *StandIn) getSecret(ctx context.Context, nn types.NamespacedName, sec *corev1.Secret) error {
+	err := s.cl.Get(ctx, nn, sec)
+	if s.gen != KO20 {
+		return err
+	}
+	if client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	if err != nil || !kgoapi.OperatorCanSeeSecret(sec.Labels, true) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: "Secret"}, nn.Name)
+	}
+	return nil
 }

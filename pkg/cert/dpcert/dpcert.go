@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 // FieldManager is the server-side apply field manager of every write; a Secret written by another
@@ -93,9 +94,9 @@ func DataPlaneCertSecret(ns, name, controlPlane string, c DataPlaneCert) *unstru
 	if c.CASecret != "" {
 		anno[AnnoCASecret] = c.CASecret
 	}
-	return newSecret(ns, name, map[string]string{
-		LabelManagedBy: ManagedByValue, LabelRole: RoleDataPlane, LabelControlPlane: controlPlane,
-	}, anno, data)
+	labels := kgoapi.DataPlaneCertSecretLabels()
+	labels[LabelManagedBy], labels[LabelRole], labels[LabelControlPlane] = ManagedByValue, RoleDataPlane, controlPlane
+	return newSecret(ns, name, labels, anno, data)
 }
 
 // CASecret is the Secret of a CA generated for the data-plane Secret secret (see CASecretName).

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-konnect/kubectl-konnect/pkg/cert"
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/kgoapi"
 )
 
 func TestDataPlaneCertSecretRoundTripsPinnedAndPKI(t *testing.T) {
@@ -19,7 +20,10 @@ func TestDataPlaneCertSecretRoundTripsPinnedAndPKI(t *testing.T) {
 
 	u := DataPlaneCertSecret("ns", "dp-cert", "gw-cp", DataPlaneCert{Pair: leaf, Registered: leaf.Cert})
 	assert.Equal(t, SecretTypeTLS, u.Object["type"])
-	assert.Equal(t, map[string]string{LabelManagedBy: ManagedByValue, LabelRole: RoleDataPlane, LabelControlPlane: "gw-cp"}, u.GetLabels())
+	// kong-operator 2.x reads only Secrets labelled konghq.com/secret=true, and its
+	// KonnectExtension controller watches only those labelled konghq.com/konnect-dp-cert.
+	assert.Equal(t, map[string]string{LabelManagedBy: ManagedByValue, LabelRole: RoleDataPlane, LabelControlPlane: "gw-cp",
+		kgoapi.SecretLabel: "true", kgoapi.DataPlaneCertLabel: "true"}, u.GetLabels())
 	assert.Equal(t, RegisteredLeaf, u.GetAnnotations()[AnnoRegistered])
 	got, err := ReadDataPlaneCertSecret(u, now, time.Hour)
 	require.NoError(t, err)

@@ -46,7 +46,9 @@ func ours(u *unstructured.Unstructured) bool {
 
 // tokenSecret holds the Konnect token as KGO's secretRef wants it.
 func tokenSecret(ns, name, tok string) *unstructured.Unstructured {
-	u := newObject("v1", "Secret", ns, name, map[string]string{labelCredential: credentialValue})
+	labels := kgoapi.OperatorSecretLabels()
+	labels[labelCredential] = credentialValue
+	u := newObject("v1", "Secret", ns, name, labels)
 	u.Object["type"] = "Opaque"
 	u.Object["data"] = obj{"token": base64.StdEncoding.EncodeToString([]byte(tok))}
 	return u
