@@ -390,7 +390,7 @@ var catalogue = []Rule{
 		Effect:    EffectAdvice,
 	},
 
-{
+	{
 		Code: "KON1607", Severity: SeverityWarn, Kinds: []schema.GroupKind{GKKonnectExtension},
 		Releases: Since(GenerationKO20),
 		Title:    "KonnectExtension client certificate Secret lacks the label konghq.com/secret=true that kong-operator 2.x reads Secrets by",
@@ -402,7 +402,7 @@ var catalogue = []Rule{
 		Effect:    EffectRefused,
 	},
 
-		// KON17xx: KonnectGatewayControlPlane and auth references.
+	// KON17xx: KonnectGatewayControlPlane and auth references.
 	{
 		Code: "KON1701", Severity: SeverityWarn, Strict: true, Kinds: []schema.GroupKind{GKKonnectGatewayControlPlane, GKKonnectExtension},
 		Title: "Referenced KonnectAPIAuthConfiguration not found",
