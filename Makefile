@@ -15,7 +15,12 @@ ARCH ?= $(shell $(GO) env GOARCH)
 IMAGE_REPO ?= ghcr.io/kubectl-konnect/webhook
 LDFLAGS := -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Version=$(VERSION) -X github.com/kubectl-konnect/kubectl-konnect/pkg/version.Commit=$(COMMIT)
 
-.PHONY: all build test unit vet fmt-check tidy-check envtest demo dist dist-go lint-ci image clean fuzz load
+# The real operators' source (../shared/operators beside the checkout; OPERATORS_DIR overrides), built
+# once into bin/operators for the real-operator suites (test/realop).
+OPERATORS_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/operators /work/shared/operators))
+OPERATORS_BIN := $(CURDIR)/bin/operators
+
+.PHONY: all build test unit vet fmt-check tidy-check envtest operators demo dist dist-go lint-ci image clean fuzz load
 
 all: build
 
@@ -26,7 +31,18 @@ build: ## Build the plugin and the webhook into bin/
 envtest: ## Build (once) kube-apiserver and etcd for the tests
 	@K8S_VERSION=$(K8S_VERSION) hack/envtest-binaries.sh >/dev/null
 
-test: fmt-check tidy-check vet envtest ## All tests, including envtest + kubectl end-to-end tests on the CRD profiles (README: Which suites run where)
+operators: ## Build (once) the real kong-operator 2.1.9 and KGO 1.6.2 from ../shared/operators (about 15 min each, cold)
+	@if [[ -z "$(OPERATORS_DIR)" ]]; then echo "operators: no ../shared/operators beside this checkout (set OPERATORS_DIR): the real-operator suites (test/realop) cannot run"; exit 0; fi; \
+	mkdir -p "$(OPERATORS_BIN)"; \
+	for spec in kong-operator-v2.1.9:kong-operator-2.1.9 gateway-operator-v1.6.2:kgo-1.6.2; do \
+	  src="$(OPERATORS_DIR)/$${spec%%:*}"; out="$(OPERATORS_BIN)/$${spec##*:}"; \
+	  if [[ -x "$$out" && -z "$$(find "$$src" -newer "$$out" -print -quit)" ]]; then continue; fi; \
+	  echo ">> building $$out from $$src"; start=$$(date +%s); \
+	  (cd "$$src" && $(GO) build -mod=readonly -trimpath -o "$$out" ./cmd/main.go); \
+	  echo ">> built $$out in $$(( $$(date +%s) - start ))s"; \
+	done
+
+test: fmt-check tidy-check vet envtest operators ## All tests, including envtest + kubectl end-to-end tests on the CRD profiles (README: Which suites run where)
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -count=1 -timeout 60m $(GOTESTFLAGS) -skip '$(MEASUREMENTS)' ./...
 
 unit: ## Tests that need no API server

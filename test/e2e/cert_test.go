@@ -103,7 +103,7 @@ func certControlPlane(t *testing.T, env *testenv.Env, ns string, req obj) (konne
 		fields[k] = v
 	}
 	env.MustKubectl(t, manifest(t,
-		obj{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect"}}),
+		obj{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect", "konghq.com/secret": "true"}}),
 			"stringData": obj{"token": env.Token}},
 		obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectAPIAuthConfiguration", "metadata": meta("konnect-auth"),
 			"spec": obj{"type": "secretRef", "secretRef": obj{"name": "konnect-token"}, "serverURL": "us.api.konghq.com"}},

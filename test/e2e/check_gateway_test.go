@@ -190,7 +190,7 @@ func gatewayAcrossNamespaces(t *testing.T, env *testenv.Env, authNS, gwNS, gw st
 	t.Helper()
 	token := env.Konnect.IssueToken()
 	env.MustKubectl(t, manifest(t,
-		obj{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect"}}),
+		obj{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect", "konghq.com/secret": "true"}}),
 			"stringData": obj{"token": token}},
 		obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectAPIAuthConfiguration", "metadata": meta("konnect-auth"),
 			"spec": obj{"type": "secretRef", "secretRef": obj{"name": "konnect-token"}, "serverURL": "us.api.konghq.com"}},

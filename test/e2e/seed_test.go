@@ -87,14 +87,14 @@ func mirrorControlPlane(p testenv.Profile, name, id string) obj {
 // KongRoute.
 func seedBaseFor(p testenv.Profile, token, konnectName, clusterType, crt, key string) []obj {
 	return []obj{
-		{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect"}}),
+		{"apiVersion": "v1", "kind": "Secret", "metadata": meta("konnect-token", obj{"labels": obj{"konghq.com/credential": "konnect", "konghq.com/secret": "true"}}),
 			"stringData": obj{"token": token}},
 		{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectAPIAuthConfiguration", "metadata": meta("konnect-auth"),
 			"spec": obj{"type": "secretRef", "secretRef": obj{"name": "konnect-token"}, "serverURL": "us.api.konghq.com"}},
 		controlPlane(p, "gateway-cp", konnectName, clusterType),
 		{"apiVersion": "configuration.konghq.com/v1alpha1", "kind": "KongDataPlaneClientCertificate", "metadata": meta("dp-cert"),
 			"spec": obj{"controlPlaneRef": cpRef("gateway-cp"), "cert": crt}},
-		{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": meta("dp-tls"),
+		{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": meta("dp-tls", obj{"labels": obj{"konghq.com/secret": "true", "konghq.com/konnect-dp-cert": "true"}}),
 			"stringData": obj{"tls.crt": crt, "tls.key": key}},
 		{"apiVersion": "configuration.konghq.com/v1alpha1", "kind": "KongService", "metadata": meta("echo"),
 			"spec": obj{"name": "echo", "controlPlaneRef": cpRef("gateway-cp"), "host": "echo.default.svc", "port": 80, "protocol": "http"}},

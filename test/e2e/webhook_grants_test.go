@@ -368,7 +368,7 @@ func xnsTargets(ns, token, suffix string, pki xnsPKI) []obj {
 
 // tokenSecretLabel: KonnectAPIAuthConfiguration reads only Secrets with it.
 func withCredentialLabel(o obj) obj {
-	o["metadata"].(obj)["labels"] = obj{"konghq.com/credential": "konnect"}
+	o["metadata"].(obj)["labels"] = obj{"konghq.com/credential": "konnect", "konghq.com/secret": "true"}
 	return o
 }
 

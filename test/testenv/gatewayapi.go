@@ -19,6 +19,9 @@ const gatewayAPIModule = "sigs.k8s.io/gateway-api"
 // the CRDs of the v1.6 line).
 func GatewayAPIVersion(g rules.Generation) string {
 	switch g {
+	case rules.GenerationKO21:
+		// kong-operator v2.1.9's go.mod requires sigs.k8s.io/gateway-api v1.4.1.
+		return "v1.4.1"
 	case rules.GenerationKO22:
 		return "v1.5.1"
 	case rules.GenerationKO23:

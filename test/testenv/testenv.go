@@ -61,8 +61,10 @@ func (p Profile) Generation() rules.Generation {
 	switch p {
 	case KGO14:
 		return rules.GenerationKGO14
-	case KGO16:
+	case KGO16, KGO16Real:
 		return rules.GenerationKGO15Plus
+	case KO21Real:
+		return rules.GenerationKO21
 	case KO20:
 		return rules.GenerationKO20
 	case KO22:
@@ -155,6 +157,19 @@ func CRDDirs(p Profile) ([]string, error) {
 		return []string{filepath.Join(d, "config", "crd", "gateway-operator")}, nil
 	case KO20:
 		return []string{filepath.Join(RepoRoot(), "test", "crds", "kc-v2.0.1")}, nil
+	case KGO16Real:
+		// What KGO 1.6.2 installs: kubernetes-configuration v1.4.0 and Gateway API v1.3.0 (its go.mod).
+		d, err := moduleDir("v1.4.0")
+		if err != nil {
+			return nil, err
+		}
+		files, err := GatewayAPICRDFiles("v1.3.0")
+		if err != nil {
+			return nil, err
+		}
+		return append([]string{filepath.Join(d, "config", "crd", "gateway-operator")}, files...), nil
+	case KO21Real:
+		return withGatewayAPI(p, filepath.Join(RepoRoot(), "test", "crds", "ko-v2.1.9"))
 	case KO22:
 		// patches/ (the conversion patches) is a sub-folder: envtest reads
 		// only the folder's own files.
@@ -239,6 +254,8 @@ type Env struct {
 
 	env         *envtest.Environment
 	conversion  *conversionServer
+	operator    *realOperator
+	stopCluster func()
 	tempDir     string
 	stopWebhook func() error
 	// WebhookLookup is the webhook's cache (with WithWebhook), so tests can
@@ -292,7 +309,7 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.KongOperator2() {
+	if p.KongOperator2() && !p.Real() {
 		e.conversion = startConversionServer()
 		if err := installConversion(ctx, e.Config, dirs, e.conversion); err != nil {
 			return nil, err
@@ -302,6 +319,10 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 		return nil, err
 	}
 	kopts := opts.KonnectOptions
+	if p.Real() && opts.KonnectListenAddr == "" {
+		// Where *.api.konghq.com resolves inside hack/netns-exec.sh.
+		opts.KonnectListenAddr = "127.0.0.1:443"
+	}
 	if opts.KonnectListenAddr != "" {
 		kopts = append(kopts, konnecttest.WithListenAddr(opts.KonnectListenAddr))
 	}
@@ -315,7 +336,12 @@ func New(ctx context.Context, p Profile, opts Options) (*Env, error) {
 	if err := os.WriteFile(e.KonnectCAFile, e.Konnect.CACertPEM(), 0o644); err != nil {
 		return nil, err
 	}
-	if !opts.NoStandIn {
+	if p.Real() {
+		if err := e.startOperator(ctx, dirs); err != nil {
+			return nil, err
+		}
+		e.stopCluster = e.startClusterStandIn(context.Background())
+	} else if !opts.NoStandIn {
 		e.StandIn, err = kgostandin.Start(ctx, e.Config, kgostandin.Options{Konnect: e.Konnect, ConnectDataPlanes: !opts.NoConnect})
 		if err != nil {
 			return nil, err
@@ -425,6 +451,12 @@ func (e *Env) Stop() error {
 	}
 	if e.StandIn != nil {
 		errs = append(errs, e.StandIn.Stop())
+	}
+	if e.operator != nil {
+		errs = append(errs, e.operator.stop())
+	}
+	if e.stopCluster != nil {
+		e.stopCluster()
 	}
 	if e.Konnect != nil {
 		e.Konnect.Close()

@@ -93,6 +93,8 @@ type RequestRecord struct {
 	Fault bool
 	// Dropped is set when the connection was closed instead of answering.
 	Dropped bool
+	// UserAgent tells the plugin's calls (kubectl-konnect/...) from an operator's.
+	UserAgent string
 }
 
 // Server is a running fake Konnect. All methods are safe for concurrent use.
@@ -307,7 +309,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	c := &call{req: req, body: body, family: familyOf(req.URL.Path)}
-	rec := RequestRecord{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Host: req.Host}
+	rec := RequestRecord{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Host: req.Host, UserAgent: req.UserAgent()}
 
 	route, params, routeErr := s.validator.route(req)
 	var resp response

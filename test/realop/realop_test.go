@@ -1,0 +1,202 @@
+// Package realop runs kubectl-konnect against the real operators, Kong Gateway Operator 1.6.2 and
+// kong-operator 2.1.9 built from ../shared/operators (make operators), on a real API server, with
+// the Konnect simulator reached at Konnect's own host names (hack/netns-exec.sh). Where the real
+// operator runs, it decides what is correct.
+package realop
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
+)
+
+func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard())
+	os.Exit(testenv.RunInKonnectNetns(func() int { return testenv.RunMain(m) }))
+}
+
+// realGround starts a test ground running the profile's real operator; one at a time, as the
+// simulator holds 127.0.0.1:443.
+func realGround(t *testing.T, p testenv.Profile) *testenv.Env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	env, err := testenv.New(ctx, p, testenv.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s", lastLines(env.OperatorLog(), 60))
+		}
+		_ = env.Stop()
+	})
+	return env
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "operator log, last lines:\n" + strings.Join(lines, "\n")
+}
+
+// konnect runs `kubectl konnect ARGS` through the real kubectl with the plugin first on PATH.
+func konnect(t *testing.T, env *testenv.Env, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	return env.Kubectl(ctx, stdin, append([]string{"konnect"}, args...)...)
+}
+
+// withPlugin puts the built plugin first on PATH for every kubectl this binary runs.
+func withPlugin(t *testing.T) {
+	t.Helper()
+	dir := testenv.PluginDir(t)
+	if !strings.HasPrefix(os.Getenv("PATH"), dir+string(os.PathListSeparator)) {
+		t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+}
+
+// waitDeployment waits for the Deployment the operator makes for DataPlane dp ("" for any), with the
+// env of its proxy container.
+func waitDeployment(t *testing.T, env *testenv.Env, ns, dp string, within time.Duration) (*appsv1.Deployment, map[string]string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var list appsv1.DeploymentList
+		require.NoError(t, env.Client.List(context.Background(), &list, client.InNamespace(ns)))
+		for i := range list.Items {
+			d := &list.Items[i]
+			if dp != "" && !ownedBy(d.OwnerReferences, "DataPlane", dp) {
+				continue
+			}
+			vars := proxyEnv(d)
+			if vars["KONG_CLUSTER_CONTROL_PLANE"] != "" {
+				return d, vars
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no Deployment of DataPlane %s/%s with KONG_CLUSTER_CONTROL_PLANE within %s", ns, dp, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func ownedBy(refs []metav1.OwnerReference, kind, name string) bool {
+	for _, r := range refs {
+		if r.Kind == kind && r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func proxyEnv(d *appsv1.Deployment) map[string]string {
+	out := map[string]string{}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != "proxy" {
+			continue
+		}
+		for _, e := range c.Env {
+			out[e.Name] = e.Value
+		}
+	}
+	return out
+}
+
+// pluginWrites are the writes the plugin sent Konnect after the first from requests.
+func pluginWrites(env *testenv.Env, from int) []string {
+	var w []string
+	for _, r := range env.Konnect.Requests()[from:] {
+		if r.Method != "GET" && r.Method != "HEAD" && strings.HasPrefix(r.UserAgent, "kubectl-konnect") {
+			w = append(w, fmt.Sprintf("%s %s -> %d", r.Method, r.Path, r.Status))
+		}
+	}
+	return w
+}
+
+// TestRealInit: on each real operator, init (the DataPlane road) reaches a Deployment with the
+// control plane's KONG_CLUSTER_* env, without a hand on the cluster; a re-run writes nothing.
+func TestRealInit(t *testing.T) {
+	withPlugin(t)
+	for _, p := range testenv.RealProfiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := realGround(t, p)
+			ns := "real-init"
+			require.NoError(t, env.CreateNamespace(context.Background(), ns))
+			name := "real-gw"
+			start := time.Now()
+			out, errOut, err := konnect(t, env, env.Token+"\n", "init", "-n", ns, "--control-plane", name, "--region", "us", "--token-stdin")
+			require.NoError(t, err, "init\nstdout:\n%s\nstderr:\n%s", out, errOut)
+			_, vars := waitDeployment(t, env, ns, name, time.Minute)
+			t.Logf("init to a Deployment with KONG_CLUSTER_*: %s (load %s)", time.Since(start).Round(10*time.Millisecond), loadAverage())
+			kcp, ok := env.Konnect.ControlPlaneByName(name)
+			require.True(t, ok, "init created no control plane in Konnect")
+			host := strings.TrimPrefix(kcp.ControlPlaneEndpoint, "https://")
+			require.Equal(t, host+":443", vars["KONG_CLUSTER_CONTROL_PLANE"])
+			require.Equal(t, host, vars["KONG_CLUSTER_SERVER_NAME"])
+			require.Equal(t, "data_plane", vars["KONG_ROLE"])
+			require.Equal(t, "pki", vars["KONG_CLUSTER_MTLS"])
+			require.Contains(t, out, "kubectl konnect check -n "+ns)
+			require.NotContains(t, out+errOut, env.Token, "the token must never be printed")
+
+			reqs := len(env.Konnect.Requests())
+			out, errOut, err = konnect(t, env, "", "init", "-n", ns, "--control-plane", name)
+			require.NoError(t, err, "re-run\nstdout:\n%s\nstderr:\n%s", out, errOut)
+			require.Contains(t, out, "nothing was written", "re-run\nstdout:\n%s\nstderr:\n%s", out, errOut)
+			require.Empty(t, pluginWrites(env, reqs), "a re-run must not write to Konnect")
+			require.NoError(t, env.Konnect.ViolationsError())
+		})
+	}
+}
+
+// TestRealInitGateway: on kong-operator 2.1.9, init --gateway (the hybrid Gateway road) reaches a
+// Programmed Gateway whose DataPlane Deployment has the control plane's KONG_CLUSTER_* env; a re-run
+// writes nothing. The ground plays the kubelet and the load balancer (testenv clusterStandIn), as a
+// cluster would.
+func TestRealInitGateway(t *testing.T) {
+	withPlugin(t)
+	env := realGround(t, testenv.KO21Real)
+	ns := "real-gateway"
+	require.NoError(t, env.CreateNamespace(context.Background(), ns))
+	gw := "real-hybrid"
+	start := time.Now()
+	out, errOut, err := konnect(t, env, env.Token+"\n", "init", "-n", ns, "--gateway", gw, "--region", "us", "--token-stdin")
+	require.NoError(t, err, "init --gateway\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	_, vars := waitDeployment(t, env, ns, "", time.Minute)
+	t.Logf("init --gateway to a Programmed Gateway and a Deployment with KONG_CLUSTER_*: %s (load %s)", time.Since(start).Round(10*time.Millisecond), loadAverage())
+	require.Contains(t, out, "Gateway "+ns+"/"+gw+" is Programmed", "stdout:\n%s\nstderr:\n%s", out, errOut)
+	kcp, ok := env.Konnect.ControlPlaneByName(gw)
+	require.True(t, ok, "kong-operator's control plane exists in Konnect under the Gateway's name (static naming)")
+	host := strings.TrimPrefix(kcp.ControlPlaneEndpoint, "https://")
+	require.Equal(t, host+":443", vars["KONG_CLUSTER_CONTROL_PLANE"])
+	require.NotContains(t, out+errOut, env.Token, "the token must never be printed")
+
+	reqs := len(env.Konnect.Requests())
+	out, errOut, err = konnect(t, env, "", "init", "-n", ns, "--gateway", gw)
+	require.NoError(t, err, "re-run\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Contains(t, out, "nothing was written", "re-run\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Empty(t, pluginWrites(env, reqs), "a re-run must not write to Konnect")
+	require.NoError(t, env.Konnect.ViolationsError())
+}
+
+// loadAverage is the 1-minute load average, written beside every timing.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
