@@ -6,6 +6,7 @@ package realop
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -189,6 +190,71 @@ func TestRealInitGateway(t *testing.T) {
 	require.NoError(t, err, "re-run\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	require.Contains(t, out, "nothing was written", "re-run\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	require.Empty(t, pluginWrites(env, reqs), "a re-run must not write to Konnect")
+	require.NoError(t, env.Konnect.ViolationsError())
+}
+
+// TestRealOperatorCannotSeeUnlabelledSecrets: kong-operator 2.1.9 reads only Secrets labelled
+// konghq.com/secret=true. What it says of a token Secret without the label is what the stand-in
+// says; lint (KON1509) and check name the Secret and the label; the command check prints fixes it.
+func TestRealOperatorCannotSeeUnlabelledSecrets(t *testing.T) {
+	withPlugin(t)
+	env := realGround(t, testenv.KO21Real)
+	ns := "real-unlabelled"
+	ctx := context.Background()
+	require.NoError(t, env.CreateNamespace(ctx, ns))
+	objs := fmt.Sprintf(`apiVersion: v1
+kind: Secret
+metadata: {name: konnect-token, namespace: %[1]s, labels: {konghq.com/credential: konnect}}
+stringData: {token: %[2]s}
+---
+apiVersion: konnect.konghq.com/v1alpha1
+kind: KonnectAPIAuthConfiguration
+metadata: {name: konnect-auth, namespace: %[1]s}
+spec: {type: secretRef, secretRef: {name: konnect-token}, serverURL: us.api.konghq.com}
+---
+apiVersion: konnect.konghq.com/v1alpha2
+kind: KonnectGatewayControlPlane
+metadata: {name: cp, namespace: %[1]s}
+spec: {createControlPlaneRequest: {name: real-unlabelled}, konnect: {authRef: {name: konnect-auth}}}
+`, ns, env.Token)
+	env.MustKubectl(t, objs, "apply", "-f", "-")
+
+	auth := env.WaitFor(t, testenv.GVKAuth, ns, "konnect-auth", time.Minute, testenv.HasCondition("APIAuthValid", "False"))
+	_, reason, msg := testenv.Condition(auth, "APIAuthValid")
+	// The stand-in's text (test/kgostandin getSecret, tokenOf) is the real operator's.
+	require.Equal(t, "Invalid", reason)
+	require.Equal(t, fmt.Sprintf("failed to get Secret %s/konnect-token: Secret \"konnect-token\" not found", ns), msg)
+
+	out, errOut, err := konnect(t, env, objs, "lint", "--cluster", "-n", ns, "-o", "json", "-f", "-")
+	_ = err // lint exits non-zero on findings
+	require.Contains(t, out, "KON1509", "lint --cluster\nstdout:\n%s\nstderr:\n%s", out, errOut)
+
+	out, errOut, _ = konnect(t, env, "", "check", "-n", ns, "-o", "json")
+	var rep struct {
+		Categories []struct {
+			Checks []struct{ ID, Status, Message, Hint string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), "check -o json\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	var found bool
+	for _, c := range rep.Categories {
+		for _, r := range c.Checks {
+			if r.ID != "auth-token" {
+				continue
+			}
+			found = true
+			require.Equal(t, "fail", r.Status, "%+v", r)
+			require.Contains(t, r.Message, "lacks the label konghq.com/secret=true")
+			require.Contains(t, r.Message, "APIAuthValid=False Invalid: failed to get Secret")
+			require.Contains(t, r.Hint, "kubectl label secret konnect-token -n "+ns+" konghq.com/secret=true")
+		}
+	}
+	require.True(t, found, "check reported no auth-token result:\n%s", out)
+
+	// The fix check prints: the operator then sees the Secret and programs the control plane.
+	env.MustKubectl(t, "", "label", "secret", "konnect-token", "-n", ns, "konghq.com/secret=true")
+	env.WaitFor(t, testenv.GVKAuth, ns, "konnect-auth", time.Minute, testenv.HasCondition("APIAuthValid", "True"))
+	env.WaitFor(t, testenv.GVKControlPlane, ns, "cp", time.Minute, testenv.HasCondition("Programmed", "True"))
 	require.NoError(t, env.Konnect.ViolationsError())
 }
 
