@@ -321,6 +321,17 @@ var catalogue = []Rule{
 		Condition: "APIAuthValid=False/Invalid: failed to get Secret <ns>/<name>: Secret \"<name>\" not found",
 		Effect:    EffectRefused,
 	},
+	{
+		Code: "KON1510", Severity: SeverityDeny, Kinds: []schema.GroupKind{GKKonnectAPIAuthConfiguration},
+		Releases: Since(GenerationKGO15Plus),
+		Title:    "serverURL region as the operator reads it: case kept, only a literal https:// cut",
+		Hint:     "Write the host in lower case with https:// or no scheme, e.g. eu.api.konghq.com",
+		Check:    checkServerURLOperatorRegion,
+
+		Upstream:  "Kong/gateway-operator controller/konnect/server/server.go NewServer (strings.TrimPrefix(serverURL, \"https://\"), first label) and region.go NewRegion (^[a-z]{2}$) @v1.5.1, v1.6.2; Kong/kong-operator same @v2.0.1, v2.1.9, v2.2.3, v2.3.0-rc.3",
+		Condition: "reconcile error \"failed to parse region from hostname\" (no status)",
+		Effect:    EffectRefused,
+	},
 
 	// KON16xx: KonnectExtension.
 	{

@@ -38,6 +38,24 @@ func checkServerURLRegion(obj *unstructured.Unstructured, _ Lookup) []Finding {
 	}}
 }
 
+// checkServerURLOperatorRegion: a host whose region is valid once lower-cased and parsed as a URL
+// (KON1501 passes it), but not as the operator reads it.
+func checkServerURLOperatorRegion(obj *unstructured.Unstructured, _ Lookup) []Finding {
+	raw := nestedString(obj.Object, "spec", "serverURL")
+	h := region.ParseHost(raw)
+	label := region.OperatorLabel(raw)
+	if !h.Konnect() || !h.ValidRegion() || region.ValidLabel(label) {
+		return nil
+	}
+	return []Finding{{
+		Field: field.NewPath("spec", "serverURL"),
+		Value: raw,
+		Message: fmt.Sprintf("the operator reads the region of serverURL %q as %q (case kept, only a literal https:// cut) and accepts only two lowercase letters (or global), so it never checks the token",
+			raw, label),
+		Hint: fmt.Sprintf("Set spec.serverURL to %s", region.APIHostFor(h.Label, h.Domain)),
+	}}
+}
+
 func checkServerURLNotAPIHost(obj *unstructured.Unstructured, _ Lookup) []Finding {
 	raw := nestedString(obj.Object, "spec", "serverURL")
 	h := region.ParseHost(raw)

@@ -722,6 +722,19 @@ func TestSecretsKongOperatorCannotSee_KON1509_KON1607(t *testing.T) {
 	})
 }
 
+// TestServerURLRegionAsTheOperatorReadsIt_KON1510: the operator keeps the case of the region and cuts
+// only a literal https://; KGO 1.4 sends the host as written, which DNS reads case-insensitively.
+func TestServerURLRegionAsTheOperatorReadsIt_KON1510(t *testing.T) {
+	runCases(t, []ruleCase{
+		{name: "capitals", gen: GenerationKO22, obj: auth("a", "EU.api.konghq.com"), want: []string{"KON1510"}, wantField: "spec.serverURL", wantHint: "eu.api.konghq.com"},
+		{name: "https:// in capitals", gen: GenerationKGO15Plus, obj: auth("a", "HTTPS://eu.api.konghq.com"), want: []string{"KON1510"}},
+		{name: "http://", gen: GenerationKO23, obj: auth("a", "http://eu.api.konghq.com"), want: []string{"KON1510"}},
+		{name: "lower case", gen: GenerationKO22, obj: auth("a", "eu.api.konghq.com")},
+		{name: "https:// lower case", gen: GenerationKO22, obj: auth("a", "https://eu.api.konghq.com")},
+		{name: "kgo-1.4 sends the host as written", gen: GenerationKGO14, obj: auth("a", "EU.api.konghq.com")},
+	})
+}
+
 // refGrant is a KongReferenceGrant in ns; toName "" permits every target.
 func refGrant(ns, fromGroup, fromKind, fromNS, toGroup, toKind, toName string) string {
 	name := ""

@@ -150,6 +150,7 @@ func TestRealInit(t *testing.T) {
 			require.Equal(t, host, vars["KONG_CLUSTER_SERVER_NAME"])
 			require.Equal(t, "data_plane", vars["KONG_ROLE"])
 			require.Equal(t, "pki", vars["KONG_CLUSTER_MTLS"])
+			t.Logf("data-plane certificates registered on the control plane: %d", len(env.Konnect.DPCertificates(kcp.ID)))
 			require.Contains(t, out, "kubectl konnect check -n "+ns)
 			require.NotContains(t, out+errOut, env.Token, "the token must never be printed")
 

@@ -89,6 +89,16 @@ func ParseHost(serverURL string) APIHost {
 	return h
 }
 
+// OperatorLabel is the region label exactly as KGO >= 1.5 and kong-operator read it from
+// spec.serverURL: the text before the first dot once a literal "https://" prefix is cut, case kept
+// (controller/konnect/server/server.go NewServer, Kong/gateway-operator v1.5.1..v1.6.2 and
+// Kong/kong-operator v2.0.1..v2.3.0-rc.3). So EU.api.konghq.com and http://eu.api.konghq.com name
+// no region there, though DNS and Host read both as eu.api.konghq.com.
+func OperatorLabel(serverURL string) string {
+	label, _, _ := strings.Cut(strings.TrimPrefix(serverURL, "https://"), ".")
+	return label
+}
+
 // Konnect reports whether the host is in a Kong-hosted Konnect domain.
 func (h APIHost) Konnect() bool { return h.Domain != "" }
 
