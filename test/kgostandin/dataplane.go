@@ -345,14 +345,14 @@ func (s *StandIn) connect(ctx context.Context, dp *unstructured.Unstructured, t 
 		if err != nil || u.Hostname() != t.controlPlaneHost {
 			continue
 		}
-		if !accepted(cert, cp, s.opts.Konnect.DPCertificates(cp.ID)) {
+		if !Accepted(cert, cp, s.opts.Konnect.DPCertificates(cp.ID)) {
 			return false
 		}
 		for i := range replicas {
 			s.opts.Konnect.RegisterNode(cp.ID, konnecttest.Node{
 				ID:       nodeID(dp, i),
 				Hostname: fmt.Sprintf("%s-%d", dp.GetName(), i),
-				Version:  kongVersion(dp),
+				Version:  KongVersionOfImage(proxyImage(dp)),
 				LastPing: time.Now(),
 			})
 		}
@@ -361,7 +361,10 @@ func (s *StandIn) connect(ctx context.Context, dp *unstructured.Unstructured, t 
 	return false
 }
 
-func accepted(cert *x509.Certificate, cp konnecttest.ControlPlane, registered []konnecttest.DPCertificate) bool {
+// Accepted says whether Konnect's control plane cp lets in a data plane presenting cert: pinned
+// (the certificate registered) or, for pki_client_certs, signed by a registered CA. The test
+// ground's kubelet (testenv) plays a real operator's data planes with it.
+func Accepted(cert *x509.Certificate, cp konnecttest.ControlPlane, registered []konnecttest.DPCertificate) bool {
 	if !time.Now().Before(cert.NotAfter) {
 		return false
 	}
@@ -391,34 +394,37 @@ func nodeID(dp *unstructured.Unstructured, replica int) string {
 	return id.String()
 }
 
-// kongVersion is the Kong version a data plane of the DataPlane's proxy
-// image reports to Konnect: the image tag with four parts (kong/kong-gateway:3.14
-// runs 3.14.0.0), or "" (the fake's default) for a tag that is not a version.
-func kongVersion(dp *unstructured.Unstructured) string {
+// proxyImage is the image of the DataPlane's proxy container.
+func proxyImage(dp *unstructured.Unstructured) string {
 	containers, _, _ := unstructured.NestedSlice(dp.Object, "spec", "deployment", "podTemplateSpec", "spec", "containers")
 	for _, c := range containers {
-		m, _ := c.(map[string]any)
-		if m["name"] != "proxy" {
-			continue
+		if m, _ := c.(map[string]any); m["name"] == "proxy" {
+			image, _ := m["image"].(string)
+			return image
 		}
-		image, _ := m["image"].(string)
-		image, _, _ = strings.Cut(image, "@")
-		i := strings.LastIndex(image, ":")
-		if i < 0 || strings.Contains(image[i:], "/") {
-			return ""
-		}
-		parts := strings.Split(image[i+1:], ".")
-		for _, p := range parts {
-			if _, err := strconv.Atoi(p); err != nil {
-				return ""
-			}
-		}
-		for len(parts) < 4 {
-			parts = append(parts, "0")
-		}
-		return strings.Join(parts, ".")
 	}
 	return ""
+}
+
+// KongVersionOfImage is the Kong version a data plane of a proxy image reports to Konnect: the image
+// tag with four parts (kong/kong-gateway:3.14 runs 3.14.0.0), or "" (the fake's default) for a tag
+// that is not a version.
+func KongVersionOfImage(image string) string {
+	image, _, _ = strings.Cut(image, "@")
+	i := strings.LastIndex(image, ":")
+	if i < 0 || strings.Contains(image[i:], "/") {
+		return ""
+	}
+	parts := strings.Split(image[i+1:], ".")
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			return ""
+		}
+	}
+	for len(parts) < 4 {
+		parts = append(parts, "0")
+	}
+	return strings.Join(parts, ".")
 }
 
 // secretRefError is a data-plane certificate Secret the operator could not read.

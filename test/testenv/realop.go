@@ -150,7 +150,8 @@ func (e *Env) startOperator(ctx context.Context, dirs []string) error {
 	}
 	// SEC1 "EC PRIVATE KEY": KGO 1.6.2's DataPlane controller refuses a PKCS#8 key ("unsupported
 	// key type: PRIVATE KEY") when it signs with the cluster CA.
-	caCrt, caKey, err := selfSignedCA("Kong Operator CA")
+	// Valid for years, as the chart's: the operator caps the certificates it signs at its expiry.
+	caCrt, caKey, err := selfSignedCA("Kong Operator CA", 10*365*24*time.Hour)
 	if err != nil {
 		return err
 	}
@@ -336,7 +337,7 @@ func ptrOr(p *string, def string) string {
 // writeServingCert writes a self-signed serving certificate for 127.0.0.1 as tls.crt and tls.key
 // in dir and returns it as the CA bundle.
 func writeServingCert(dir string) ([]byte, error) {
-	crt, key, err := selfSignedCA("kong-operator-webhook")
+	crt, key, err := selfSignedCA("kong-operator-webhook", 24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +352,7 @@ func writeServingCert(dir string) ([]byte, error) {
 
 // selfSignedCA is a P-256 CA certificate, also valid for serving 127.0.0.1 and localhost, with its
 // key in SEC1 form.
-func selfSignedCA(cn string) (crtPEM, keyPEM []byte, err error) {
+func selfSignedCA(cn string, validity time.Duration) (crtPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -360,7 +361,7 @@ func selfSignedCA(cn string) (crtPEM, keyPEM []byte, err error) {
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotAfter:              time.Now().Add(validity),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
