@@ -261,7 +261,9 @@ type checkResult struct{ ID, Status, Message, Hint string }
 func runCheck(t *testing.T, env *testenv.Env, args ...string) []checkResult {
 	t.Helper()
 	out, errOut, _ := konnect(t, env, "", append(args, "-o", "json")...)
-	var rep struct{ Categories []struct{ Checks []checkResult } }
+	var rep struct {
+		Categories []struct{ Checks []checkResult }
+	}
 	require.NoError(t, json.Unmarshal([]byte(out), &rep), "check -o json\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	var all []checkResult
 	for _, c := range rep.Categories {
