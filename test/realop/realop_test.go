@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/kubectl-konnect/kubectl-konnect/pkg/konnect/konnecttest"
 	"github.com/kubectl-konnect/kubectl-konnect/test/testenv"
 )
 
@@ -252,6 +253,54 @@ spec: {createControlPlaneRequest: {name: real-unlabelled}, konnect: {authRef: {n
 	env.WaitFor(t, testenv.GVKAuth, ns, "konnect-auth", time.Minute, testenv.HasCondition("APIAuthValid", "True"))
 	env.WaitFor(t, testenv.GVKControlPlane, ns, "cp", time.Minute, testenv.HasCondition("Programmed", "True"))
 	require.NoError(t, env.Konnect.ViolationsError())
+}
+
+// TestRealOperatorsCallKonnectCalmly: with the objects init writes, each real operator's calls to
+// the simulator break no spec rule and name no unknown route, and after its first minute no
+// identical request (method, path and query) comes more than 10 times in any minute.
+func TestRealOperatorsCallKonnectCalmly(t *testing.T) {
+	withPlugin(t)
+	const soak = 130 * time.Second
+	for _, p := range testenv.RealProfiles {
+		t.Run(string(p), func(t *testing.T) {
+			env := realGround(t, p)
+			ns := "real-calm"
+			require.NoError(t, env.CreateNamespace(context.Background(), ns))
+			start := time.Now()
+			out, errOut, err := konnect(t, env, env.Token+"\n", "init", "-n", ns, "--control-plane", "calm", "--region", "us", "--token-stdin")
+			require.NoError(t, err, "init\nstdout:\n%s\nstderr:\n%s", out, errOut)
+			time.Sleep(time.Until(start.Add(soak)))
+			require.NoError(t, env.Konnect.ViolationsError(), "spec violations or unknown routes")
+			worst, key := busiestMinute(env.Konnect.Requests(), start.Add(time.Minute))
+			t.Logf("busiest identical operator request after the first minute: %d in a minute (%s)", worst, key)
+			require.LessOrEqual(t, worst, 10, "%s repeats %d times in a minute", key, worst)
+		})
+	}
+}
+
+// busiestMinute is the largest number of identical operator requests within any 60 s after from.
+func busiestMinute(reqs []konnecttest.RequestRecord, from time.Time) (int, string) {
+	byKey := map[string][]time.Time{}
+	for _, r := range reqs {
+		if r.At.Before(from) || strings.HasPrefix(r.UserAgent, "kubectl-konnect") {
+			continue
+		}
+		k := r.Method + " " + r.Path + "?" + r.Query
+		byKey[k] = append(byKey[k], r.At)
+	}
+	worst, worstKey := 0, "none"
+	for k, ts := range byKey {
+		lo := 0
+		for hi := range ts {
+			for ts[hi].Sub(ts[lo]) >= time.Minute {
+				lo++
+			}
+			if n := hi - lo + 1; n > worst {
+				worst, worstKey = n, k
+			}
+		}
+	}
+	return worst, worstKey
 }
 
 // checkResult is one result of check -o json.

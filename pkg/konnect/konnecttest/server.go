@@ -95,6 +95,8 @@ type RequestRecord struct {
 	Dropped bool
 	// UserAgent tells the plugin's calls (kubectl-konnect/...) from an operator's.
 	UserAgent string
+	// At is when the request arrived.
+	At time.Time
 }
 
 // Server is a running fake Konnect. All methods are safe for concurrent use.
@@ -309,7 +311,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	c := &call{req: req, body: body, family: familyOf(req.URL.Path)}
-	rec := RequestRecord{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Host: req.Host, UserAgent: req.UserAgent()}
+	rec := RequestRecord{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Host: req.Host, UserAgent: req.UserAgent(), At: time.Now()}
 
 	route, params, routeErr := s.validator.route(req)
 	var resp response
