@@ -93,7 +93,7 @@ func TestLintResolvesReferencesWithinTheFiles(t *testing.T) {
 	assert.Empty(t, rep.Findings)
 	assert.False(t, rep.Failed())
 	assert.Equal(t, Summary{Files: 1, Objects: 2, KGOGeneration: "unknown", KGOGenerationSource: SourceNone,
-		SkippedRules: []string{"KON1006", "KON1505", "KON1601", "KON1603", "KON1606", "KON1802", "KON1901", "KON1902", "KON1903", "KON1904", "KON2003", "KON2004", "KON2005"}}, rep.Summary)
+		SkippedRules: []string{"KON1006", "KON1505", "KON1509", "KON1510", "KON1601", "KON1603", "KON1606", "KON1607", "KON1802", "KON1901", "KON1902", "KON1903", "KON1904", "KON2003", "KON2004", "KON2005"}}, rep.Summary)
 
 	rep = Lint(objects(t, fmt.Sprintf(cpAndService, "konnect-name")), 1, Options{})
 	require.Equal(t, []string{"KON1003"}, codes(rep))
@@ -154,7 +154,7 @@ func TestLintOverLiveObjects(t *testing.T) {
 		1, Options{Live: &Live{Untracked: []schema.GroupKind{rules.GKSecret}}})
 	assert.Empty(t, rep.Findings)
 	assert.Equal(t, []string{
-		"the KGO version is unknown, so KON1505, KON1901, KON1902 (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0|2.1|2.2|2.3, or --cluster",
+		"the KGO version is unknown, so KON1505, KON1509, KON1510, KON1901, KON1902 (which depend on it) did not run: pass --kgo-version 1.4|1.5|1.6|2.0|2.1|2.2|2.3, or --cluster",
 		"could not list Secret in the cluster: a missing Secret is not reported",
 	}, rep.Notes)
 }

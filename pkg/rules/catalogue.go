@@ -181,6 +181,17 @@ var catalogue = []Rule{
 		Condition: "KongConsumerGroupRefsValid=False/Invalid",
 		Effect:    EffectRefused,
 	},
+	{
+		Code: "KON1303", Severity: SeverityWarn, Strict: true,
+		Kinds: []schema.GroupKind{GKKongCredentialBasicAuth, GKKongCredentialAPIKey, GKKongCredentialACL, GKKongCredentialHMAC, GKKongCredentialJWT},
+		Title: "Credential whose consumerRef names a KongConsumer that does not exist",
+		Hint:  "Create the KongConsumer in the credential's namespace or correct spec.consumerRef.name",
+		Check: checkCredentialConsumerMissing,
+
+		Upstream:  "Kong/gateway-operator controller/konnect/reconciler_consumerref.go handleKongConsumerRef (KongConsumerRefValid, reason Invalid, when the KongConsumer is not found) @v1.5.1, v1.6.2; Kong/kong-operator same file @v2.0.1, v2.1.9, v2.2.3, v2.3.0-rc.3; @v1.4.2 reconciler_generic.go",
+		Condition: "KongConsumerRefValid=False/Invalid; nothing is written to Konnect",
+		Effect:    EffectRefused,
+	},
 
 	// KON14xx: KongKey.
 	{

@@ -30,6 +30,12 @@ var (
 	// across namespaces from kong-operator 2.2.
 	GKKongTarget = schema.GroupKind{Group: GroupConfiguration, Kind: "KongTarget"}
 	GKKongSNI    = schema.GroupKind{Group: GroupConfiguration, Kind: "KongSNI"}
+	// The credentials of a KongConsumer, which name it in spec.consumerRef.
+	GKKongCredentialBasicAuth = schema.GroupKind{Group: GroupConfiguration, Kind: "KongCredentialBasicAuth"}
+	GKKongCredentialAPIKey    = schema.GroupKind{Group: GroupConfiguration, Kind: "KongCredentialAPIKey"}
+	GKKongCredentialACL       = schema.GroupKind{Group: GroupConfiguration, Kind: "KongCredentialACL"}
+	GKKongCredentialHMAC      = schema.GroupKind{Group: GroupConfiguration, Kind: "KongCredentialHMAC"}
+	GKKongCredentialJWT       = schema.GroupKind{Group: GroupConfiguration, Kind: "KongCredentialJWT"}
 	// GKKongReferenceGrant permits cross-namespace references (kong-operator >= 2.1).
 	GKKongReferenceGrant = schema.GroupKind{Group: GroupConfiguration, Kind: "KongReferenceGrant"}
 

@@ -266,6 +266,21 @@ func checkConsumerGroupMissing(obj *unstructured.Unstructured, l Lookup) []Findi
 	})
 }
 
+// --- KongCredential* ---
+
+var consumerRefPath = field.NewPath("spec", "consumerRef", "name")
+
+func checkCredentialConsumerMissing(obj *unstructured.Unstructured, l Lookup) []Finding {
+	name := nestedString(obj.Object, "spec", "consumerRef", "name")
+	if name == "" || !l.Tracks(GKKongConsumer) {
+		return nil
+	}
+	if _, ok := l.Get(GKKongConsumer, obj.GetNamespace(), name); ok {
+		return nil
+	}
+	return []Finding{{Field: consumerRefPath, Value: name, Message: fmt.Sprintf("KongConsumer %s not found", nsName(obj.GetNamespace(), name))}}
+}
+
 // --- KongKey ---
 
 var keySetPath = field.NewPath("spec", "keySetRef", "namespacedRef", "name")

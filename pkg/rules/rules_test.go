@@ -735,6 +735,26 @@ func TestServerURLRegionAsTheOperatorReadsIt_KON1510(t *testing.T) {
 	})
 }
 
+func credential(kind, name, consumer string) string {
+	return fmt.Sprintf(`
+apiVersion: configuration.konghq.com/v1alpha1
+kind: %s
+metadata: {name: %s, namespace: default}
+spec: {consumerRef: {name: %s}}
+`, kind, name, consumer)
+}
+
+// TestCredentialToAMissingConsumer_KON1303: every credential kind names its KongConsumer.
+func TestCredentialToAMissingConsumer_KON1303(t *testing.T) {
+	var cases []ruleCase
+	for _, kind := range []string{"KongCredentialBasicAuth", "KongCredentialAPIKey", "KongCredentialACL", "KongCredentialHMAC", "KongCredentialJWT"} {
+		cases = append(cases,
+			ruleCase{name: kind + " to a missing consumer", cluster: cluster(consumer("alice", "demo-cp")), obj: credential(kind, "c", "bob"), want: []string{"KON1303"}, wantField: "spec.consumerRef.name"},
+			ruleCase{name: kind + " to its consumer", cluster: cluster(consumer("alice", "demo-cp")), obj: credential(kind, "c", "alice")})
+	}
+	runCases(t, cases)
+}
+
 // refGrant is a KongReferenceGrant in ns; toName "" permits every target.
 func refGrant(ns, fromGroup, fromKind, fromNS, toGroup, toKind, toName string) string {
 	name := ""
