@@ -353,12 +353,18 @@ func checkExtensionSecretMissing(obj *unstructured.Unstructured, l Lookup) []Fin
 	return []Finding{{Field: path, Value: name, Message: fmt.Sprintf("Secret %s not found", nsName(obj.GetNamespace(), name))}}
 }
 
-func checkExtensionSecretKeys(obj *unstructured.Unstructured, l Lookup) []Finding {
-	name, path := extensionCertSecret(obj)
+// extensionSecret is the extension's certificate Secret, when it names one that exists.
+func extensionSecret(obj *unstructured.Unstructured, l Lookup) (secret *unstructured.Unstructured, name string, path *field.Path, ok bool) {
+	name, path = extensionCertSecret(obj)
 	if name == "" || !l.Tracks(GKSecret) {
-		return nil
+		return nil, name, path, false
 	}
-	secret, ok := l.Get(GKSecret, obj.GetNamespace(), name)
+	secret, ok = l.Get(GKSecret, obj.GetNamespace(), name)
+	return secret, name, path, ok
+}
+
+func checkExtensionSecretKeys(obj *unstructured.Unstructured, l Lookup) []Finding {
+	secret, name, path, ok := extensionSecret(obj, l)
 	if !ok {
 		return nil
 	}
@@ -542,11 +548,7 @@ func checkAuthSecretOperatorLabel(obj *unstructured.Unstructured, l Lookup) []Fi
 }
 
 func checkExtensionSecretOperatorLabel(obj *unstructured.Unstructured, l Lookup) []Finding {
-	name, path := extensionCertSecret(obj)
-	if name == "" || !l.Tracks(GKSecret) {
-		return nil
-	}
-	secret, ok := l.Get(GKSecret, obj.GetNamespace(), name)
+	secret, name, path, ok := extensionSecret(obj, l)
 	if !ok {
 		return nil
 	}
