@@ -373,6 +373,9 @@ func objectsOf(name string, v any, node *yaml.Node, line, lineOffset int) ([]*Ob
 	if kind == "" {
 		missing = append(missing, "kind")
 	}
+	if isKustomization(name, apiVersion, kind) {
+		return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("a kustomization, not a manifest: read its folder with -k %s, which renders it as kubectl apply -k does", filepath.Dir(name))}
+	}
 	if len(missing) > 0 {
 		return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("object without %s", strings.Join(missing, " and "))}
 	}
@@ -435,4 +438,14 @@ func mappingChild(n *yaml.Node, key string) (k, v *yaml.Node) {
 		}
 	}
 	return nil, nil
+}
+
+// isKustomization tells a kustomization file (kubectl's names for it, or the Kustomization kind)
+// from a manifest: a folder read with -f holds one when it is meant for -k.
+func isKustomization(file, apiVersion, kind string) bool {
+	switch filepath.Base(file) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return kind == "Kustomization" && strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/")
 }

@@ -223,3 +223,19 @@ func TestReadErrorsNameTheFile(t *testing.T) {
 		assert.EqualError(t, err, p+": cannot read: permission denied")
 	}
 }
+
+// TestParseNamesAKustomization: a folder read with -f that holds a kustomization says so and names
+// -k, instead of "object without apiVersion and kind" (issue 31).
+func TestParseNamesAKustomization(t *testing.T) {
+	for file, data := range map[string]string{
+		"app/kustomization.yaml": "resources:\n- auth.yaml\n",
+		"app/kust.yaml":          "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [auth.yaml]\n",
+	} {
+		_, err := Parse(file, []byte(data))
+		require.Error(t, err, file)
+		assert.Contains(t, err.Error(), "a kustomization, not a manifest: read its folder with -k app", file)
+	}
+	// A manifest named like anything else is read as before.
+	_, err := Parse("app/auth.yaml", []byte("resources: [x]\n"))
+	require.ErrorContains(t, err, "object without apiVersion and kind")
+}
