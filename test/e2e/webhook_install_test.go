@@ -318,7 +318,7 @@ func webhookInstall(t *testing.T, p testenv.Profile, webhookBin string) {
 		auth := manifest(t, obj{"apiVersion": "konnect.konghq.com/v1alpha1", "kind": "KonnectAPIAuthConfiguration", "metadata": meta("canary-auth"),
 			"spec": obj{"type": "secretRef", "secretRef": obj{"name": canaryName}, "serverURL": "us.api.konghq.com"}})
 		waitDenied(t, env, ns, auth, "[KON1502]")
-		env.MustKubectl(t, "", "label", "secret", canaryName, "-n", ns, "konghq.com/credential=konnect")
+		env.MustKubectl(t, "", "label", "secret", canaryName, "-n", ns, "konghq.com/credential=konnect", "konghq.com/secret=true")
 		require.Eventually(t, func() bool {
 			_, errOut, err := env.Kubectl(ctx, auth, "apply", "--dry-run=server", "-n", ns, "-f", "-")
 			return err == nil && !strings.Contains(errOut, "KON15")

@@ -74,7 +74,18 @@ func TestWebhookAdmitsKGOSamplesWithoutWarnings(t *testing.T) {
 					}
 					sort.SliceStable(objs, func(i, j int) bool { return kindOrder(objs[i]) < kindOrder(objs[j]) })
 					stderr := applyOneByOne(t, env, ns, objs...)
-					require.NotContains(t, stderr, "Warning", "Kong's sample %s must pass with no warning", f)
+					// KGO 1.x's token Secret has no konghq.com/secret=true, so kong-operator 2.x cannot
+					// read it (KON1509): a true finding on 2.x, which migrate does not fix yet.
+					allowed := ""
+					if p.KongOperator2() && f == "konnect_apiauth_configuration.yaml" {
+						allowed = "[KON1509]"
+						require.Contains(t, stderr, allowed, "the KGO 1.x sample's token Secret on kong-operator 2.x")
+					}
+					for _, line := range strings.Split(stderr, "\n") {
+						if strings.Contains(line, "Warning") && (allowed == "" || !strings.Contains(line, allowed)) {
+							t.Errorf("Kong's sample %s must pass with no other warning: %s", f, line)
+						}
+					}
 					// Stop the stand-in from retrying the samples' made-up tokens.
 					_, _, _ = env.Kubectl(context.Background(), manifest(t, objs...), "delete", "-n", ns, "--wait=false", "-f", "-", "--ignore-not-found")
 				})
